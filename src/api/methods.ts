@@ -1,0 +1,53 @@
+// The one table of RPCs: fully-qualified method name → service call. Every
+// transport (gRPC now, REST next) serves exactly this table over the methods
+// the protos declare; a declared method missing here answers UNIMPLEMENTED.
+import type { Msg } from '../proto/registry';
+import type { CallContext } from '../services/context';
+import type { Services } from '../services';
+import { generateRandomBytes } from '../services/random';
+
+export type Handler = (request: Msg, call: CallContext) => Promise<Msg>;
+
+const KMS = 'google.cloud.kms.v1.KeyManagementService';
+const LOCATIONS = 'google.cloud.location.Locations';
+
+export function methodTable(s: Services): ReadonlyMap<string, Handler> {
+  const entries: [string, Handler][] = [
+    [`${KMS}.CreateKeyRing`, (r) => s.keyRings.createKeyRing(r)],
+    [`${KMS}.GetKeyRing`, (r) => s.keyRings.getKeyRing(r)],
+    [`${KMS}.ListKeyRings`, (r) => s.keyRings.listKeyRings(r)],
+    [`${KMS}.CreateCryptoKey`, (r) => s.cryptoKeys.createCryptoKey(r)],
+    [`${KMS}.GetCryptoKey`, (r) => s.cryptoKeys.getCryptoKey(r)],
+    [`${KMS}.ListCryptoKeys`, (r) => s.cryptoKeys.listCryptoKeys(r)],
+    [`${KMS}.UpdateCryptoKey`, (r) => s.cryptoKeys.updateCryptoKey(r)],
+    [`${KMS}.UpdateCryptoKeyPrimaryVersion`, (r) => s.cryptoKeys.updateCryptoKeyPrimaryVersion(r)],
+    [`${KMS}.CreateCryptoKeyVersion`, (r) => s.versions.createCryptoKeyVersion(r)],
+    [`${KMS}.GetCryptoKeyVersion`, (r) => s.versions.getCryptoKeyVersion(r)],
+    [`${KMS}.ListCryptoKeyVersions`, (r) => s.versions.listCryptoKeyVersions(r)],
+    [`${KMS}.UpdateCryptoKeyVersion`, (r) => s.versions.updateCryptoKeyVersion(r)],
+    [`${KMS}.DestroyCryptoKeyVersion`, (r) => s.versions.destroyCryptoKeyVersion(r)],
+    [`${KMS}.RestoreCryptoKeyVersion`, (r) => s.versions.restoreCryptoKeyVersion(r)],
+    [`${KMS}.Encrypt`, (r) => s.symmetric.encrypt(r)],
+    [`${KMS}.Decrypt`, (r) => s.symmetric.decrypt(r)],
+    [`${KMS}.AsymmetricSign`, (r) => s.asymmetric.asymmetricSign(r)],
+    [`${KMS}.AsymmetricDecrypt`, (r) => s.asymmetric.asymmetricDecrypt(r)],
+    [`${KMS}.GetPublicKey`, (r) => s.asymmetric.getPublicKey(r)],
+    [`${KMS}.MacSign`, (r) => s.mac.macSign(r)],
+    [`${KMS}.MacVerify`, (r) => s.mac.macVerify(r)],
+    [`${KMS}.RawEncrypt`, (r) => s.raw.rawEncrypt(r)],
+    [`${KMS}.RawDecrypt`, (r) => s.raw.rawDecrypt(r)],
+    [`${KMS}.GenerateRandomBytes`, (r) => generateRandomBytes(r)],
+    [`${LOCATIONS}.ListLocations`, (r) => s.locations.listLocations(r)],
+    [`${LOCATIONS}.GetLocation`, (r) => s.locations.getLocation(r)],
+  ];
+  return new Map(entries);
+}
+
+/** Why a declared method is not served yet, for its UNIMPLEMENTED message. */
+export function unimplementedReason(fullMethod: string): string {
+  const method = fullMethod.slice(fullMethod.lastIndexOf('.') + 1);
+  if (/ImportJob|Import|Export/.test(method)) return `${method}: import jobs are not implemented by OpenEKM yet.`;
+  if (/RetiredResource|Delete/.test(method)) return `${method}: deletion and retired resources are not implemented by OpenEKM yet.`;
+  if (method === 'Decapsulate') return 'Decapsulate: key encapsulation (KEM) is not implemented by OpenEKM yet.';
+  return `${method} is not implemented by OpenEKM yet.`;
+}

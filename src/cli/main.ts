@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// The `openekm` command. `openekm serve` runs the KMS on the embedded store
+// and prints one JSON line with its addresses once it is listening.
+import { parseArgs } from 'node:util';
+import { createServer } from '../server';
+
+const USAGE = `usage: openekm serve [--data DIR | --in-memory] [--host HOST] [--grpc-port PORT]
+                     [--root-key-file FILE]
+
+  --data DIR          data directory (SQLite database, root key); default ./.openekm
+  --in-memory         keep everything in memory; nothing is written to disk
+  --host HOST         interface to listen on; default 127.0.0.1
+  --grpc-port PORT    gRPC port; 0 picks a free one; default 9090
+  --root-key-file F   root key file (base64 of 32 bytes); default DIR/root.key, created on first start
+Environment: OPENEKM_ROOT_KEY (base64 of 32 bytes) overrides the root key file.
+`;
+
+function port(value: string | undefined, fallback: number, flag: string): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${flag}: not a port: ${value}`);
+  return n;
+}
+
+class UsageError extends Error {}
+
+async function serve(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      data: { type: 'string' },
+      'in-memory': { type: 'boolean' },
+      host: { type: 'string' },
+      'grpc-port': { type: 'string' },
+      'root-key-file': { type: 'string' },
+    },
+    strict: true,
+  });
+  if (values.data && values['in-memory']) throw new UsageError('--data and --in-memory exclude each other');
+  const server = await createServer({
+    dataDir: values.data,
+    inMemory: values['in-memory'],
+    host: values.host ?? '127.0.0.1',
+    grpcPort: port(values['grpc-port'], 9090, '--grpc-port'),
+    rootKey: process.env.OPENEKM_ROOT_KEY || undefined,
+    rootKeyFile: values['root-key-file'],
+  });
+  process.stdout.write(`${JSON.stringify(server.addresses)}\n`);
+  let closing = false;
+  const stop = () => {
+    if (closing) return;
+    closing = true;
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (command === 'serve') return serve(rest);
+  if (command === undefined || command === 'help' || command === '--help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  throw new UsageError(`unknown command: ${command}`);
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+  process.stderr.write(`openekm: ${(err as Error).message}\n${usage ? USAGE : ''}`);
+  process.exit(usage ? 2 : 1);
+});

@@ -1,0 +1,91 @@
+// Wire types come from the official googleapis protos shipped in the
+// @google-cloud/kms and google-gax packages: loaded at start, never copied.
+// Everything inside the server handles messages as plain objects in one shape,
+// the shape protobufjs' toObject gives with OBJECT_OPTIONS below: lowerCamelCase
+// names, enums as their names, int64 as decimal strings, bytes as Buffers,
+// Timestamp/Duration as {seconds, nanos}, absent fields undefined.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as protobuf from 'protobufjs';
+
+const PROTO_FILES = [
+  'google/cloud/kms/v1/service.proto',
+  'google/cloud/kms/v1/ekm_service.proto',
+  'google/cloud/location/locations.proto',
+  'google/rpc/status.proto',
+  'google/rpc/error_details.proto',
+];
+
+export const OBJECT_OPTIONS: protobuf.IConversionOptions = {
+  longs: String,
+  enums: String,
+  defaults: false,
+  oneofs: false,
+};
+
+/** A plain message object (see the header comment for its shape). */
+export type Msg = Record<string, unknown>;
+
+// The packages' "exports" hide package.json, so find each root from its entry point.
+function packageRoot(name: string, from?: string): string {
+  let dir = path.dirname(require.resolve(name, from ? { paths: [from] } : undefined));
+  while (!fs.existsSync(path.join(dir, 'package.json')) || !dir.endsWith(path.join('node_modules', name))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`cannot find the package root of ${name}`);
+    dir = up;
+  }
+  return dir;
+}
+
+function includeDirs(): string[] {
+  const kms = packageRoot('@google-cloud/kms');
+  const gax = packageRoot('google-gax', kms);
+  return [path.join(kms, 'build', 'protos'), path.join(gax, 'build', 'protos')];
+}
+
+function loadRoot(): protobuf.Root {
+  const dirs = includeDirs();
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin, target) => {
+    for (const dir of dirs) {
+      const candidate = path.join(dir, target);
+      if (fs.existsSync(candidate)) return candidate;
+    }
+    return target;
+  };
+  root.loadSync(PROTO_FILES, { keepCase: false });
+  root.resolveAll();
+  return root;
+}
+
+// The Root is immutable reflection data, the same for every server in the
+// process, and takes ~100 ms to load: memoised like a constant, not state.
+let cached: protobuf.Root | undefined;
+export function protoRoot(): protobuf.Root {
+  cached ??= loadRoot();
+  return cached;
+}
+
+export function messageType(fullName: string): protobuf.Type {
+  return protoRoot().lookupType(fullName);
+}
+
+export function service(fullName: string): protobuf.Service {
+  return protoRoot().lookupService(fullName);
+}
+
+/** Decodes binary protobuf into the plain object shape. */
+export function decodeMessage(type: protobuf.Type, bytes: Uint8Array): Msg {
+  return type.toObject(type.decode(bytes), OBJECT_OPTIONS) as Msg;
+}
+
+/** Encodes a plain object (as services return) into binary protobuf. */
+export function encodeMessage(type: protobuf.Type, obj: Msg): Buffer {
+  const bytes = type.encode(type.fromObject(obj)).finish();
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Names of an enum's values, in declaration order (for filters and validation). */
+export function enumNames(fullName: string): string[] {
+  return Object.keys(protoRoot().lookupEnum(fullName).values);
+}

@@ -1,0 +1,109 @@
+// createServer: the whole KMS as a library. It opens the store, resolves the
+// root key, builds the services over one context, starts the transports and
+// the scheduler, and returns the addresses and close().
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { methodTable } from './api/methods';
+import { type Clock, systemClock } from './clock';
+import { loadOrCreateRootKeyFile, RootKey } from './crypto/root-key';
+import { startGrpc } from './grpc/server';
+import { PageTokenCodec } from './list/page-token';
+import { jsonLogger, type Logger } from './log';
+import type { ServiceContext } from './services/context';
+import { createServices } from './services';
+import { KeyMaterial } from './services/key-material';
+import type { SchedulerRun } from './services/scheduler';
+import { openSqliteStore } from './store/sqlite';
+import type { Store } from './store/store';
+
+export interface ServerOptions {
+  /** Data directory for the SQLite database and the root key; default ./.openekm */
+  dataDir?: string;
+  /** Keep everything in memory (nothing written to disk; a fresh root key each start). */
+  inMemory?: boolean;
+  /** Interface to listen on; default 127.0.0.1. */
+  host?: string;
+  /** gRPC port; 0 picks a free one. Default 0. */
+  grpcPort?: number;
+  /** The root key, base64 of 32 bytes; overrides the key file. */
+  rootKey?: string;
+  /** Path of the root key file; default DATA_DIR/root.key, created on first start. */
+  rootKeyFile?: string;
+  clock?: Clock;
+  logger?: Logger;
+  /** How often the scheduler looks for due work, in ms; 0 runs it only on start and on runScheduler(). */
+  schedulerIntervalMs?: number;
+  /** Bound of the in-memory cache of decrypted key material (entries). */
+  keyCacheEntries?: number;
+}
+
+export interface OpenEkmServer {
+  addresses: { grpc: string };
+  grpcPort: number;
+  /** Runs the scheduler now (for tests driving an injected clock). */
+  runScheduler(): Promise<SchedulerRun>;
+  close(): Promise<void>;
+}
+
+const ROOT_KEY_CHECK = 'root_key_check';
+
+function resolveRootKey(options: ServerOptions, dataDir: string | undefined): RootKey {
+  if (options.rootKey) return RootKey.fromBase64(options.rootKey);
+  if (options.rootKeyFile) return loadOrCreateRootKeyFile(options.rootKeyFile);
+  if (!dataDir) return RootKey.generate();
+  return loadOrCreateRootKeyFile(path.join(dataDir, 'root.key'));
+}
+
+// A store sealed under one root key can't be read with another: say so at
+// start instead of failing on the first decrypt.
+async function checkRootKey(store: Store, rootKey: RootKey): Promise<void> {
+  const probe = rootKey.seal(Buffer.from('openekm'), ROOT_KEY_CHECK).toString('base64');
+  const stored = await store.initSetting(ROOT_KEY_CHECK, probe);
+  try {
+    rootKey.open(Buffer.from(stored, 'base64'), ROOT_KEY_CHECK);
+  } catch {
+    throw new Error('The root key does not match the one this data directory was created with.');
+  }
+}
+
+function openStore(dataDir: string | undefined): Store {
+  if (!dataDir) return openSqliteStore(':memory:');
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  return openSqliteStore(path.join(dataDir, 'kms.sqlite'));
+}
+
+export async function createServer(options: ServerOptions = {}): Promise<OpenEkmServer> {
+  const dataDir = options.inMemory ? undefined : path.resolve(options.dataDir ?? '.openekm');
+  const log = options.logger ?? jsonLogger();
+  const store = openStore(dataDir);
+  try {
+    const rootKey = resolveRootKey(options, dataDir);
+    await checkRootKey(store, rootKey);
+    const ctx: ServiceContext = {
+      store,
+      clock: options.clock ?? systemClock,
+      material: new KeyMaterial(store, rootKey, options.keyCacheEntries),
+      pageTokens: new PageTokenCodec(rootKey.deriveSecret('openekm page tokens')),
+      log,
+    };
+    const services = createServices(ctx);
+    const host = options.host ?? '127.0.0.1';
+    const grpc = await startGrpc(methodTable(services), host, options.grpcPort ?? 0, log);
+    await services.scheduler.runDue();
+    if (options.schedulerIntervalMs !== 0) services.scheduler.start(options.schedulerIntervalMs ?? 1000);
+    const hostForUrl = host.includes(':') ? `[${host}]` : host;
+    return {
+      addresses: { grpc: `${hostForUrl}:${grpc.port}` },
+      grpcPort: grpc.port,
+      runScheduler: () => services.scheduler.runDue(),
+      close: async () => {
+        await services.scheduler.stop();
+        await grpc.close();
+        await store.close();
+      },
+    };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}

@@ -1,0 +1,91 @@
+// AsymmetricSign, AsymmetricDecrypt and GetPublicKey.
+import { createPublicKey } from 'node:crypto';
+import { asymmetricDecrypt, signData, signDigest } from '../crypto/asymmetric';
+import { invalidArgument } from '../errors';
+import type { Msg } from '../proto/registry';
+import type { ServiceContext } from './context';
+import { bytesField, checkSize, checksum, verifyCrc32c } from './integrity';
+import { cryptoKeyName, parseVersion, versionName } from './names';
+import { usableVersionByName } from './usable-version';
+
+const MAX_DATA = 64 * 1024;
+const DIGESTS = ['sha256', 'sha384', 'sha512', 'externalMu'] as const;
+
+/** The one digest the request carries (Digest is a oneof), or undefined. */
+function requestDigest(digest: unknown): { field: string; bytes: Buffer } | undefined {
+  if (digest == null) return undefined;
+  const set = DIGESTS.filter((f) => Buffer.isBuffer((digest as Msg)[f]) && ((digest as Msg)[f] as Buffer).length > 0);
+  if (set.length === 0) throw invalidArgument('digest: one of sha256, sha384 or sha512 must be set.');
+  const field = set[set.length - 1];
+  if (field === 'externalMu') throw invalidArgument('digest.external_mu: only ML-DSA keys accept an external mu.');
+  return { field, bytes: (digest as Msg)[field] as Buffer };
+}
+
+export class AsymmetricOps {
+  constructor(private readonly ctx: ServiceContext) {}
+
+  async asymmetricSign(req: Msg): Promise<Msg> {
+    const name = parseVersion(req.name, 'name');
+    const digest = requestDigest(req.digest);
+    const data = bytesField(req.data);
+    if (digest && data.length > 0) throw invalidArgument('data: can not be supplied together with digest.');
+    if (!digest && data.length === 0) throw invalidArgument('digest: either digest or data must be supplied.');
+    checkSize(data, MAX_DATA, 'data');
+    const verifiedDigest = digest ? verifyCrc32c(digest.bytes, req.digestCrc32c, 'digest_crc32c', 'digest') : false;
+    if (!digest && req.digestCrc32c != null) throw invalidArgument('digest_crc32c: set without a digest.');
+    const verifiedData = verifyCrc32c(data, req.dataCrc32c, 'data_crc32c', 'data');
+    const use = await usableVersionByName(
+      this.ctx, cryptoKeyName(name), versionName(name), ['ASYMMETRIC_SIGN'], 'AsymmetricSign',
+    );
+    const key = use.material.privateKey!;
+    if (digest && use.alg.hash !== undefined && digest.field !== use.alg.hash) {
+      throw invalidArgument(`digest.${digest.field}: algorithm ${use.alg.name} signs ${use.alg.hash} digests.`);
+    }
+    const signature = digest ? signDigest(use.alg, key, digest.bytes) : signData(use.alg, key, data);
+    return {
+      signature,
+      signatureCrc32c: checksum(signature),
+      verifiedDigestCrc32c: verifiedDigest,
+      verifiedDataCrc32c: verifiedData,
+      name: use.version.name,
+      protectionLevel: use.version.protectionLevel,
+    };
+  }
+
+  async asymmetricDecrypt(req: Msg): Promise<Msg> {
+    const name = parseVersion(req.name, 'name');
+    const ciphertext = bytesField(req.ciphertext);
+    if (ciphertext.length === 0) throw invalidArgument('ciphertext: required field is empty.');
+    const verified = verifyCrc32c(ciphertext, req.ciphertextCrc32c, 'ciphertext_crc32c', 'ciphertext');
+    const use = await usableVersionByName(
+      this.ctx, cryptoKeyName(name), versionName(name), ['ASYMMETRIC_DECRYPT'], 'AsymmetricDecrypt',
+    );
+    const plaintext = asymmetricDecrypt(use.alg, use.material.privateKey!, ciphertext);
+    return {
+      plaintext,
+      plaintextCrc32c: checksum(plaintext),
+      verifiedCiphertextCrc32c: verified,
+      protectionLevel: use.version.protectionLevel,
+    };
+  }
+
+  async getPublicKey(req: Msg): Promise<Msg> {
+    const name = parseVersion(req.name, 'name');
+    const format = String(req.publicKeyFormat ?? 'PUBLIC_KEY_FORMAT_UNSPECIFIED');
+    if (format !== 'PUBLIC_KEY_FORMAT_UNSPECIFIED' && format !== 'PEM' && format !== 'DER') {
+      throw invalidArgument(`public_key_format: ${format} is only available for post-quantum algorithms.`);
+    }
+    const use = await usableVersionByName(
+      this.ctx, cryptoKeyName(name), versionName(name), ['ASYMMETRIC_SIGN', 'ASYMMETRIC_DECRYPT'], 'GetPublicKey',
+    );
+    const publicKey = createPublicKey(use.material.privateKey!);
+    const common = { algorithm: use.version.algorithm, name: use.version.name, protectionLevel: use.version.protectionLevel };
+    const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const withPem = { ...common, pem, pemCrc32c: checksum(Buffer.from(pem)) };
+    if (format === 'PUBLIC_KEY_FORMAT_UNSPECIFIED') return withPem;
+    // An explicit format is answered in public_key; PEM also keeps `pem` for older readers.
+    const data = format === 'PEM' ? Buffer.from(pem) : publicKey.export({ type: 'spki', format: 'der' });
+    const base = format === 'PEM' ? withPem : common;
+    return { ...base, publicKeyFormat: format, publicKey: { data, crc32cChecksum: checksum(data) } };
+  }
+}

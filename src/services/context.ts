@@ -1,0 +1,22 @@
+// What every service gets: the store, the injected clock, key material, page
+// tokens and the log. Built once per server by createServer; no globals, so
+// two servers can run in one process.
+import type { Clock } from '../clock';
+import type { PageTokenCodec } from '../list/page-token';
+import type { Logger } from '../log';
+import type { Store } from '../store/store';
+import type { KeyMaterial } from './key-material';
+
+export interface ServiceContext {
+  store: Store;
+  clock: Clock;
+  material: KeyMaterial;
+  pageTokens: PageTokenCodec;
+  log: Logger;
+}
+
+/** Per-request facts the transports pass in. */
+export interface CallContext {
+  /** Request metadata / headers, lower-case names. */
+  headers: Readonly<Record<string, string | undefined>>;
+}

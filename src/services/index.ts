@@ -1,0 +1,38 @@
+// The KMS services, built once per server over one ServiceContext.
+import type { ServiceContext } from './context';
+import { AsymmetricOps } from './asymmetric-ops';
+import { CryptoKeyVersionsService } from './crypto-key-versions';
+import { CryptoKeysService } from './crypto-keys';
+import { KeyRingsService } from './key-rings';
+import { LocationsService } from './locations';
+import { MacOps } from './mac-ops';
+import { RawOps } from './raw-ops';
+import { Scheduler } from './scheduler';
+import { SymmetricOps } from './symmetric-ops';
+
+export interface Services {
+  keyRings: KeyRingsService;
+  cryptoKeys: CryptoKeysService;
+  versions: CryptoKeyVersionsService;
+  symmetric: SymmetricOps;
+  asymmetric: AsymmetricOps;
+  mac: MacOps;
+  raw: RawOps;
+  locations: LocationsService;
+  scheduler: Scheduler;
+}
+
+export function createServices(ctx: ServiceContext): Services {
+  const cryptoKeys = new CryptoKeysService(ctx);
+  return {
+    keyRings: new KeyRingsService(ctx),
+    cryptoKeys,
+    versions: new CryptoKeyVersionsService(ctx, cryptoKeys),
+    symmetric: new SymmetricOps(ctx),
+    asymmetric: new AsymmetricOps(ctx),
+    mac: new MacOps(ctx),
+    raw: new RawOps(ctx),
+    locations: new LocationsService(ctx),
+    scheduler: new Scheduler(ctx, cryptoKeys),
+  };
+}

@@ -1,0 +1,26 @@
+// The List RPC plumbing shared by every collection: page_size, page_token
+// (opaque and MAC'd, bound to the query it came from), filter and order_by are
+// handed to the store, which runs them in SQL.
+import { listScope, pageSize } from '../list/page-token';
+import type { Msg } from '../proto/registry';
+import type { ListQuery, Page } from '../store/store';
+import type { ServiceContext } from './context';
+
+export async function listPage<T>(
+  ctx: ServiceContext,
+  rpc: string,
+  parent: string,
+  req: Msg,
+  fetch: (query: ListQuery) => Promise<Page<T>>,
+): Promise<{ items: T[]; nextPageToken?: string; totalSize: number }> {
+  const filter = (req.filter as string | undefined) || undefined;
+  const orderBy = (req.orderBy as string | undefined) || undefined;
+  const scope = listScope(rpc, parent, filter, orderBy);
+  const after = req.pageToken ? ctx.pageTokens.decode(req.pageToken as string, scope) : undefined;
+  const page = await fetch({ parent, filter, orderBy, pageSize: pageSize(req.pageSize as number | undefined), after });
+  return {
+    items: page.items,
+    nextPageToken: page.next ? ctx.pageTokens.encode(scope, page.next) : undefined,
+    totalSize: page.totalSize,
+  };
+}

@@ -1,0 +1,94 @@
+// Resource names of Cloud KMS, parsed and checked where requests enter the
+// services. Ids follow Cloud KMS: [a-zA-Z0-9_-]{1,63}.
+import { invalidArgument } from '../errors';
+
+const ID = /^[a-zA-Z0-9_-]{1,63}$/;
+const PROJECT = /^[a-zA-Z0-9._:-]{1,128}$/;
+const LOCATION = /^[a-z0-9-]{1,63}$/;
+
+export interface LocationName { project: string; location: string }
+export interface KeyRingName extends LocationName { keyRing: string }
+export interface CryptoKeyName extends KeyRingName { cryptoKey: string }
+export interface VersionName extends CryptoKeyName { version: number }
+
+function required(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value === '') throw invalidArgument(`${field}: required field is empty.`);
+  return value;
+}
+
+function split(value: unknown, field: string, shape: string, pattern: readonly string[]): string[] {
+  const text = required(value, field);
+  const parts = text.split('/');
+  const ok = parts.length === pattern.length * 2 && pattern.every((p, i) => parts[2 * i] === p);
+  if (!ok) throw invalidArgument(`${field}: '${clip(text)}' is not a resource name of the form ${shape}.`);
+  return parts.filter((_, i) => i % 2 === 1);
+}
+
+const clip = (s: string): string => (s.length > 200 ? `${s.slice(0, 200)}...` : s);
+
+export function checkId(value: unknown, field: string): string {
+  const id = required(value, field);
+  if (!ID.test(id)) throw invalidArgument(`${field}: '${clip(id)}' must match [a-zA-Z0-9_-]{1,63}.`);
+  return id;
+}
+
+function checkProjectAndLocation(project: string, location: string, field: string): void {
+  if (!PROJECT.test(project)) throw invalidArgument(`${field}: invalid project '${clip(project)}'.`);
+  if (!LOCATION.test(location)) throw invalidArgument(`${field}: invalid location '${clip(location)}'.`);
+}
+
+export function parseProject(value: unknown, field: string): string {
+  const [project] = split(value, field, 'projects/*', ['projects']);
+  if (!PROJECT.test(project)) throw invalidArgument(`${field}: invalid project '${clip(project)}'.`);
+  return project;
+}
+
+export function parseLocation(value: unknown, field: string): LocationName {
+  const [project, location] = split(value, field, 'projects/*/locations/*', ['projects', 'locations']);
+  checkProjectAndLocation(project, location, field);
+  return { project, location };
+}
+
+export function parseKeyRing(value: unknown, field: string): KeyRingName {
+  const [project, location, keyRing] = split(value, field, 'projects/*/locations/*/keyRings/*', [
+    'projects', 'locations', 'keyRings',
+  ]);
+  checkProjectAndLocation(project, location, field);
+  return { project, location, keyRing: checkId(keyRing, field) };
+}
+
+export function parseCryptoKey(value: unknown, field: string): CryptoKeyName {
+  const [project, location, keyRing, cryptoKey] = split(
+    value, field, 'projects/*/locations/*/keyRings/*/cryptoKeys/*',
+    ['projects', 'locations', 'keyRings', 'cryptoKeys'],
+  );
+  checkProjectAndLocation(project, location, field);
+  return { project, location, keyRing: checkId(keyRing, field), cryptoKey: checkId(cryptoKey, field) };
+}
+
+export function parseVersion(value: unknown, field: string): VersionName {
+  const [project, location, keyRing, cryptoKey, version] = split(
+    value, field, 'projects/*/locations/*/keyRings/*/cryptoKeys/*/cryptoKeyVersions/*',
+    ['projects', 'locations', 'keyRings', 'cryptoKeys', 'cryptoKeyVersions'],
+  );
+  checkProjectAndLocation(project, location, field);
+  if (!/^[1-9][0-9]{0,9}$/.test(version) || Number(version) > 0xffffffff) {
+    throw invalidArgument(`${field}: invalid CryptoKeyVersion id '${clip(version)}'.`);
+  }
+  return {
+    project, location, keyRing: checkId(keyRing, field), cryptoKey: checkId(cryptoKey, field),
+    version: Number(version),
+  };
+}
+
+/** A CryptoKey or a CryptoKeyVersion name (Encrypt accepts either). */
+export function parseKeyOrVersion(value: unknown, field: string): CryptoKeyName | VersionName {
+  const text = required(value, field);
+  return text.includes('/cryptoKeyVersions/') ? parseVersion(text, field) : parseCryptoKey(text, field);
+}
+
+export const locationName = (n: LocationName): string => `projects/${n.project}/locations/${n.location}`;
+export const keyRingName = (n: KeyRingName): string => `${locationName(n)}/keyRings/${n.keyRing}`;
+export const cryptoKeyName = (n: CryptoKeyName): string => `${keyRingName(n)}/cryptoKeys/${n.cryptoKey}`;
+export const versionName = (n: VersionName): string => `${cryptoKeyName(n)}/cryptoKeyVersions/${n.version}`;
+export const isVersionName = (n: CryptoKeyName | VersionName): n is VersionName => 'version' in n;

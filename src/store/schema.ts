@@ -1,0 +1,131 @@
+// SQLite schema of the KMS store, and the list specs that let filters and
+// order_by run in SQL over its columns. Columns that lists order by are NOT
+// NULL so keyset pagination compares plain values.
+import type { CollectionSpec, FieldSpec } from '../list/query';
+import { enumNames } from '../proto/registry';
+
+export const SCHEMA_VERSION = 1;
+
+export const SCHEMA = `
+CREATE TABLE IF NOT EXISTS settings (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS key_rings (
+  name TEXT PRIMARY KEY,
+  parent TEXT NOT NULL,
+  create_time INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS key_rings_parent ON key_rings (parent, name);
+CREATE TABLE IF NOT EXISTS crypto_keys (
+  name TEXT PRIMARY KEY,
+  parent TEXT NOT NULL,
+  create_time INTEGER NOT NULL,
+  purpose TEXT NOT NULL,
+  protection_level TEXT NOT NULL,
+  algorithm TEXT NOT NULL,
+  labels TEXT NOT NULL,
+  rotation_period INTEGER,
+  next_rotation_time INTEGER,
+  destroy_scheduled_duration INTEGER NOT NULL,
+  import_only INTEGER NOT NULL,
+  crypto_key_backend TEXT NOT NULL,
+  allowed_access_reasons TEXT,
+  primary_version INTEGER,
+  next_version INTEGER NOT NULL,
+  revision INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS crypto_keys_parent ON crypto_keys (parent, name);
+CREATE INDEX IF NOT EXISTS crypto_keys_rotation ON crypto_keys (next_rotation_time)
+  WHERE next_rotation_time IS NOT NULL;
+CREATE TABLE IF NOT EXISTS crypto_key_versions (
+  name TEXT PRIMARY KEY,
+  parent TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  protection_level TEXT NOT NULL,
+  algorithm TEXT NOT NULL,
+  create_time INTEGER NOT NULL,
+  generate_time INTEGER,
+  destroy_time INTEGER,
+  destroy_event_time INTEGER,
+  external_key_uri TEXT NOT NULL,
+  ekm_connection_key_path TEXT NOT NULL,
+  revision INTEGER NOT NULL,
+  UNIQUE (parent, version)
+);
+CREATE INDEX IF NOT EXISTS crypto_key_versions_destroy ON crypto_key_versions (destroy_time)
+  WHERE state = 'DESTROY_SCHEDULED';
+CREATE TABLE IF NOT EXISTS key_material (
+  version_name TEXT PRIMARY KEY,
+  sealed BLOB NOT NULL
+);
+`;
+
+const kmsEnum = (name: string): FieldSpec => ({
+  column: '',
+  type: 'enum',
+  enumValues: enumNames(`google.cloud.kms.v1.${name}`),
+});
+const col = (column: string, spec: FieldSpec): FieldSpec => ({ ...spec, column });
+
+const STATE = kmsEnum('CryptoKeyVersion.CryptoKeyVersionState');
+const PROTECTION = kmsEnum('ProtectionLevel');
+const ALGORITHM = kmsEnum('CryptoKeyVersion.CryptoKeyVersionAlgorithm');
+const PURPOSE = kmsEnum('CryptoKey.CryptoKeyPurpose');
+
+export const KEY_RING_LIST: CollectionSpec = {
+  fields: {
+    name: { column: 'name', type: 'string' },
+    create_time: { column: 'create_time', type: 'timestamp' },
+  },
+  uniqueKey: 'name',
+  defaultOrder: [{ field: 'name' }],
+};
+
+// primary.* reads the primary version's row: the key's own row only holds its number.
+const primaryColumn = (column: string): string =>
+  `(SELECT p.${column} FROM crypto_key_versions p WHERE p.parent = k.name AND p.version = k.primary_version)`;
+
+export const CRYPTO_KEY_LIST: CollectionSpec = {
+  fields: {
+    name: { column: 'k.name', type: 'string' },
+    purpose: col('k.purpose', PURPOSE),
+    create_time: { column: 'k.create_time', type: 'timestamp' },
+    next_rotation_time: { column: 'COALESCE(k.next_rotation_time, 0)', type: 'timestamp' },
+    rotation_period: { column: 'COALESCE(k.rotation_period, 0)', type: 'duration' },
+    destroy_scheduled_duration: { column: 'k.destroy_scheduled_duration', type: 'duration' },
+    import_only: { column: 'k.import_only', type: 'boolean' },
+    crypto_key_backend: { column: 'k.crypto_key_backend', type: 'string' },
+    'version_template.protection_level': col('k.protection_level', PROTECTION),
+    'version_template.algorithm': col('k.algorithm', ALGORITHM),
+    'primary.name': { column: `COALESCE(${primaryColumn('name')}, '')`, type: 'string' },
+    'primary.state': col(`COALESCE(${primaryColumn('state')}, '')`, STATE),
+    'primary.protection_level': col(`COALESCE(${primaryColumn('protection_level')}, '')`, PROTECTION),
+    'primary.algorithm': col(`COALESCE(${primaryColumn('algorithm')}, '')`, ALGORITHM),
+  },
+  mapFields: { labels: 'k.labels' },
+  uniqueKey: 'k.name',
+  defaultOrder: [{ field: 'name' }],
+};
+
+export const CRYPTO_KEY_VERSION_LIST: CollectionSpec = {
+  fields: {
+    name: { column: 'name', type: 'string' },
+    state: col('state', STATE),
+    protection_level: col('protection_level', PROTECTION),
+    algorithm: col('algorithm', ALGORITHM),
+    create_time: { column: 'create_time', type: 'timestamp' },
+    generate_time: { column: 'COALESCE(generate_time, 0)', type: 'timestamp' },
+    destroy_time: { column: 'COALESCE(destroy_time, 0)', type: 'timestamp' },
+    destroy_event_time: { column: 'COALESCE(destroy_event_time, 0)', type: 'timestamp' },
+    'external_protection_level_options.external_key_uri': { column: 'external_key_uri', type: 'string' },
+    'external_protection_level_options.ekm_connection_key_path': {
+      column: 'ekm_connection_key_path',
+      type: 'string',
+    },
+  },
+  // Versions order by number, so version 10 follows version 9.
+  uniqueKey: 'version',
+  defaultOrder: [],
+};

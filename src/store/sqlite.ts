@@ -1,0 +1,348 @@
+// The SQLite backend of the Store contract (better-sqlite3), for a data
+// directory or in memory. better-sqlite3 is synchronous: each method runs to
+// completion inside one turn of the event loop, and multi-row writes run in a
+// transaction. WAL with synchronous=FULL: a commit is on disk before the call
+// returns, so a killed process loses no acknowledged write.
+import Database from 'better-sqlite3';
+import { Code, KmsError, aborted, alreadyExists, notFound } from '../errors';
+import {
+  type CollectionSpec,
+  compileFilter,
+  compileOrderBy,
+  keysetAfter,
+  orderBySql,
+  selectOrderValues,
+} from '../list/query';
+import { CRYPTO_KEY_LIST, CRYPTO_KEY_VERSION_LIST, KEY_RING_LIST, SCHEMA } from './schema';
+import type {
+  CreateVersionOptions,
+  CryptoKeyRecord,
+  CryptoKeyVersionRecord,
+  KeyRingRecord,
+  ListQuery,
+  NewVersion,
+  Page,
+  Sealer,
+  Store,
+} from './store';
+
+type Row = Record<string, unknown>;
+
+/** Opens (creating if needed) a store at `file`, or in memory when file is ':memory:'. */
+export function openSqliteStore(file: string): Store {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  db.exec(SCHEMA);
+  return new SqliteStore(db);
+}
+
+const keyRingFrom = (r: Row): KeyRingRecord => ({ name: r.name as string, createTime: r.create_time as number });
+
+function cryptoKeyFrom(r: Row): CryptoKeyRecord {
+  return {
+    name: r.name as string,
+    keyRing: r.parent as string,
+    createTime: r.create_time as number,
+    purpose: r.purpose as string,
+    protectionLevel: r.protection_level as string,
+    algorithm: r.algorithm as string,
+    labels: JSON.parse(r.labels as string) as Record<string, string>,
+    rotationPeriodMs: r.rotation_period as number | null,
+    nextRotationTime: r.next_rotation_time as number | null,
+    destroyScheduledDurationMs: r.destroy_scheduled_duration as number,
+    importOnly: r.import_only === 1,
+    cryptoKeyBackend: r.crypto_key_backend as string,
+    allowedAccessReasons:
+      r.allowed_access_reasons == null ? null : (JSON.parse(r.allowed_access_reasons as string) as string[]),
+    primaryVersion: r.primary_version as number | null,
+    revision: r.revision as number,
+  };
+}
+
+function versionFrom(r: Row): CryptoKeyVersionRecord {
+  return {
+    name: r.name as string,
+    cryptoKey: r.parent as string,
+    version: r.version as number,
+    state: r.state as string,
+    protectionLevel: r.protection_level as string,
+    algorithm: r.algorithm as string,
+    createTime: r.create_time as number,
+    generateTime: r.generate_time as number | null,
+    destroyTime: r.destroy_time as number | null,
+    destroyEventTime: r.destroy_event_time as number | null,
+    externalKeyUri: r.external_key_uri as string,
+    ekmConnectionKeyPath: r.ekm_connection_key_path as string,
+    revision: r.revision as number,
+  };
+}
+
+function keyParams(k: Omit<CryptoKeyRecord, 'revision'>): Row {
+  return {
+    name: k.name,
+    parent: k.keyRing,
+    create_time: k.createTime,
+    purpose: k.purpose,
+    protection_level: k.protectionLevel,
+    algorithm: k.algorithm,
+    labels: JSON.stringify(k.labels),
+    rotation_period: k.rotationPeriodMs,
+    next_rotation_time: k.nextRotationTime,
+    destroy_scheduled_duration: k.destroyScheduledDurationMs,
+    import_only: k.importOnly ? 1 : 0,
+    crypto_key_backend: k.cryptoKeyBackend,
+    allowed_access_reasons: k.allowedAccessReasons == null ? null : JSON.stringify(k.allowedAccessReasons),
+    primary_version: k.primaryVersion,
+  };
+}
+
+function versionParams(v: Omit<CryptoKeyVersionRecord, 'revision'>): Row {
+  return {
+    name: v.name,
+    parent: v.cryptoKey,
+    version: v.version,
+    state: v.state,
+    protection_level: v.protectionLevel,
+    algorithm: v.algorithm,
+    create_time: v.createTime,
+    generate_time: v.generateTime,
+    destroy_time: v.destroyTime,
+    destroy_event_time: v.destroyEventTime,
+    external_key_uri: v.externalKeyUri,
+    ekm_connection_key_path: v.ekmConnectionKeyPath,
+  };
+}
+
+/** Translates SQLite's errors into the store's codes where they enter. */
+function translate<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof KmsError) throw err;
+    const code = (err as { code?: string }).code ?? '';
+    if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE') {
+      throw alreadyExists(`${what} already exists.`);
+    }
+    if (code === 'SQLITE_BUSY') throw new KmsError(Code.UNAVAILABLE, 'The store is busy; retry the request.');
+    throw err;
+  }
+}
+
+class SqliteStore implements Store {
+  private readonly s;
+
+  constructor(private readonly db: Database.Database) {
+    const p = (sql: string) => db.prepare(sql);
+    this.s = {
+      insertKeyRing: p('INSERT INTO key_rings (name, parent, create_time) VALUES (@name, @parent, @create_time)'),
+      getKeyRing: p('SELECT * FROM key_rings WHERE name = ?'),
+      insertKey: p(`INSERT INTO crypto_keys (name, parent, create_time, purpose, protection_level, algorithm,
+        labels, rotation_period, next_rotation_time, destroy_scheduled_duration, import_only,
+        crypto_key_backend, allowed_access_reasons, primary_version, next_version, revision)
+        VALUES (@name, @parent, @create_time, @purpose, @protection_level, @algorithm, @labels,
+        @rotation_period, @next_rotation_time, @destroy_scheduled_duration, @import_only,
+        @crypto_key_backend, @allowed_access_reasons, @primary_version, 1, 1)`),
+      getKey: p('SELECT * FROM crypto_keys WHERE name = ?'),
+      updateKey: p(`UPDATE crypto_keys SET labels = @labels, rotation_period = @rotation_period,
+        next_rotation_time = @next_rotation_time, protection_level = @protection_level,
+        algorithm = @algorithm, allowed_access_reasons = @allowed_access_reasons,
+        primary_version = @primary_version, revision = revision + 1
+        WHERE name = @name AND revision = @revision`),
+      takeVersionNumber: p(`UPDATE crypto_keys SET next_version = next_version + 1
+        WHERE name = ? RETURNING next_version - 1 AS n, revision`),
+      setPrimary: p('UPDATE crypto_keys SET primary_version = ?, revision = revision + 1 WHERE name = ?'),
+      setRotation: p('UPDATE crypto_keys SET next_rotation_time = ?, revision = revision + 1 WHERE name = ?'),
+      insertVersion: p(`INSERT INTO crypto_key_versions (name, parent, version, state, protection_level,
+        algorithm, create_time, generate_time, destroy_time, destroy_event_time, external_key_uri,
+        ekm_connection_key_path, revision) VALUES (@name, @parent, @version, @state, @protection_level,
+        @algorithm, @create_time, @generate_time, @destroy_time, @destroy_event_time, @external_key_uri,
+        @ekm_connection_key_path, 1)`),
+      getVersion: p('SELECT * FROM crypto_key_versions WHERE name = ?'),
+      updateVersion: p(`UPDATE crypto_key_versions SET state = @state, generate_time = @generate_time,
+        destroy_time = @destroy_time, destroy_event_time = @destroy_event_time,
+        external_key_uri = @external_key_uri, ekm_connection_key_path = @ekm_connection_key_path,
+        revision = revision + 1 WHERE name = @name AND revision = @revision`),
+      insertMaterial: p('INSERT INTO key_material (version_name, sealed) VALUES (?, ?)'),
+      getMaterial: p('SELECT sealed FROM key_material WHERE version_name = ?').pluck(),
+      deleteMaterial: p('DELETE FROM key_material WHERE version_name = ?'),
+      dueDestructions: p(`SELECT * FROM crypto_key_versions WHERE state = 'DESTROY_SCHEDULED'
+        AND destroy_time <= ? ORDER BY destroy_time LIMIT ?`),
+      dueRotations: p(`SELECT * FROM crypto_keys WHERE next_rotation_time IS NOT NULL
+        AND next_rotation_time <= ? ORDER BY next_rotation_time LIMIT ?`),
+      getSetting: p('SELECT value FROM settings WHERE key = ?').pluck(),
+      initSetting: p('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
+    };
+  }
+
+  async createKeyRing(record: KeyRingRecord): Promise<void> {
+    const parent = record.name.slice(0, record.name.lastIndexOf('/keyRings/'));
+    translate(`KeyRing ${record.name}`, () =>
+      this.s.insertKeyRing.run({ name: record.name, parent, create_time: record.createTime }),
+    );
+  }
+
+  async getKeyRing(name: string): Promise<KeyRingRecord | undefined> {
+    const row = this.s.getKeyRing.get(name) as Row | undefined;
+    return row && keyRingFrom(row);
+  }
+
+  async listKeyRings(query: ListQuery): Promise<Page<KeyRingRecord>> {
+    return this.list('key_rings', '', KEY_RING_LIST, query, keyRingFrom);
+  }
+
+  async createCryptoKey(
+    record: Omit<CryptoKeyRecord, 'revision'>,
+    first?: { version: NewVersion; seal: Sealer },
+  ): Promise<{ key: CryptoKeyRecord; version?: CryptoKeyVersionRecord }> {
+    return translate(`CryptoKey ${record.name}`, () =>
+      this.db.transaction(() => {
+        this.s.insertKey.run(keyParams(record));
+        const version = first && this.insertVersion(record.name, first.version, first.seal);
+        return { key: this.mustGetKey(record.name), version };
+      })(),
+    );
+  }
+
+  async getCryptoKey(name: string): Promise<CryptoKeyRecord | undefined> {
+    const row = this.s.getKey.get(name) as Row | undefined;
+    return row && cryptoKeyFrom(row);
+  }
+
+  async listCryptoKeys(query: ListQuery): Promise<Page<CryptoKeyRecord>> {
+    return this.list('crypto_keys', 'k', CRYPTO_KEY_LIST, query, cryptoKeyFrom);
+  }
+
+  async updateCryptoKey(record: CryptoKeyRecord): Promise<CryptoKeyRecord> {
+    return this.db.transaction(() => {
+      const info = this.s.updateKey.run({ ...keyParams(record), revision: record.revision });
+      if (info.changes === 0) this.conflict('CryptoKey', record.name, this.s.getKey);
+      return this.mustGetKey(record.name);
+    })();
+  }
+
+  async createCryptoKeyVersion(
+    cryptoKey: string,
+    version: NewVersion,
+    seal: Sealer,
+    options: CreateVersionOptions = {},
+  ): Promise<{ key: CryptoKeyRecord; version: CryptoKeyVersionRecord }> {
+    return translate(`CryptoKeyVersion of ${cryptoKey}`, () =>
+      this.db.transaction(() => {
+        const created = this.insertVersion(cryptoKey, version, seal, options.expectKeyRevision);
+        if (options.setPrimary) this.s.setPrimary.run(created.version, cryptoKey);
+        if (options.nextRotationTime !== undefined) this.s.setRotation.run(options.nextRotationTime, cryptoKey);
+        return { key: this.mustGetKey(cryptoKey), version: created };
+      })(),
+    );
+  }
+
+  async getCryptoKeyVersion(name: string): Promise<CryptoKeyVersionRecord | undefined> {
+    const row = this.s.getVersion.get(name) as Row | undefined;
+    return row && versionFrom(row);
+  }
+
+  async listCryptoKeyVersions(query: ListQuery): Promise<Page<CryptoKeyVersionRecord>> {
+    return this.list('crypto_key_versions', '', CRYPTO_KEY_VERSION_LIST, query, versionFrom);
+  }
+
+  async updateCryptoKeyVersion(record: CryptoKeyVersionRecord): Promise<CryptoKeyVersionRecord> {
+    return this.db.transaction(() => this.writeVersion(record))();
+  }
+
+  async destroyCryptoKeyVersion(record: CryptoKeyVersionRecord): Promise<CryptoKeyVersionRecord> {
+    return this.db.transaction(() => {
+      const written = this.writeVersion(record);
+      this.s.deleteMaterial.run(record.name);
+      return written;
+    })();
+  }
+
+  async getSealedMaterial(versionName: string): Promise<Buffer | undefined> {
+    return this.s.getMaterial.get(versionName) as Buffer | undefined;
+  }
+
+  async dueDestructions(now: number, limit: number): Promise<CryptoKeyVersionRecord[]> {
+    return (this.s.dueDestructions.all(now, limit) as Row[]).map(versionFrom);
+  }
+
+  async dueRotations(now: number, limit: number): Promise<CryptoKeyRecord[]> {
+    return (this.s.dueRotations.all(now, limit) as Row[]).map(cryptoKeyFrom);
+  }
+
+  async getSetting(key: string): Promise<string | undefined> {
+    return this.s.getSetting.get(key) as string | undefined;
+  }
+
+  async initSetting(key: string, value: string): Promise<string> {
+    this.s.initSetting.run(key, value);
+    return this.s.getSetting.get(key) as string;
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  // Runs inside a transaction: takes the key's next number, inserts the row
+  // and the sealed material.
+  private insertVersion(
+    cryptoKey: string,
+    v: NewVersion,
+    seal: Sealer,
+    expectKeyRevision?: number,
+  ): CryptoKeyVersionRecord {
+    const taken = this.s.takeVersionNumber.get(cryptoKey) as { n: number; revision: number } | undefined;
+    if (!taken) throw notFound(`CryptoKey ${cryptoKey} not found.`);
+    if (expectKeyRevision !== undefined && taken.revision !== expectKeyRevision) {
+      throw aborted(`CryptoKey ${cryptoKey} was changed concurrently; retry the request.`);
+    }
+    const name = `${cryptoKey}/cryptoKeyVersions/${taken.n}`;
+    this.s.insertVersion.run(versionParams({ ...v, name, cryptoKey, version: taken.n }));
+    const sealed = seal(name);
+    if (sealed) this.s.insertMaterial.run(name, sealed);
+    return versionFrom(this.s.getVersion.get(name) as Row);
+  }
+
+  private writeVersion(record: CryptoKeyVersionRecord): CryptoKeyVersionRecord {
+    const info = this.s.updateVersion.run({ ...versionParams(record), revision: record.revision });
+    if (info.changes === 0) this.conflict('CryptoKeyVersion', record.name, this.s.getVersion);
+    return versionFrom(this.s.getVersion.get(record.name) as Row);
+  }
+
+  private mustGetKey(name: string): CryptoKeyRecord {
+    return cryptoKeyFrom(this.s.getKey.get(name) as Row);
+  }
+
+  private conflict(kind: string, name: string, get: Database.Statement): never {
+    if (!get.get(name)) throw notFound(`${kind} ${name} not found.`);
+    throw aborted(`${kind} ${name} was changed concurrently; retry the request.`);
+  }
+
+  private list<T>(
+    table: string,
+    alias: string,
+    spec: CollectionSpec,
+    query: ListQuery,
+    from: (row: Row) => T,
+  ): Page<T> {
+    const where = compileFilter(query.filter, spec);
+    const terms = compileOrderBy(query.orderBy, spec);
+    const after = query.after ? keysetAfter(terms, query.after) : { sql: '1', params: [] };
+    const parentCol = alias ? `${alias}.parent` : 'parent';
+    const from_ = `FROM ${table} ${alias} WHERE ${parentCol} = ? AND (${where.sql})`;
+    const rows = this.db
+      .prepare(`SELECT ${alias ? alias + '.' : ''}*, ${selectOrderValues(terms)} ${from_} AND (${after.sql}) ${orderBySql(terms)} LIMIT ?`)
+      .all(query.parent, ...where.params, ...after.params, query.pageSize + 1) as Row[];
+    const total = this.db.prepare(`SELECT COUNT(*) ${from_}`).pluck().get(query.parent, ...where.params) as number;
+    const more = rows.length > query.pageSize;
+    const page = more ? rows.slice(0, query.pageSize) : rows;
+    const last = page[page.length - 1];
+    return {
+      items: page.map(from),
+      next: more && last ? terms.map((_, i) => last[`o${i}`] as string | number | null) : undefined,
+      totalSize: total,
+    };
+  }
+}

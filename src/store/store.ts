@@ -1,0 +1,129 @@
+// The Store contract: persistence of KMS resources and sealed key material.
+// It makes no domain decisions (no rotation, no state rules): services decide,
+// the store keeps records atomically. Foreign errors (constraint violations)
+// are translated here into KmsError codes, where they enter.
+//
+// Every method is async so that a networked backend (PostgreSQL) fits the same
+// contract; the SQLite backend answers synchronously inside.
+//
+// Times are milliseconds since the Unix epoch. Records carry `revision`, bumped
+// by every update: updates are conditional on the revision the caller read, so
+// a read-modify-write that raced another writer fails with ABORTED instead of
+// overwriting it.
+
+export interface KeyRingRecord {
+  name: string;
+  createTime: number;
+}
+
+export interface CryptoKeyRecord {
+  name: string;
+  keyRing: string;
+  createTime: number;
+  purpose: string;
+  /** version_template */
+  protectionLevel: string;
+  algorithm: string;
+  labels: Record<string, string>;
+  rotationPeriodMs: number | null;
+  nextRotationTime: number | null;
+  destroyScheduledDurationMs: number;
+  importOnly: boolean;
+  cryptoKeyBackend: string;
+  /** key_access_justifications_policy.allowed_access_reasons; null when the key has no policy. */
+  allowedAccessReasons: string[] | null;
+  /** The primary version's number (ENCRYPT_DECRYPT keys), or null. */
+  primaryVersion: number | null;
+  revision: number;
+}
+
+export interface CryptoKeyVersionRecord {
+  name: string;
+  cryptoKey: string;
+  version: number;
+  state: string;
+  protectionLevel: string;
+  algorithm: string;
+  createTime: number;
+  generateTime: number | null;
+  destroyTime: number | null;
+  destroyEventTime: number | null;
+  externalKeyUri: string;
+  ekmConnectionKeyPath: string;
+  revision: number;
+}
+
+/** A new version as the service describes it; the store assigns number, name and revision. */
+export type NewVersion = Omit<CryptoKeyVersionRecord, 'name' | 'version' | 'revision' | 'cryptoKey'>;
+
+/** Seals key material for the version named `versionName` (the seal binds the name). */
+export type Sealer = (versionName: string) => Buffer | null;
+
+export interface ListQuery {
+  parent: string;
+  filter?: string;
+  orderBy?: string;
+  pageSize: number;
+  /** Order values of the last row of the previous page (from a page token). */
+  after?: readonly (string | number | null)[];
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Order values of the last item when more rows may follow, for the next page token. */
+  next?: (string | number | null)[];
+  totalSize: number;
+}
+
+export interface CreateVersionOptions {
+  /** Make the new version the key's primary. */
+  setPrimary?: boolean;
+  /** Replace the key's next_rotation_time (automatic rotation). */
+  nextRotationTime?: number | null;
+  /** Fail with ABORTED unless the key still has this revision. */
+  expectKeyRevision?: number;
+}
+
+export interface Store {
+  createKeyRing(record: KeyRingRecord): Promise<void>;
+  getKeyRing(name: string): Promise<KeyRingRecord | undefined>;
+  listKeyRings(query: ListQuery): Promise<Page<KeyRingRecord>>;
+
+  /** Creates a key and, when `first` is given, its version 1, atomically. */
+  createCryptoKey(
+    record: Omit<CryptoKeyRecord, 'revision'>,
+    first?: { version: NewVersion; seal: Sealer },
+  ): Promise<{ key: CryptoKeyRecord; version?: CryptoKeyVersionRecord }>;
+  getCryptoKey(name: string): Promise<CryptoKeyRecord | undefined>;
+  listCryptoKeys(query: ListQuery): Promise<Page<CryptoKeyRecord>>;
+  /** Writes `record` if the stored revision still equals record.revision; returns the new record. */
+  updateCryptoKey(record: CryptoKeyRecord): Promise<CryptoKeyRecord>;
+
+  createCryptoKeyVersion(
+    cryptoKey: string,
+    version: NewVersion,
+    seal: Sealer,
+    options?: CreateVersionOptions,
+  ): Promise<{ key: CryptoKeyRecord; version: CryptoKeyVersionRecord }>;
+  getCryptoKeyVersion(name: string): Promise<CryptoKeyVersionRecord | undefined>;
+  listCryptoKeyVersions(query: ListQuery): Promise<Page<CryptoKeyVersionRecord>>;
+  /** Conditional on revision, as updateCryptoKey. */
+  updateCryptoKeyVersion(record: CryptoKeyVersionRecord): Promise<CryptoKeyVersionRecord>;
+  /** Writes the version (conditional on revision) and erases its key material, atomically. */
+  destroyCryptoKeyVersion(record: CryptoKeyVersionRecord): Promise<CryptoKeyVersionRecord>;
+
+  /** The sealed key material of a version, or undefined when it has none (destroyed). */
+  getSealedMaterial(versionName: string): Promise<Buffer | undefined>;
+
+  /** Versions in DESTROY_SCHEDULED whose destroy_time is at or before `now`. */
+  dueDestructions(now: number, limit: number): Promise<CryptoKeyVersionRecord[]>;
+  /** Keys whose next_rotation_time is at or before `now`. */
+  dueRotations(now: number, limit: number): Promise<CryptoKeyRecord[]>;
+
+  /** A value kept across restarts (server secrets, schema facts). */
+  getSetting(key: string): Promise<string | undefined>;
+  /** Sets the value unless one exists; returns the stored value (so concurrent starts agree). */
+  initSetting(key: string, value: string): Promise<string>;
+
+  close(): Promise<void>;
+}
