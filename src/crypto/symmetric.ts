@@ -1,0 +1,131 @@
+// GOOGLE_SYMMETRIC_ENCRYPTION: the Encrypt/Decrypt ciphertext format of
+// OpenEKM. The format is our own (Cloud KMS's is opaque and undocumented);
+// callers only ever treat it as opaque bytes.
+//
+//   offset  length  field
+//   0       1       format byte, 0x01 = AES-256-GCM (NIST SP 800-38D)
+//   1       4       CryptoKeyVersion number, uint32 big-endian ("1" -> 1)
+//   5       12      random IV (SP 800-38D §8.2.2: random 96-bit IVs)
+//   17      n       ciphertext (same length as the plaintext)
+//   17+n    16      GCM authentication tag (128 bits)
+//
+// The version number lets Decrypt pick the key version without trying all of
+// them. The GCM additional data binds, each field length-prefixed so no two
+// different inputs produce the same AAD bytes:
+//
+//   "openekm-symmetric-v1" || u32 len(name) || name (UTF-8)
+//     || format byte || u32 version || u32 len(aad) || caller's aad
+//
+// so a ciphertext of one key (or version) never opens under another key's
+// name, even if two versions ever held the same material.
+
+import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
+import { invalidArgument } from '../errors';
+
+const FORMAT_AES_256_GCM = 0x01;
+const HEADER_BYTES = 5;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const BODY_OFFSET = HEADER_BYTES + IV_BYTES;
+const KEY_BYTES = 32;
+const AAD_LABEL = Buffer.from('openekm-symmetric-v1', 'utf8');
+const MAX_VERSION = 0xffffffff;
+
+/** Bytes a ciphertext has beyond its plaintext. */
+export const SYMMETRIC_OVERHEAD: number = BODY_OFFSET + TAG_BYTES;
+
+const INVALID_CIPHERTEXT = 'Decryption failed: the ciphertext is invalid.';
+
+// IVs are drawn from a pool refilled 4 KiB at a time: one CSPRNG call per
+// call of randomFillSync costs about as much as the AES-GCM itself on small
+// payloads, and pooled CSPRNG bytes are just as unpredictable.
+const IV_POOL = Buffer.allocUnsafe(IV_BYTES * 341);
+let ivPoolOffset = IV_POOL.length;
+
+function nextIv(into: Buffer, offset: number): void {
+  if (ivPoolOffset + IV_BYTES > IV_POOL.length) {
+    randomFillSync(IV_POOL);
+    ivPoolOffset = 0;
+  }
+  IV_POOL.copy(into, offset, ivPoolOffset, ivPoolOffset + IV_BYTES);
+  // Each IV is handed out once: wipe it from the pool.
+  IV_POOL.fill(0, ivPoolOffset, ivPoolOffset + IV_BYTES);
+  ivPoolOffset += IV_BYTES;
+}
+
+/** The length-prefixed binding of key name and version (everything before the caller's aad). */
+function bindingPrefix(cryptoKeyName: string, version: number, aadLength: number): Buffer {
+  const nameLength = Buffer.byteLength(cryptoKeyName, 'utf8');
+  const out = Buffer.allocUnsafe(AAD_LABEL.length + 4 + nameLength + 1 + 4 + 4);
+  let o = AAD_LABEL.copy(out, 0);
+  o = out.writeUInt32BE(nameLength, o);
+  o += out.write(cryptoKeyName, o, 'utf8');
+  o = out.writeUInt8(FORMAT_AES_256_GCM, o);
+  o = out.writeUInt32BE(version, o);
+  out.writeUInt32BE(aadLength, o);
+  return out;
+}
+
+function checkKey(key: Buffer): void {
+  // A wrong-length key is a store bug, not a caller error.
+  if (key.length !== KEY_BYTES) throw new Error(`symmetric key must be ${KEY_BYTES} bytes`);
+}
+
+/** Encrypts plaintext for version `version` of the CryptoKey `cryptoKeyName`. */
+export function symmetricEncrypt(
+  key: Buffer,
+  cryptoKeyName: string,
+  version: number,
+  plaintext: Buffer,
+  aad: Buffer,
+): Buffer {
+  checkKey(key);
+  if (!Number.isInteger(version) || version < 1 || version > MAX_VERSION) {
+    throw new RangeError(`version must be an integer in [1, ${MAX_VERSION}]`);
+  }
+  // One allocation for the whole result; the IV is a view into it.
+  const out = Buffer.allocUnsafe(SYMMETRIC_OVERHEAD + plaintext.length);
+  out[0] = FORMAT_AES_256_GCM;
+  out.writeUInt32BE(version, 1);
+  nextIv(out, HEADER_BYTES);
+  const iv = out.subarray(HEADER_BYTES, BODY_OFFSET);
+  const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+  // Two setAAD calls authenticate the concatenation, sparing a copy of aad.
+  cipher.setAAD(bindingPrefix(cryptoKeyName, version, aad.length));
+  if (aad.length > 0) cipher.setAAD(aad);
+  // node's Cipher API always returns fresh buffers, so the body is copied once.
+  let o = BODY_OFFSET + cipher.update(plaintext).copy(out, BODY_OFFSET);
+  o += cipher.final().copy(out, o);
+  cipher.getAuthTag().copy(out, o);
+  return out;
+}
+
+/** The CryptoKeyVersion number a ciphertext was made with. */
+export function ciphertextVersion(ciphertext: Buffer): number {
+  if (ciphertext.length < SYMMETRIC_OVERHEAD || ciphertext[0] !== FORMAT_AES_256_GCM) {
+    throw invalidArgument(INVALID_CIPHERTEXT);
+  }
+  const version = ciphertext.readUInt32BE(1);
+  if (version === 0) throw invalidArgument(INVALID_CIPHERTEXT);
+  return version;
+}
+
+/** Decrypts a ciphertext of `cryptoKeyName`; `key` must be the material of ciphertextVersion(ciphertext). */
+export function symmetricDecrypt(key: Buffer, cryptoKeyName: string, ciphertext: Buffer, aad: Buffer): Buffer {
+  checkKey(key);
+  const version = ciphertextVersion(ciphertext);
+  const tagStart = ciphertext.length - TAG_BYTES;
+  const iv = ciphertext.subarray(HEADER_BYTES, BODY_OFFSET);
+  const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+  decipher.setAuthTag(ciphertext.subarray(tagStart));
+  decipher.setAAD(bindingPrefix(cryptoKeyName, version, aad.length));
+  if (aad.length > 0) decipher.setAAD(aad);
+  const body = decipher.update(ciphertext.subarray(BODY_OFFSET, tagStart));
+  let rest: Buffer;
+  try {
+    rest = decipher.final(); // verifies the tag
+  } catch {
+    throw invalidArgument(INVALID_CIPHERTEXT);
+  }
+  return rest.length === 0 ? body : Buffer.concat([body, rest]);
+}
