@@ -54,6 +54,7 @@ export class CryptoKeysService {
 
   async listCryptoKeys(req: Msg): Promise<Msg> {
     const parent = keyRingName(parseKeyRing(req.parent, 'parent'));
+    if (!(await this.ctx.store.getKeyRing(parent))) throw notFound(`KeyRing ${parent} not found.`);
     const page = await listPage(this.ctx, 'ListCryptoKeys', parent, req, (q) => this.ctx.store.listCryptoKeys(q));
     const keys = await Promise.all(page.items.map(async (k) => cryptoKeyResource(k, await this.primaryOf(k))));
     return { cryptoKeys: keys, nextPageToken: page.nextPageToken, totalSize: page.totalSize };

@@ -87,22 +87,28 @@ export const KEY_RING_LIST: CollectionSpec = {
 const primaryColumn = (column: string): string =>
   `(SELECT p.${column} FROM crypto_key_versions p WHERE p.parent = k.name AND p.version = k.primary_version)`;
 
+const primary = (column: string, spec: FieldSpec): FieldSpec => ({
+  ...spec,
+  column: primaryColumn(column),
+  orderColumn: `COALESCE(${primaryColumn(column)}, '')`,
+});
+
 export const CRYPTO_KEY_LIST: CollectionSpec = {
   fields: {
     name: { column: 'k.name', type: 'string' },
     purpose: col('k.purpose', PURPOSE),
     create_time: { column: 'k.create_time', type: 'timestamp' },
-    next_rotation_time: { column: 'COALESCE(k.next_rotation_time, 0)', type: 'timestamp' },
-    rotation_period: { column: 'COALESCE(k.rotation_period, 0)', type: 'duration' },
+    next_rotation_time: { column: 'k.next_rotation_time', orderColumn: 'COALESCE(k.next_rotation_time, 0)', type: 'timestamp' },
+    rotation_period: { column: 'k.rotation_period', orderColumn: 'COALESCE(k.rotation_period, 0)', type: 'duration' },
     destroy_scheduled_duration: { column: 'k.destroy_scheduled_duration', type: 'duration' },
     import_only: { column: 'k.import_only', type: 'boolean' },
     crypto_key_backend: { column: 'k.crypto_key_backend', type: 'string' },
     'version_template.protection_level': col('k.protection_level', PROTECTION),
     'version_template.algorithm': col('k.algorithm', ALGORITHM),
-    'primary.name': { column: `COALESCE(${primaryColumn('name')}, '')`, type: 'string' },
-    'primary.state': col(`COALESCE(${primaryColumn('state')}, '')`, STATE),
-    'primary.protection_level': col(`COALESCE(${primaryColumn('protection_level')}, '')`, PROTECTION),
-    'primary.algorithm': col(`COALESCE(${primaryColumn('algorithm')}, '')`, ALGORITHM),
+    'primary.name': primary('name', { column: '', type: 'string' }),
+    'primary.state': primary('state', STATE),
+    'primary.protection_level': primary('protection_level', PROTECTION),
+    'primary.algorithm': primary('algorithm', ALGORITHM),
   },
   mapFields: { labels: 'k.labels' },
   uniqueKey: 'k.name',
@@ -116,9 +122,9 @@ export const CRYPTO_KEY_VERSION_LIST: CollectionSpec = {
     protection_level: col('protection_level', PROTECTION),
     algorithm: col('algorithm', ALGORITHM),
     create_time: { column: 'create_time', type: 'timestamp' },
-    generate_time: { column: 'COALESCE(generate_time, 0)', type: 'timestamp' },
-    destroy_time: { column: 'COALESCE(destroy_time, 0)', type: 'timestamp' },
-    destroy_event_time: { column: 'COALESCE(destroy_event_time, 0)', type: 'timestamp' },
+    generate_time: { column: 'generate_time', orderColumn: 'COALESCE(generate_time, 0)', type: 'timestamp' },
+    destroy_time: { column: 'destroy_time', orderColumn: 'COALESCE(destroy_time, 0)', type: 'timestamp' },
+    destroy_event_time: { column: 'destroy_event_time', orderColumn: 'COALESCE(destroy_event_time, 0)', type: 'timestamp' },
     'external_protection_level_options.external_key_uri': { column: 'external_key_uri', type: 'string' },
     'external_protection_level_options.ekm_connection_key_path': {
       column: 'ekm_connection_key_path',
