@@ -61,7 +61,9 @@ export class RawOps {
     const verifiedAad = verifyCrc32c(aad, req.additionalAuthenticatedDataCrc32c, 'additional_authenticated_data_crc32c', 'additional_authenticated_data');
     const verifiedIv = verifyCrc32c(iv, req.initializationVectorCrc32c, 'initialization_vector_crc32c', 'initialization_vector');
     const use = await usableVersionByName(this.ctx, cryptoKeyName(name), versionName(name), PURPOSE, 'RawDecrypt');
-    checkHsm(use.version.protectionLevel, ciphertext.length, aad.length, 'ciphertext');
+    // The HSM limit is on the plaintext: a GCM ciphertext also carries the 16-byte tag.
+    const tagBytes = use.alg.kind === 'raw-aes-gcm' ? 16 : 0;
+    checkHsm(use.version.protectionLevel, Math.max(0, ciphertext.length - tagBytes), aad.length, 'ciphertext');
     const plaintext = rawDecrypt(use.alg, use.material.raw, ciphertext, aad, iv, Number(req.tagLength ?? 0));
     return {
       plaintext,

@@ -1,0 +1,142 @@
+// The Store contract, one suite run against every backend. A new backend
+// (PostgreSQL) joins by adding a line to BACKENDS.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { Code, KmsError } from '../../src/errors';
+import { openSqliteStore } from '../../src/store/sqlite';
+import type { CryptoKeyRecord, NewVersion, Store } from '../../src/store/store';
+import { tempDir } from '../helpers/kms';
+
+const BACKENDS: [string, () => Store][] = [
+  ['sqlite in memory', () => openSqliteStore(':memory:')],
+  ['sqlite file', () => openSqliteStore(path.join(tempDir('openekm-store-'), 'kms.sqlite'))],
+];
+
+const RING = 'projects/p/locations/us-east1/keyRings/r';
+
+function keyRecord(id: string, extra: Partial<CryptoKeyRecord> = {}): Omit<CryptoKeyRecord, 'revision'> {
+  return {
+    name: `${RING}/cryptoKeys/${id}`, keyRing: RING, createTime: 1000, purpose: 'ENCRYPT_DECRYPT',
+    protectionLevel: 'SOFTWARE', algorithm: 'GOOGLE_SYMMETRIC_ENCRYPTION', labels: {}, rotationPeriodMs: null,
+    nextRotationTime: null, destroyScheduledDurationMs: 86_400_000, importOnly: false, cryptoKeyBackend: '',
+    allowedAccessReasons: null, primaryVersion: null, ...extra,
+  };
+}
+
+const newVersion = (extra: Partial<NewVersion> = {}): NewVersion => ({
+  state: 'ENABLED', protectionLevel: 'SOFTWARE', algorithm: 'GOOGLE_SYMMETRIC_ENCRYPTION', createTime: 1000,
+  generateTime: 1000, destroyTime: null, destroyEventTime: null, externalKeyUri: '', ekmConnectionKeyPath: '', ...extra,
+});
+
+const seal = (name: string) => Buffer.from(`sealed:${name}`);
+
+async function rejectsCode(p: Promise<unknown>, code: Code): Promise<void> {
+  await assert.rejects(p, (err: unknown) => err instanceof KmsError && err.code === code);
+}
+
+for (const [backend, open] of BACKENDS) {
+  describe(`Store contract: ${backend}`, () => {
+    let store: Store;
+    before(async () => {
+      store = open();
+      await store.createKeyRing({ name: RING, createTime: 1000 });
+    });
+    after(() => store.close());
+
+    test('key rings: create, get, duplicate is ALREADY_EXISTS, list by parent', async () => {
+      assert.deepEqual(await store.getKeyRing(RING), { name: RING, createTime: 1000 });
+      await rejectsCode(store.createKeyRing({ name: RING, createTime: 2 }), Code.ALREADY_EXISTS);
+      await store.createKeyRing({ name: 'projects/p/locations/europe-west1/keyRings/other', createTime: 3 });
+      const page = await store.listKeyRings({ parent: 'projects/p/locations/us-east1', pageSize: 10 });
+      assert.deepEqual(page.items.map((r) => r.name), [RING]);
+      assert.equal(page.totalSize, 1);
+      assert.equal(await store.getKeyRing(`${RING}-missing`), undefined);
+    });
+
+    test('a key and its first version are created together, or not at all', async () => {
+      const { key, version } = await store.createCryptoKey(keyRecord('atomic', { primaryVersion: 1 }), {
+        version: newVersion(),
+        seal,
+      });
+      assert.equal(key.revision, 1);
+      assert.equal(version?.name, `${key.name}/cryptoKeyVersions/1`);
+      assert.deepEqual(await store.getSealedMaterial(version!.name), seal(version!.name));
+      const failing = () => {
+        throw new Error('sealing failed');
+      };
+      await assert.rejects(store.createCryptoKey(keyRecord('half'), { version: newVersion(), seal: failing }));
+      assert.equal(await store.getCryptoKey(`${RING}/cryptoKeys/half`), undefined);
+      await rejectsCode(store.createCryptoKey(keyRecord('atomic')), Code.ALREADY_EXISTS);
+    });
+
+    test('versions are numbered in sequence; setPrimary and the rotation time move with them', async () => {
+      const { key } = await store.createCryptoKey(keyRecord('numbered'));
+      const a = await store.createCryptoKeyVersion(key.name, newVersion(), seal);
+      const b = await store.createCryptoKeyVersion(key.name, newVersion(), seal, { setPrimary: true, nextRotationTime: 5000 });
+      assert.deepEqual([a.version.version, b.version.version], [1, 2]);
+      assert.equal(b.key.primaryVersion, 2);
+      assert.equal(b.key.nextRotationTime, 5000);
+      await rejectsCode(store.createCryptoKeyVersion(`${RING}/cryptoKeys/none`, newVersion(), seal), Code.NOT_FOUND);
+      await rejectsCode(
+        store.createCryptoKeyVersion(key.name, newVersion(), seal, { expectKeyRevision: b.key.revision - 1 }),
+        Code.ABORTED,
+      );
+    });
+
+    test('updates are conditional on the revision read', async () => {
+      const { key } = await store.createCryptoKey(keyRecord('conditional'));
+      const updated = await store.updateCryptoKey({ ...key, labels: { env: 'prod' } });
+      assert.equal(updated.revision, key.revision + 1);
+      assert.deepEqual(updated.labels, { env: 'prod' });
+      await rejectsCode(store.updateCryptoKey({ ...key, labels: { env: 'stale' } }), Code.ABORTED);
+      await rejectsCode(store.updateCryptoKey({ ...key, name: `${RING}/cryptoKeys/ghost` }), Code.NOT_FOUND);
+      const { version } = await store.createCryptoKeyVersion(key.name, newVersion(), seal);
+      const disabled = await store.updateCryptoKeyVersion({ ...version, state: 'DISABLED' });
+      assert.equal(disabled.state, 'DISABLED');
+      await rejectsCode(store.updateCryptoKeyVersion({ ...version, state: 'ENABLED' }), Code.ABORTED);
+    });
+
+    test('destroying a version erases its material in the same write', async () => {
+      const { key } = await store.createCryptoKey(keyRecord('destroyed'));
+      const { version } = await store.createCryptoKeyVersion(key.name, newVersion(), seal);
+      const scheduled = await store.updateCryptoKeyVersion({ ...version, state: 'DESTROY_SCHEDULED', destroyTime: 2000 });
+      assert.deepEqual((await store.dueDestructions(1999, 10)).filter((v) => v.name === version.name), []);
+      assert.deepEqual((await store.dueDestructions(2000, 10)).map((v) => v.name), [version.name]);
+      const done = await store.destroyCryptoKeyVersion({ ...scheduled, state: 'DESTROYED', destroyTime: null, destroyEventTime: 2000 });
+      assert.equal(done.state, 'DESTROYED');
+      assert.equal(await store.getSealedMaterial(version.name), undefined);
+      assert.deepEqual(await store.dueDestructions(9999, 10), []);
+    });
+
+    test('due rotations by next_rotation_time', async () => {
+      await store.createCryptoKey(keyRecord('rotating', { nextRotationTime: 3000, rotationPeriodMs: 86_400_000 }));
+      assert.deepEqual((await store.dueRotations(2999, 10)).map((k) => k.name), []);
+      assert.deepEqual((await store.dueRotations(3000, 10)).map((k) => k.name), [`${RING}/cryptoKeys/rotating`]);
+    });
+
+    test('lists page by keyset with filters and total_size', async () => {
+      const ring = 'projects/p/locations/us-east1/keyRings/paged';
+      await store.createKeyRing({ name: ring, createTime: 1 });
+      for (let i = 0; i < 25; i++) {
+        const id = `k${String(i).padStart(2, '0')}`;
+        await store.createCryptoKey({ ...keyRecord(id), name: `${ring}/cryptoKeys/${id}`, keyRing: ring, labels: { parity: i % 2 ? 'odd' : 'even' } });
+      }
+      const seen: string[] = [];
+      let after: (string | number | null)[] | undefined;
+      do {
+        const page = await store.listCryptoKeys({ parent: ring, filter: 'labels.parity=odd', pageSize: 4, after });
+        assert.equal(page.totalSize, 12);
+        seen.push(...page.items.map((k) => k.name.split('/').pop()!));
+        after = page.next;
+      } while (after);
+      assert.deepEqual(seen, Array.from({ length: 12 }, (_, i) => `k${String(2 * i + 1).padStart(2, '0')}`));
+    });
+
+    test('settings: the first value set wins', async () => {
+      assert.equal(await store.initSetting('s', 'one'), 'one');
+      assert.equal(await store.initSetting('s', 'two'), 'one');
+      assert.equal(await store.getSetting('s'), 'one');
+    });
+  });
+}
