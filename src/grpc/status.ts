@@ -6,8 +6,9 @@ import { asKmsError, type KmsError } from '../errors';
 import { encodeMessage, messageType } from '../proto/registry';
 
 export function statusDetailsBin(err: KmsError): Buffer {
+  // protobufjs' built-in google.protobuf.Any keeps the proto's own field name, type_url.
   const details = err.details.map((d) => ({
-    typeUrl: `type.googleapis.com/${d.type}`,
+    type_url: `type.googleapis.com/${d.type}`,
     value: encodeMessage(messageType(d.type), d.value),
   }));
   return encodeMessage(messageType('google.rpc.Status'), { code: err.code, message: err.message, details });
