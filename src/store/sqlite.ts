@@ -131,8 +131,22 @@ function translate<T>(what: string, fn: () => T): T {
   }
 }
 
+// Reads of single keys and versions are on every cryptographic request, so
+// they are cached, as frozen records. The cache is exact: this connection's
+// own writes clear it, and PRAGMA data_version (which changes when any other
+// connection, in this process or another, commits) is checked on every
+// cached read, clearing it when anyone else wrote.
+const CACHE_LIMIT = 10_000;
+
+function freeze<T extends object>(record: T): T {
+  for (const value of Object.values(record)) if (value && typeof value === 'object') Object.freeze(value);
+  return Object.freeze(record);
+}
+
 class SqliteStore implements Store {
   private readonly s;
+  private readonly cache = new Map<string, CryptoKeyRecord | CryptoKeyVersionRecord>();
+  private dataVersion = -1;
 
   constructor(private readonly db: Database.Database) {
     const p = (sql: string) => db.prepare(sql);
@@ -174,7 +188,37 @@ class SqliteStore implements Store {
         AND next_rotation_time <= ? ORDER BY next_rotation_time LIMIT ?`),
       getSetting: p('SELECT value FROM settings WHERE key = ?').pluck(),
       initSetting: p('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
+      dataVersion: p('PRAGMA data_version').pluck(),
     };
+  }
+
+  private cached<T extends CryptoKeyRecord | CryptoKeyVersionRecord>(
+    name: string,
+    read: () => Row | undefined,
+    from: (row: Row) => T,
+  ): T | undefined {
+    const version = this.s.dataVersion.get() as number;
+    if (version !== this.dataVersion) {
+      this.cache.clear();
+      this.dataVersion = version;
+    }
+    const hit = this.cache.get(name) as T | undefined;
+    if (hit) return hit;
+    const row = read();
+    if (!row) return undefined;
+    const record = freeze(from(row));
+    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+    this.cache.set(name, record);
+    return record;
+  }
+
+  /** Runs a write in a transaction; the read cache is cleared whatever the outcome. */
+  private write<T>(fn: () => T): T {
+    try {
+      return this.db.transaction(fn)();
+    } finally {
+      this.cache.clear();
+    }
   }
 
   async createKeyRing(record: KeyRingRecord): Promise<void> {
@@ -198,17 +242,16 @@ class SqliteStore implements Store {
     first?: { version: NewVersion; seal: Sealer },
   ): Promise<{ key: CryptoKeyRecord; version?: CryptoKeyVersionRecord }> {
     return translate(`CryptoKey ${record.name}`, () =>
-      this.db.transaction(() => {
+      this.write(() => {
         this.s.insertKey.run(keyParams(record));
         const version = first && this.insertVersion(record.name, first.version, first.seal);
         return { key: this.mustGetKey(record.name), version };
-      })(),
+      }),
     );
   }
 
   async getCryptoKey(name: string): Promise<CryptoKeyRecord | undefined> {
-    const row = this.s.getKey.get(name) as Row | undefined;
-    return row && cryptoKeyFrom(row);
+    return this.cached(name, () => this.s.getKey.get(name) as Row | undefined, cryptoKeyFrom);
   }
 
   async listCryptoKeys(query: ListQuery): Promise<Page<CryptoKeyRecord>> {
@@ -216,11 +259,11 @@ class SqliteStore implements Store {
   }
 
   async updateCryptoKey(record: CryptoKeyRecord): Promise<CryptoKeyRecord> {
-    return this.db.transaction(() => {
+    return this.write(() => {
       const info = this.s.updateKey.run({ ...keyParams(record), revision: record.revision });
       if (info.changes === 0) this.conflict('CryptoKey', record.name, this.s.getKey);
       return this.mustGetKey(record.name);
-    })();
+    });
   }
 
   async createCryptoKeyVersion(
@@ -230,18 +273,17 @@ class SqliteStore implements Store {
     options: CreateVersionOptions = {},
   ): Promise<{ key: CryptoKeyRecord; version: CryptoKeyVersionRecord }> {
     return translate(`CryptoKeyVersion of ${cryptoKey}`, () =>
-      this.db.transaction(() => {
+      this.write(() => {
         const created = this.insertVersion(cryptoKey, version, seal, options.expectKeyRevision);
         if (options.setPrimary) this.s.setPrimary.run(created.version, cryptoKey);
         if (options.nextRotationTime !== undefined) this.s.setRotation.run(options.nextRotationTime, cryptoKey);
         return { key: this.mustGetKey(cryptoKey), version: created };
-      })(),
+      }),
     );
   }
 
   async getCryptoKeyVersion(name: string): Promise<CryptoKeyVersionRecord | undefined> {
-    const row = this.s.getVersion.get(name) as Row | undefined;
-    return row && versionFrom(row);
+    return this.cached(name, () => this.s.getVersion.get(name) as Row | undefined, versionFrom);
   }
 
   async listCryptoKeyVersions(query: ListQuery): Promise<Page<CryptoKeyVersionRecord>> {
@@ -249,15 +291,15 @@ class SqliteStore implements Store {
   }
 
   async updateCryptoKeyVersion(record: CryptoKeyVersionRecord): Promise<CryptoKeyVersionRecord> {
-    return this.db.transaction(() => this.writeVersion(record))();
+    return this.write(() => this.writeVersion(record));
   }
 
   async destroyCryptoKeyVersion(record: CryptoKeyVersionRecord): Promise<CryptoKeyVersionRecord> {
-    return this.db.transaction(() => {
+    return this.write(() => {
       const written = this.writeVersion(record);
       this.s.deleteMaterial.run(record.name);
       return written;
-    })();
+    });
   }
 
   async getSealedMaterial(versionName: string): Promise<Buffer | undefined> {
