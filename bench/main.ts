@@ -1,0 +1,154 @@
+// `npm run bench`: throughput and latency of the KMS over gRPC against the
+// limit of its transport (a bare grpc-js echo server), each in its own
+// process on CPU 0, loaded by h2load on CPU 1. See docs/benchmark.md.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { checkEcho, prepareWorkloads, type Workload } from './bodies';
+import { ensureH2load } from './h2load';
+import { measureCase } from './measure';
+import { type Options, parseOptions, USAGE, UsageError } from './options';
+import { LOADGEN_CPU, SERVER_CPU, startPinned, type ServerProcess } from './processes';
+import { markdownTable, type RunResult, type ServerKind, summarize, writeJson } from './report';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const SERVER_MAIN = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const ECHO_MAIN = path.join(__dirname, 'echo-server.js');
+const RESULTS = path.join(ROOT, 'bench', 'results', 'latest.json');
+
+// The issue's target: Encrypt at 64 streams in flight carries at least this
+// share of what the bare transport carries.
+const TARGET = { workload: 'encrypt', concurrency: 64, minRatio: 0.75 };
+
+// Progress goes to stderr so that stdout is the table and the verdict.
+const progress = (line: string) => process.stderr.write(`${line}\n`);
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+function h2loadVersion(): string {
+  return spawnSync('h2load', ['--version'], { encoding: 'utf8' }).stdout.trim();
+}
+
+function selectWorkloads(all: Workload[], ids: string[] | undefined): Workload[] {
+  if (!ids) return all;
+  const unknown = ids.filter((id) => !all.some((w) => w.id === id));
+  if (unknown.length) throw new UsageError(`--workloads: unknown ${unknown.join(', ')}`);
+  return all.filter((w) => ids.includes(w.id));
+}
+
+async function main(): Promise<number> {
+  const opts = parseOptions(process.argv.slice(2));
+  if (opts.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (os.cpus().length < 2) {
+    say('bench: needs 2 cores (server on CPU 0, h2load on CPU 1); this machine has 1.');
+    return 1;
+  }
+  if (!ensureH2load(progress)) {
+    say('bench: h2load is missing and `apt-get install -y nghttp2-client` failed; install it and retry.');
+    return 1;
+  }
+  if (!fs.existsSync(SERVER_MAIN)) {
+    say(`bench: ${SERVER_MAIN} is missing; run \`npm run build\` (npm run bench does).`);
+    return 1;
+  }
+
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'openekm-bench-'));
+  const servers: ServerProcess[] = [];
+  const stopAll = () => Promise.all(servers.map((s) => s.stop()));
+  // Ctrl-C: stop the two servers this bench started (by PID) before leaving.
+  process.once('SIGINT', () => {
+    void stopAll().finally(() => process.exit(130));
+  });
+  try {
+    const profArgs = opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [];
+    const ours = await startPinned('openekm', [...profArgs, SERVER_MAIN, 'serve', '--in-memory', '--grpc-port', '0']);
+    servers.push(ours);
+    const workloads = selectWorkloads(await prepareWorkloads(ours.port), opts.workloads);
+    const echo = await startPinned('echo', [ECHO_MAIN, '0', ...workloads.map((w) => w.path)]);
+    servers.push(echo);
+    for (const w of workloads) await checkEcho(echo.port, w);
+    progress(`server under test pid ${ours.pid}, echo pid ${echo.pid}, both on CPU ${SERVER_CPU}; h2load on CPU ${LOADGEN_CPU}`);
+    const { runs, warnings } = await runRounds(opts, workloads, ours, echo, tmp);
+    report(opts, workloads, runs, warnings);
+    return 0;
+  } finally {
+    await stopAll();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+async function runRounds(opts: Options, workloads: Workload[], ours: ServerProcess, echo: ServerProcess, tmp: string) {
+  progress(
+    `${opts.rounds} round(s) x ${workloads.length} workload(s) x ${opts.concurrencies.length} concurrenc(ies) x 2 servers, ` +
+      `${opts.durationS} s each + 1 s warm-up`,
+  );
+  const bodyFiles = new Map<string, string>();
+  for (const w of workloads) {
+    const file = path.join(tmp, `${w.id}.bin`);
+    fs.writeFileSync(file, w.body);
+    bodyFiles.set(w.id, file);
+  }
+  const runs: RunResult[] = [];
+  const warnings: string[] = [];
+  for (let round = 1; round <= opts.rounds; round++) {
+    // Alternate who goes first so that drift (thermal, other tenants) falls on both alike.
+    const order: [ServerKind, ServerProcess][] = round % 2 ? [['ours', ours], ['echo', echo]] : [['echo', echo], ['ours', ours]];
+    for (const workload of workloads) {
+      for (const concurrency of opts.concurrencies) {
+        for (const [kind, server] of order) {
+          const bodyFile = bodyFiles.get(workload.id)!;
+          const m = await measureCase({ kind, server, workload, concurrency, round, bodyFile, tmp, durationS: opts.durationS }, progress);
+          runs.push(m.result);
+          warnings.push(...m.warnings);
+        }
+      }
+    }
+  }
+  return { runs, warnings };
+}
+
+function report(opts: Options, workloads: Workload[], runs: RunResult[], warnings: string[]): void {
+  const rows = summarize(runs, workloads, opts.concurrencies);
+  say(`\n${markdownTable(rows)}`);
+  say(`medians of ${opts.rounds} round(s), ${opts.durationS} s each; ratio = ours / echo req/s; ${os.cpus().length} cores, node ${process.version}, ${h2loadVersion()}`);
+  warnings.forEach(say);
+
+  const target = rows.find((r) => r.workload === TARGET.workload && r.concurrency === TARGET.concurrency);
+  const met = target ? target.ratio >= TARGET.minRatio : undefined;
+  // A profiled server is slower than a real one: its figures must not
+  // replace the last real results.
+  if (opts.cpuProfDir) {
+    say(`profiled run: results not written; profiles in ${opts.cpuProfDir}`);
+  } else {
+    writeJson(RESULTS, {
+      date: new Date().toISOString(),
+      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version, h2load: h2loadVersion() },
+      options: { durationS: opts.durationS, warmUpS: 1, rounds: opts.rounds, serverCpu: SERVER_CPU, loadgenCpu: LOADGEN_CPU },
+      target: { ...TARGET, ratio: target?.ratio ?? null, met: met ?? null },
+      rows,
+      runs,
+      warnings,
+    });
+    say(`results: ${path.relative(process.cwd(), RESULTS)}`);
+  }
+  if (!target) {
+    say(`target not measured (needs --workloads encrypt and --concurrency ${TARGET.concurrency})`);
+    return;
+  }
+  say(
+    `${met ? 'PASS' : 'MISS'}: Encrypt 1 KiB at concurrency ${TARGET.concurrency} carries ${target.ratio.toFixed(2)} of the echo server ` +
+      `(per round: ${target.roundRatios.map((r) => r.toFixed(2)).join(', ')}; target >= ${TARGET.minRatio})`,
+  );
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    const usage = err instanceof UsageError;
+    say(`bench: ${(err as Error).message}${usage ? `\n${USAGE}` : ''}`);
+    process.exit(usage ? 2 : 1);
+  },
+);

@@ -1,0 +1,64 @@
+// Command-line flags of `npm run bench`.
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+
+export const USAGE = `usage: npm run bench -- [--duration S] [--rounds N] [--quick]
+                       [--workloads encrypt,decrypt,sign] [--concurrency 1,16,64] [--cpu-prof DIR]
+
+  --duration S    measured seconds per run, after 1 s of warm-up; default 5
+  --rounds N      rounds, each running every case on both servers; default 3
+  --quick         1 round of 2 s (a smoke check)
+  --workloads L   subset of encrypt,decrypt,sign
+  --concurrency L subset of concurrencies (streams in flight on one connection)
+  --cpu-prof DIR  run the server under test with node --cpu-prof, profiles written to DIR
+                  (results are then not written: a profiled server is slower)
+`;
+
+const CONCURRENCIES = [1, 16, 64];
+
+export interface Options {
+  durationS: number;
+  rounds: number;
+  /** Workload ids to run; undefined for all. */
+  workloads: string[] | undefined;
+  concurrencies: number[];
+  cpuProfDir: string | undefined;
+  help: boolean;
+}
+
+export class UsageError extends Error {}
+
+function positive(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag}: not a positive integer: ${value}`);
+  return n;
+}
+
+export function parseOptions(argv: string[]): Options {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        duration: { type: 'string' },
+        rounds: { type: 'string' },
+        quick: { type: 'boolean' },
+        workloads: { type: 'string' },
+        concurrency: { type: 'string' },
+        'cpu-prof': { type: 'string' },
+        help: { type: 'boolean' },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  return {
+    durationS: positive(values.duration ?? (values.quick ? '2' : '5'), '--duration'),
+    rounds: positive(values.rounds ?? (values.quick ? '1' : '3'), '--rounds'),
+    workloads: values.workloads?.split(','),
+    concurrencies: values.concurrency ? values.concurrency.split(',').map((c) => positive(c, '--concurrency')) : CONCURRENCIES,
+    cpuProfDir: values['cpu-prof'] ? path.resolve(values['cpu-prof']) : undefined,
+    help: values.help ?? false,
+  };
+}

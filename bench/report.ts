@@ -1,0 +1,105 @@
+// Turning the runs into the table: medians over the rounds per (workload,
+// concurrency, server), the ours/echo ratio, and the JSON written beside it.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export type ServerKind = 'ours' | 'echo';
+
+export interface RunResult {
+  round: number;
+  server: ServerKind;
+  workload: string;
+  concurrency: number;
+  rps: number;
+  requests: number;
+  p50Ms: number;
+  p99Ms: number;
+  rssMiB: number;
+  h2loadCpuPercent: number;
+  /** The server process's CPU use over the run, in percent of one core. */
+  serverCpuPercent: number;
+  /** CPU the two benchmark cores gave to anything else over the run, in percent of one core. */
+  otherCpuPercent: number;
+}
+
+export interface Row {
+  workload: string;
+  label: string;
+  concurrency: number;
+  oursRps: number;
+  echoRps: number;
+  /** median ours req/s over median echo req/s */
+  ratio: number;
+  /** ours / echo within each round (the two runs of a round are back to back), in round order. */
+  roundRatios: number[];
+  p50Ms: number;
+  p99Ms: number;
+  rssMiB: number;
+  h2loadCpuOurs: number;
+  h2loadCpuEcho: number;
+  serverCpuOurs: number;
+  serverCpuEcho: number;
+  /** Median over both servers' runs of this case. */
+  otherCpu: number;
+}
+
+export function median(values: number[]): number {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+export function summarize(runs: RunResult[], workloads: { id: string; label: string }[], concurrencies: number[]): Row[] {
+  const rows: Row[] = [];
+  for (const w of workloads) {
+    for (const c of concurrencies) {
+      const of = (server: ServerKind) => runs.filter((r) => r.workload === w.id && r.concurrency === c && r.server === server);
+      const ours = of('ours');
+      const echo = of('echo');
+      if (ours.length === 0 || echo.length === 0) continue;
+      const m = (rs: RunResult[], f: (r: RunResult) => number) => median(rs.map(f));
+      const oursRps = m(ours, (r) => r.rps);
+      const echoRps = m(echo, (r) => r.rps);
+      rows.push({
+        workload: w.id,
+        label: w.label,
+        concurrency: c,
+        oursRps,
+        echoRps,
+        ratio: oursRps / echoRps,
+        roundRatios: ours.flatMap((o) => echo.filter((e) => e.round === o.round).map((e) => o.rps / e.rps)),
+        p50Ms: m(ours, (r) => r.p50Ms),
+        p99Ms: m(ours, (r) => r.p99Ms),
+        rssMiB: m(ours, (r) => r.rssMiB),
+        h2loadCpuOurs: m(ours, (r) => r.h2loadCpuPercent),
+        h2loadCpuEcho: m(echo, (r) => r.h2loadCpuPercent),
+        serverCpuOurs: m(ours, (r) => r.serverCpuPercent),
+        serverCpuEcho: m(echo, (r) => r.serverCpuPercent),
+        otherCpu: m([...ours, ...echo], (r) => r.otherCpuPercent),
+      });
+    }
+  }
+  return rows;
+}
+
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+const ms = (n: number) => n.toFixed(n < 10 ? 2 : 1);
+
+export function markdownTable(rows: Row[]): string {
+  const lines = [
+    '| workload | concurrency | ours req/s | echo req/s | ratio | p50 ms (ours) | p99 ms (ours) | RSS MiB (ours) | h2load CPU % (ours / echo) | server CPU % (ours / echo) | other CPU % |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.label} | ${r.concurrency} | ${int(r.oursRps)} | ${int(r.echoRps)} | ${r.ratio.toFixed(2)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${r.rssMiB.toFixed(0)} | ${r.h2loadCpuOurs.toFixed(0)} / ${r.h2loadCpuEcho.toFixed(0)} | ${r.serverCpuOurs.toFixed(0)} / ${r.serverCpuEcho.toFixed(0)} | ${r.otherCpu.toFixed(0)} |`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function writeJson(file: string, value: unknown): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
+}
