@@ -1,8 +1,7 @@
 // KmsError → gRPC status, in one place. The google.rpc.Status (code, message,
 // typed details) travels in the grpc-status-details-bin trailer, as Google's
 // APIs send it, so clients can read PreconditionFailure and friends.
-import { Metadata, type ServiceError, type StatusObject } from '@grpc/grpc-js';
-import { asKmsError, type KmsError } from '../errors';
+import type { KmsError } from '../errors';
 import { encodeMessage, messageType } from '../proto/registry';
 
 export function statusDetailsBin(err: KmsError): Buffer {
@@ -14,10 +13,17 @@ export function statusDetailsBin(err: KmsError): Buffer {
   return encodeMessage(messageType('google.rpc.Status'), { code: err.code, message: err.message, details });
 }
 
-/** The gRPC status for any error a handler threw (non-KmsErrors become a generic INTERNAL). */
-export function toGrpcStatus(thrown: unknown): Partial<StatusObject> & Pick<ServiceError, 'code' | 'details'> {
-  const err = asKmsError(thrown);
-  const metadata = new Metadata();
-  metadata.set('grpc-status-details-bin', statusDetailsBin(err));
-  return { code: err.code as number, details: err.message, metadata };
+/**
+ * grpc-message is percent-encoded UTF-8: bytes outside printable ASCII, and
+ * '%' itself, become %XX (PROTOCOL-HTTP2.md, "Responses").
+ */
+export function grpcMessage(message: string): string {
+  if (/^[\x20-\x24\x26-\x7e]*$/.test(message)) return message;
+  let out = '';
+  for (const byte of Buffer.from(message, 'utf8')) {
+    out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25
+      ? String.fromCharCode(byte)
+      : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
 }
