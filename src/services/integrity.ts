@@ -20,8 +20,12 @@ export function verifyCrc32c(data: Buffer, checksum: unknown, field: string, dat
   return true;
 }
 
-/** An Int64Value holding the CRC32C of data, for response checksum fields. */
-export const checksum = (data: Uint8Array): Msg => ({ value: String(crc32c(data)) });
+/**
+ * An Int64Value holding the CRC32C of data, for response checksum fields. A
+ * number, not the decimal string requests arrive with: protobufjs encodes
+ * either, and a number skips a Long parse on every response.
+ */
+export const checksum = (data: Uint8Array): Msg => ({ value: crc32c(data) });
 
 /** A bytes field of a request: a Buffer, or empty when absent. */
 export const bytesField = (value: unknown): Buffer => (Buffer.isBuffer(value) ? value : EMPTY);
