@@ -64,7 +64,9 @@ async function main(): Promise<number> {
   });
   try {
     const profArgs = opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [];
-    const ours = await startPinned('openekm', [...profArgs, SERVER_MAIN, 'serve', '--in-memory', '--grpc-port', '0']);
+    // The default mode, as `npm start` runs it: SQLite in a data directory.
+    const dataDir = path.join(tmp, 'data');
+    const ours = await startPinned('openekm', [...profArgs, SERVER_MAIN, 'serve', '--data', dataDir, '--grpc-port', '0']);
     servers.push(ours);
     const workloads = selectWorkloads(await prepareWorkloads(ours.port), opts.workloads);
     const echo = await startPinned('echo', [ECHO_MAIN, '0', ...workloads.map((w) => w.path)]);
@@ -113,11 +115,11 @@ async function runRounds(opts: Options, workloads: Workload[], ours: ServerProce
 function report(opts: Options, workloads: Workload[], runs: RunResult[], warnings: string[]): void {
   const rows = summarize(runs, workloads, opts.concurrencies);
   say(`\n${markdownTable(rows)}`);
-  say(`medians of ${opts.rounds} round(s), ${opts.durationS} s each; ratio = ours / echo req/s; ${os.cpus().length} cores, node ${process.version}, ${h2loadVersion()}`);
+  say(`medians of ${opts.rounds} round(s), ${opts.durationS} s each; ratio of medians = median ours / median echo req/s; paired ratio = median over rounds of ours / echo in that round; ${os.cpus().length} cores, node ${process.version}, ${h2loadVersion()}`);
   warnings.forEach(say);
 
   const target = rows.find((r) => r.workload === TARGET.workload && r.concurrency === TARGET.concurrency);
-  const met = target ? target.ratio >= TARGET.minRatio : undefined;
+  const met = target ? target.pairedRatio >= TARGET.minRatio : undefined;
   // A profiled server is slower than a real one: its figures must not
   // replace the last real results.
   if (opts.cpuProfDir) {
@@ -127,7 +129,7 @@ function report(opts: Options, workloads: Workload[], runs: RunResult[], warning
       date: new Date().toISOString(),
       machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version, h2load: h2loadVersion() },
       options: { durationS: opts.durationS, warmUpS: 1, rounds: opts.rounds, serverCpu: SERVER_CPU, loadgenCpu: LOADGEN_CPU },
-      target: { ...TARGET, ratio: target?.ratio ?? null, met: met ?? null },
+      target: { ...TARGET, pairedRatio: target?.pairedRatio ?? null, ratioOfMedians: target?.ratio ?? null, met: met ?? null },
       rows,
       runs,
       warnings,
@@ -139,8 +141,8 @@ function report(opts: Options, workloads: Workload[], runs: RunResult[], warning
     return;
   }
   say(
-    `${met ? 'PASS' : 'MISS'}: Encrypt 1 KiB at concurrency ${TARGET.concurrency} carries ${target.ratio.toFixed(2)} of the echo server ` +
-      `(per round: ${target.roundRatios.map((r) => r.toFixed(2)).join(', ')}; target >= ${TARGET.minRatio})`,
+    `${met ? 'PASS' : 'MISS'}: Encrypt 1 KiB at concurrency ${TARGET.concurrency} carries ${target.pairedRatio.toFixed(2)} of the echo server, paired ` +
+      `(ratio of medians ${target.ratio.toFixed(2)}; per round: ${target.roundRatios.map((r) => r.toFixed(2)).join(', ')}; target >= ${TARGET.minRatio})`,
   );
 }
 

@@ -53,8 +53,24 @@ function nextIv(into: Buffer, offset: number): void {
   ivPoolOffset += IV_BYTES;
 }
 
+// The prefix depends only on (name, version, aad length) and Encrypt/Decrypt
+// repeat the same few: remembered in a bounded map (emptied when full).
+const PREFIXES = new Map<string, Buffer>();
+const PREFIX_LIMIT = 10_000;
+
 /** The length-prefixed binding of key name and version (everything before the caller's aad). */
 function bindingPrefix(cryptoKeyName: string, version: number, aadLength: number): Buffer {
+  const id = `${version}:${aadLength}:${cryptoKeyName}`;
+  let prefix = PREFIXES.get(id);
+  if (!prefix) {
+    prefix = buildPrefix(cryptoKeyName, version, aadLength);
+    if (PREFIXES.size >= PREFIX_LIMIT) PREFIXES.clear();
+    PREFIXES.set(id, prefix);
+  }
+  return prefix;
+}
+
+function buildPrefix(cryptoKeyName: string, version: number, aadLength: number): Buffer {
   const nameLength = Buffer.byteLength(cryptoKeyName, 'utf8');
   const out = Buffer.allocUnsafe(AAD_LABEL.length + 4 + nameLength + 1 + 4 + 4);
   let o = AAD_LABEL.copy(out, 0);

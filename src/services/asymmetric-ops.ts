@@ -5,8 +5,8 @@ import { invalidArgument } from '../errors';
 import type { Msg } from '../proto/registry';
 import type { ServiceContext } from './context';
 import { bytesField, checkSize, checksum, verifyCrc32c } from './integrity';
-import { cryptoKeyName, parseVersion, versionName } from './names';
-import { usableVersionByName } from './usable-version';
+import { cryptoKeyName, parseVersion } from './names';
+import { usableVersion } from './usable-version';
 
 const MAX_DATA = 64 * 1024;
 const DIGESTS = ['sha256', 'sha384', 'sha512', 'externalMu'] as const;
@@ -34,9 +34,7 @@ export class AsymmetricOps {
     const verifiedDigest = digest ? verifyCrc32c(digest.bytes, req.digestCrc32c, 'digest_crc32c', 'digest') : false;
     if (!digest && req.digestCrc32c != null) throw invalidArgument('digest_crc32c: set without a digest.');
     const verifiedData = verifyCrc32c(data, req.dataCrc32c, 'data_crc32c', 'data');
-    const use = await usableVersionByName(
-      this.ctx, cryptoKeyName(name), versionName(name), ['ASYMMETRIC_SIGN'], 'AsymmetricSign',
-    );
+    const use = await usableVersion(this.ctx, { keyName: cryptoKeyName(name), version: name.version, purposes: ['ASYMMETRIC_SIGN'], rpc: 'AsymmetricSign' });
     const key = use.material.privateKey!;
     if (digest && use.alg.hash !== undefined && digest.field !== use.alg.hash) {
       throw invalidArgument(`digest.${digest.field}: algorithm ${use.alg.name} signs ${use.alg.hash} digests.`);
@@ -57,9 +55,7 @@ export class AsymmetricOps {
     const ciphertext = bytesField(req.ciphertext);
     if (ciphertext.length === 0) throw invalidArgument('ciphertext: required field is empty.');
     const verified = verifyCrc32c(ciphertext, req.ciphertextCrc32c, 'ciphertext_crc32c', 'ciphertext');
-    const use = await usableVersionByName(
-      this.ctx, cryptoKeyName(name), versionName(name), ['ASYMMETRIC_DECRYPT'], 'AsymmetricDecrypt',
-    );
+    const use = await usableVersion(this.ctx, { keyName: cryptoKeyName(name), version: name.version, purposes: ['ASYMMETRIC_DECRYPT'], rpc: 'AsymmetricDecrypt' });
     const plaintext = asymmetricDecrypt(use.alg, use.material.privateKey!, ciphertext);
     return {
       plaintext,
@@ -75,9 +71,9 @@ export class AsymmetricOps {
     if (format !== 'PUBLIC_KEY_FORMAT_UNSPECIFIED' && format !== 'PEM' && format !== 'DER') {
       throw invalidArgument(`public_key_format: ${format} is only available for post-quantum algorithms.`);
     }
-    const use = await usableVersionByName(
-      this.ctx, cryptoKeyName(name), versionName(name), ['ASYMMETRIC_SIGN', 'ASYMMETRIC_DECRYPT'], 'GetPublicKey',
-    );
+    const use = await usableVersion(this.ctx, {
+      keyName: cryptoKeyName(name), version: name.version, purposes: ['ASYMMETRIC_SIGN', 'ASYMMETRIC_DECRYPT'], rpc: 'GetPublicKey',
+    });
     const publicKey = createPublicKey(use.material.privateKey!);
     const common = { algorithm: use.version.algorithm, name: use.version.name, protectionLevel: use.version.protectionLevel };
     const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();

@@ -4,8 +4,8 @@ import { invalidArgument } from '../errors';
 import type { Msg } from '../proto/registry';
 import type { ServiceContext } from './context';
 import { bytesField, checkSize, checksum, verifyCrc32c } from './integrity';
-import { cryptoKeyName, parseVersion, versionName } from './names';
-import { usableVersionByName } from './usable-version';
+import { cryptoKeyName, parseVersion } from './names';
+import { usableVersion } from './usable-version';
 
 const MAX_DATA = 64 * 1024;
 
@@ -17,7 +17,7 @@ export class MacOps {
     const data = bytesField(req.data);
     checkSize(data, MAX_DATA, 'data');
     const verified = verifyCrc32c(data, req.dataCrc32c, 'data_crc32c', 'data');
-    const use = await usableVersionByName(this.ctx, cryptoKeyName(name), versionName(name), ['MAC'], 'MacSign');
+    const use = await usableVersion(this.ctx, { keyName: cryptoKeyName(name), version: name.version, purposes: ['MAC'], rpc: 'MacSign' });
     const mac = macSign(use.alg, use.material.raw, data);
     return {
       name: use.version.name,
@@ -37,7 +37,7 @@ export class MacOps {
     checkSize(mac, 64, 'mac');
     const verifiedData = verifyCrc32c(data, req.dataCrc32c, 'data_crc32c', 'data');
     const verifiedMac = verifyCrc32c(mac, req.macCrc32c, 'mac_crc32c', 'mac');
-    const use = await usableVersionByName(this.ctx, cryptoKeyName(name), versionName(name), ['MAC'], 'MacVerify');
+    const use = await usableVersion(this.ctx, { keyName: cryptoKeyName(name), version: name.version, purposes: ['MAC'], rpc: 'MacVerify' });
     const success = macVerify(use.alg, use.material.raw, data, mac);
     return {
       name: use.version.name,

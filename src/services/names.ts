@@ -57,16 +57,32 @@ export function parseKeyRing(value: unknown, field: string): KeyRingName {
   return { project, location, keyRing: checkId(keyRing, field) };
 }
 
-export function parseCryptoKey(value: unknown, field: string): CryptoKeyName {
+// Cryptographic calls name the same few keys over and over: valid parses are
+// remembered (frozen; a bounded map, emptied when full). Errors are never
+// cached, so every bad name is checked and reported with its own field.
+const MEMO_LIMIT = 10_000;
+function memo<T extends object>(parse: (value: unknown, field: string) => T): (value: unknown, field: string) => T {
+  const known = new Map<string, T>();
+  return (value, field) => {
+    const hit = typeof value === 'string' ? known.get(value) : undefined;
+    if (hit) return hit;
+    const parsed = Object.freeze(parse(value, field));
+    if (known.size >= MEMO_LIMIT) known.clear();
+    known.set(value as string, parsed);
+    return parsed;
+  };
+}
+
+export const parseCryptoKey = memo(function parseCryptoKey(value: unknown, field: string): CryptoKeyName {
   const [project, location, keyRing, cryptoKey] = split(
     value, field, 'projects/*/locations/*/keyRings/*/cryptoKeys/*',
     ['projects', 'locations', 'keyRings', 'cryptoKeys'],
   );
   checkProjectAndLocation(project, location, field);
   return { project, location, keyRing: checkId(keyRing, field), cryptoKey: checkId(cryptoKey, field) };
-}
+});
 
-export function parseVersion(value: unknown, field: string): VersionName {
+export const parseVersion = memo(function parseVersion(value: unknown, field: string): VersionName {
   const [project, location, keyRing, cryptoKey, version] = split(
     value, field, 'projects/*/locations/*/keyRings/*/cryptoKeys/*/cryptoKeyVersions/*',
     ['projects', 'locations', 'keyRings', 'cryptoKeys', 'cryptoKeyVersions'],
@@ -79,7 +95,7 @@ export function parseVersion(value: unknown, field: string): VersionName {
     project, location, keyRing: checkId(keyRing, field), cryptoKey: checkId(cryptoKey, field),
     version: Number(version),
   };
-}
+});
 
 /** A CryptoKey or a CryptoKeyVersion name (Encrypt accepts either). */
 export function parseKeyOrVersion(value: unknown, field: string): CryptoKeyName | VersionName {

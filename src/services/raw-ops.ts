@@ -4,8 +4,8 @@ import { invalidArgument } from '../errors';
 import type { Msg } from '../proto/registry';
 import type { ServiceContext } from './context';
 import { bytesField, checkSize, checksum, verifyCrc32c } from './integrity';
-import { cryptoKeyName, parseVersion, versionName } from './names';
-import { usableVersionByName } from './usable-version';
+import { cryptoKeyName, parseVersion } from './names';
+import { usableVersion } from './usable-version';
 
 const MAX_DATA = 64 * 1024;
 const MAX_HSM_COMBINED = 8 * 1024;
@@ -31,7 +31,7 @@ export class RawOps {
     const verifiedPlaintext = verifyCrc32c(plaintext, req.plaintextCrc32c, 'plaintext_crc32c', 'plaintext');
     const verifiedAad = verifyCrc32c(aad, req.additionalAuthenticatedDataCrc32c, 'additional_authenticated_data_crc32c', 'additional_authenticated_data');
     const verifiedIv = verifyCrc32c(iv, req.initializationVectorCrc32c, 'initialization_vector_crc32c', 'initialization_vector');
-    const use = await usableVersionByName(this.ctx, cryptoKeyName(name), versionName(name), PURPOSE, 'RawEncrypt');
+    const use = await usableVersion(this.ctx, { keyName: cryptoKeyName(name), version: name.version, purposes: PURPOSE, rpc: 'RawEncrypt' });
     checkHsm(use.version.protectionLevel, plaintext.length, aad.length, 'plaintext');
     const out = rawEncrypt(use.alg, use.material.raw, plaintext, aad, iv.length > 0 ? iv : undefined);
     return {
@@ -60,7 +60,7 @@ export class RawOps {
     const verifiedCiphertext = verifyCrc32c(ciphertext, req.ciphertextCrc32c, 'ciphertext_crc32c', 'ciphertext');
     const verifiedAad = verifyCrc32c(aad, req.additionalAuthenticatedDataCrc32c, 'additional_authenticated_data_crc32c', 'additional_authenticated_data');
     const verifiedIv = verifyCrc32c(iv, req.initializationVectorCrc32c, 'initialization_vector_crc32c', 'initialization_vector');
-    const use = await usableVersionByName(this.ctx, cryptoKeyName(name), versionName(name), PURPOSE, 'RawDecrypt');
+    const use = await usableVersion(this.ctx, { keyName: cryptoKeyName(name), version: name.version, purposes: PURPOSE, rpc: 'RawDecrypt' });
     // The HSM limit is on the plaintext: a GCM ciphertext also carries the 16-byte tag.
     const tagBytes = use.alg.kind === 'raw-aes-gcm' ? 16 : 0;
     checkHsm(use.version.protectionLevel, Math.max(0, ciphertext.length - tagBytes), aad.length, 'ciphertext');

@@ -2,12 +2,12 @@
 // names the version that made it, so Decrypt on the CryptoKey finds it after
 // any number of rotations (crypto/symmetric.ts has the layout).
 import { ciphertextVersion, SYMMETRIC_OVERHEAD, symmetricDecrypt, symmetricEncrypt } from '../crypto/symmetric';
-import { failedPrecondition, invalidArgument } from '../errors';
+import { invalidArgument } from '../errors';
 import type { Msg } from '../proto/registry';
 import type { ServiceContext } from './context';
 import { bytesField, checkSize, checksum, verifyCrc32c } from './integrity';
-import { cryptoKeyName, isVersionName, parseCryptoKey, parseKeyOrVersion, versionName } from './names';
-import { getKeyWithPurpose, usableVersion } from './usable-version';
+import { cryptoKeyName, isVersionName, parseCryptoKey, parseKeyOrVersion } from './names';
+import { usableVersion } from './usable-version';
 
 const MAX_DATA = 64 * 1024;
 // HSM keys: plaintext and AAD together at most 8 KiB (Cloud KMS's HSM limit).
@@ -37,15 +37,9 @@ export class SymmetricOps {
       aad, req.additionalAuthenticatedDataCrc32c, 'additional_authenticated_data_crc32c', 'additional_authenticated_data',
     );
     const keyName = cryptoKeyName(name);
-    const key = await getKeyWithPurpose(this.ctx, keyName, PURPOSE, 'Encrypt');
-    let target: string;
-    if (isVersionName(name)) {
-      target = versionName(name);
-    } else {
-      if (key.primaryVersion == null) throw failedPrecondition(`CryptoKey ${keyName} has no primary version.`);
-      target = `${keyName}/cryptoKeyVersions/${key.primaryVersion}`;
-    }
-    const use = await usableVersion(this.ctx, key, target);
+    const use = await usableVersion(this.ctx, {
+      keyName, version: isVersionName(name) ? name.version : null, purposes: PURPOSE, rpc: 'Encrypt',
+    });
     checkSizes(use.version.protectionLevel, plaintext.length, aad.length);
     const ciphertext = symmetricEncrypt(use.material.raw, keyName, use.version.version, plaintext, aad);
     return {
@@ -69,17 +63,16 @@ export class SymmetricOps {
     verifyCrc32c(
       aad, req.additionalAuthenticatedDataCrc32c, 'additional_authenticated_data_crc32c', 'additional_authenticated_data',
     );
-    const key = await getKeyWithPurpose(this.ctx, keyName, PURPOSE, 'Decrypt');
-    const number = ciphertextVersion(ciphertext);
-    const version = await this.ctx.store.getCryptoKeyVersion(`${keyName}/cryptoKeyVersions/${number}`);
     // A ciphertext naming a version this key never had was not made by this key.
-    if (!version) throw invalidArgument('ciphertext: Decryption failed: the ciphertext is invalid.');
-    const use = await usableVersion(this.ctx, key, version.name);
+    const use = await usableVersion(this.ctx, {
+      keyName, version: ciphertextVersion(ciphertext), purposes: PURPOSE, rpc: 'Decrypt',
+      missingVersion: () => invalidArgument('ciphertext: Decryption failed: the ciphertext is invalid.'),
+    });
     const plaintext = symmetricDecrypt(use.material.raw, keyName, ciphertext, aad);
     return {
       plaintext,
       plaintextCrc32c: checksum(plaintext),
-      usedPrimary: key.primaryVersion === use.version.version,
+      usedPrimary: use.key.primaryVersion === use.version.version,
       protectionLevel: use.version.protectionLevel,
     };
   }

@@ -1,7 +1,8 @@
 // The checks every cryptographic operation makes before touching key
-// material, in Cloud KMS's order and with its codes: the key and version exist
-// (NOT_FOUND), the key has the operation's purpose and the version is ENABLED
-// (FAILED_PRECONDITION).
+// material, in Cloud KMS's order and with its codes: the key exists
+// (NOT_FOUND), it has the operation's purpose (FAILED_PRECONDITION), the
+// version exists (NOT_FOUND) and is ENABLED (FAILED_PRECONDITION). Key and
+// version come from the store in one read.
 import { type AlgorithmInfo, algorithmInfo } from '../crypto/algorithms';
 import { Code, KmsError, failedPrecondition, notFound } from '../errors';
 import type { CryptoKeyRecord, CryptoKeyVersionRecord } from '../store/store';
@@ -15,44 +16,38 @@ export interface UsableVersion {
   material: LoadedKey;
 }
 
-export async function getKeyWithPurpose(
-  ctx: ServiceContext,
-  keyName: string,
-  purposes: readonly string[],
-  rpc: string,
-): Promise<CryptoKeyRecord> {
-  const key = await ctx.store.getCryptoKey(keyName);
-  if (!key) throw notFound(`CryptoKey ${keyName} not found.`);
-  if (!purposes.includes(key.purpose)) {
-    throw failedPrecondition(`${rpc} requires a key with purpose ${purposes.join(' or ')}; ${keyName} has purpose ${key.purpose}.`);
-  }
-  return key;
+export interface UseRequest {
+  keyName: string;
+  /** The version number, or null for the key's primary. */
+  version: number | null;
+  purposes: readonly string[];
+  rpc: string;
+  /** The error for a version the key does not have (default NOT_FOUND). */
+  missingVersion?: (name: string) => KmsError;
 }
 
-export async function usableVersion(
-  ctx: ServiceContext,
-  key: CryptoKeyRecord,
-  versionName: string,
-): Promise<UsableVersion> {
-  const version = await ctx.store.getCryptoKeyVersion(versionName);
-  if (!version) throw notFound(`CryptoKeyVersion ${versionName} not found.`);
+export async function usableVersion(ctx: ServiceContext, use: UseRequest): Promise<UsableVersion> {
+  const found = await ctx.store.getKeyAndVersion(use.keyName, use.version);
+  const key = found.key;
+  if (!key) throw notFound(`CryptoKey ${use.keyName} not found.`);
+  if (!use.purposes.includes(key.purpose)) {
+    throw failedPrecondition(
+      `${use.rpc} requires a key with purpose ${use.purposes.join(' or ')}; ${use.keyName} has purpose ${key.purpose}.`,
+    );
+  }
+  if (use.version === null && key.primaryVersion == null) {
+    throw failedPrecondition(`CryptoKey ${use.keyName} has no primary version.`);
+  }
+  const version = found.version;
+  if (!version) {
+    const name = `${use.keyName}/cryptoKeyVersions/${use.version ?? key.primaryVersion}`;
+    throw use.missingVersion ? use.missingVersion(name) : notFound(`CryptoKeyVersion ${name} not found.`);
+  }
   if (version.state !== 'ENABLED') {
-    throw failedPrecondition(`CryptoKeyVersion ${versionName} is not enabled (state ${version.state}).`);
+    throw failedPrecondition(`CryptoKeyVersion ${version.name} is not enabled (state ${version.state}).`);
   }
   const alg = algorithmInfo(version.algorithm);
   // Versions are only created with supported algorithms; anything else is a broken invariant.
   if (!alg) throw new KmsError(Code.INTERNAL, 'Internal error encountered.');
   return { key, version, alg, material: await ctx.material.load(version.name, alg) };
-}
-
-/** Resolves a version name for an operation of `purposes`. */
-export async function usableVersionByName(
-  ctx: ServiceContext,
-  keyName: string,
-  versionName: string,
-  purposes: readonly string[],
-  rpc: string,
-): Promise<UsableVersion> {
-  const key = await getKeyWithPurpose(ctx, keyName, purposes, rpc);
-  return usableVersion(ctx, key, versionName);
 }

@@ -192,16 +192,20 @@ class SqliteStore implements Store {
     };
   }
 
-  private cached<T extends CryptoKeyRecord | CryptoKeyVersionRecord>(
-    name: string,
-    read: () => Row | undefined,
-    from: (row: Row) => T,
-  ): T | undefined {
+  /** Empties the cache if another connection committed since the last check. */
+  private refresh(): void {
     const version = this.s.dataVersion.get() as number;
     if (version !== this.dataVersion) {
       this.cache.clear();
       this.dataVersion = version;
     }
+  }
+
+  private cached<T extends CryptoKeyRecord | CryptoKeyVersionRecord>(
+    name: string,
+    read: () => Row | undefined,
+    from: (row: Row) => T,
+  ): T | undefined {
     const hit = this.cache.get(name) as T | undefined;
     if (hit) return hit;
     const row = read();
@@ -251,6 +255,7 @@ class SqliteStore implements Store {
   }
 
   async getCryptoKey(name: string): Promise<CryptoKeyRecord | undefined> {
+    this.refresh();
     return this.cached(name, () => this.s.getKey.get(name) as Row | undefined, cryptoKeyFrom);
   }
 
@@ -283,6 +288,22 @@ class SqliteStore implements Store {
   }
 
   async getCryptoKeyVersion(name: string): Promise<CryptoKeyVersionRecord | undefined> {
+    this.refresh();
+    return this.cachedVersion(name);
+  }
+
+  async getKeyAndVersion(
+    cryptoKey: string,
+    version: number | null,
+  ): Promise<{ key?: CryptoKeyRecord; version?: CryptoKeyVersionRecord }> {
+    this.refresh();
+    const key = this.cached(cryptoKey, () => this.s.getKey.get(cryptoKey) as Row | undefined, cryptoKeyFrom);
+    const number = version ?? key?.primaryVersion;
+    if (!key || number == null) return { key };
+    return { key, version: this.cachedVersion(`${cryptoKey}/cryptoKeyVersions/${number}`) };
+  }
+
+  private cachedVersion(name: string): CryptoKeyVersionRecord | undefined {
     return this.cached(name, () => this.s.getVersion.get(name) as Row | undefined, versionFrom);
   }
 

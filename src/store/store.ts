@@ -106,6 +106,14 @@ export interface Store {
     options?: CreateVersionOptions,
   ): Promise<{ key: CryptoKeyRecord; version: CryptoKeyVersionRecord }>;
   getCryptoKeyVersion(name: string): Promise<CryptoKeyVersionRecord | undefined>;
+  /**
+   * A key and one of its versions (its primary when `version` is null) in one
+   * read: the hot path of every cryptographic call.
+   */
+  getKeyAndVersion(
+    cryptoKey: string,
+    version: number | null,
+  ): Promise<{ key?: CryptoKeyRecord; version?: CryptoKeyVersionRecord }>;
   listCryptoKeyVersions(query: ListQuery): Promise<Page<CryptoKeyVersionRecord>>;
   /** Conditional on revision, as updateCryptoKey. */
   updateCryptoKeyVersion(record: CryptoKeyVersionRecord): Promise<CryptoKeyVersionRecord>;

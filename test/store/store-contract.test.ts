@@ -84,6 +84,18 @@ for (const [backend, open] of BACKENDS) {
       );
     });
 
+    test('getKeyAndVersion reads a key with its primary or a named version', async () => {
+      const { key } = await store.createCryptoKey(keyRecord('pair'));
+      assert.deepEqual(await store.getKeyAndVersion(key.name, null), { key });
+      const { version: v1 } = await store.createCryptoKeyVersion(key.name, newVersion(), seal, { setPrimary: true });
+      await store.createCryptoKeyVersion(key.name, newVersion(), seal);
+      const primary = await store.getKeyAndVersion(key.name, null);
+      assert.equal(primary.version?.name, v1.name);
+      assert.equal((await store.getKeyAndVersion(key.name, 2)).version?.version, 2);
+      assert.equal((await store.getKeyAndVersion(key.name, 3)).version, undefined);
+      assert.deepEqual(await store.getKeyAndVersion(`${RING}/cryptoKeys/none`, 1), { key: undefined });
+    });
+
     test('updates are conditional on the revision read', async () => {
       const { key } = await store.createCryptoKey(keyRecord('conditional'));
       const updated = await store.updateCryptoKey({ ...key, labels: { env: 'prod' } });
