@@ -60,3 +60,13 @@ export function bytes(value: Uint8Array | string | null | undefined): Buffer {
 function assertPresent<T>(value: T | null | undefined): asserts value is T {
   if (value == null) throw new Error('expected a bytes field in the response');
 }
+
+/** The PEM public key of each created key's version, by algorithm. */
+export async function publicKeyPems(client: KeyManagementServiceClient, keys: Map<string, CreatedKey>): Promise<Map<string, string>> {
+  const pems = new Map<string, string>();
+  for (const [algorithm, key] of keys) {
+    const [pub] = await client.getPublicKey({ name: key.version });
+    pems.set(algorithm, pub.pem!);
+  }
+  return pems;
+}

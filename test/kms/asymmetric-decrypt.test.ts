@@ -7,7 +7,7 @@ import { constants, publicEncrypt, randomBytes } from 'node:crypto';
 import { Code } from '../../src/errors';
 import { crc, crc32c, crcValue } from '../helpers/crc32c';
 import { type Harness, rejectsWithCode, startKms } from '../helpers/kms';
-import { bytes, type CreatedKey, createKeyRing, createKeys } from '../helpers/kms-keys';
+import { bytes, type CreatedKey, createKeyRing, createKeys, publicKeyPems } from '../helpers/kms-keys';
 import { checkedPublicKey } from '../helpers/public-key';
 
 type Hash = 'sha1' | 'sha256' | 'sha512';
@@ -28,15 +28,12 @@ const ALGORITHMS = [
 void describe('AsymmetricDecrypt', () => {
   let kms: Harness;
   let keys: Map<string, CreatedKey>;
-  const pems = new Map<string, string>();
+  let pems: Map<string, string>;
   before(async () => {
     kms = await startKms();
     const ring = await createKeyRing(kms.client);
     keys = await createKeys(kms.client, ring, ALGORITHMS.map((a) => ({ purpose: 'ASYMMETRIC_DECRYPT', algorithm: a.algorithm })));
-    for (const [algorithm, key] of keys) {
-      const [pub] = await kms.client.getPublicKey({ name: key.version });
-      pems.set(algorithm, pub.pem!);
-    }
+    pems = await publicKeyPems(kms.client, keys);
   });
   after(() => kms.close());
 

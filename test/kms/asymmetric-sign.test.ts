@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { constants, createHash, publicDecrypt, verify } from 'node:crypto';
 import { crc, crc32c, crcValue } from '../helpers/crc32c';
 import { type Harness, startKms } from '../helpers/kms';
-import { bytes, type CreatedKey, createKeyRing, createKeys } from '../helpers/kms-keys';
+import { bytes, type CreatedKey, createKeyRing, createKeys, publicKeyPems } from '../helpers/kms-keys';
 import { checkedPublicKey } from '../helpers/public-key';
 
 type Hash = 'sha256' | 'sha384' | 'sha512';
@@ -64,15 +64,12 @@ function verifies(a: SignAlgorithm, pem: string, data: Buffer, signature: Buffer
 void describe('AsymmetricSign and GetPublicKey', () => {
   let kms: Harness;
   let keys: Map<string, CreatedKey>;
-  const pems = new Map<string, string>();
+  let pems: Map<string, string>;
   before(async () => {
     kms = await startKms();
     const ring = await createKeyRing(kms.client);
     keys = await createKeys(kms.client, ring, ALGORITHMS.map((a) => ({ purpose: 'ASYMMETRIC_SIGN', algorithm: a.algorithm })));
-    for (const [algorithm, key] of keys) {
-      const [pub] = await kms.client.getPublicKey({ name: key.version });
-      pems.set(algorithm, pub.pem!);
-    }
+    pems = await publicKeyPems(kms.client, keys);
   });
   after(() => kms.close());
 
