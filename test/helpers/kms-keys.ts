@@ -1,7 +1,7 @@
 // Creating key rings and keys through the official client, for tests that
 // need keys of many algorithms; reading bytes fields of its responses.
 import type { KeyManagementServiceClient, protos } from '@google-cloud/kms';
-import { LOCATION, uniqueId } from './kms';
+import { type Harness, LOCATION, startKms, uniqueId } from './kms';
 
 export async function createKeyRing(client: KeyManagementServiceClient, location = LOCATION): Promise<string> {
   const [ring] = await client.createKeyRing({ parent: location, keyRingId: uniqueId('ring'), keyRing: {} });
@@ -69,4 +69,18 @@ export async function publicKeyPems(client: KeyManagementServiceClient, keys: Ma
     pems.set(algorithm, pub.pem!);
   }
   return pems;
+}
+
+export interface AsymmetricFixture {
+  kms: Harness;
+  keys: Map<string, CreatedKey>;
+  pems: Map<string, string>;
+}
+
+/** A server with one key of `purpose` per algorithm, and each key's PEM public key. */
+export async function asymmetricFixture(purpose: string, algorithms: readonly string[]): Promise<AsymmetricFixture> {
+  const kms = await startKms();
+  const ring = await createKeyRing(kms.client);
+  const keys = await createKeys(kms.client, ring, algorithms.map((algorithm) => ({ purpose, algorithm })));
+  return { kms, keys, pems: await publicKeyPems(kms.client, keys) };
 }

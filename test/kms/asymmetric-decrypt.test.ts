@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { constants, publicEncrypt, randomBytes } from 'node:crypto';
 import { Code } from '../../src/errors';
 import { crc, crc32c, crcValue } from '../helpers/crc32c';
-import { type Harness, rejectsWithCode, startKms } from '../helpers/kms';
-import { bytes, type CreatedKey, createKeyRing, createKeys, publicKeyPems } from '../helpers/kms-keys';
+import { type Harness, rejectsWithCode } from '../helpers/kms';
+import { asymmetricFixture, bytes, type CreatedKey } from '../helpers/kms-keys';
 import { checkedPublicKey } from '../helpers/public-key';
 
 type Hash = 'sha1' | 'sha256' | 'sha512';
@@ -30,10 +30,7 @@ void describe('AsymmetricDecrypt', () => {
   let keys: Map<string, CreatedKey>;
   let pems: Map<string, string>;
   before(async () => {
-    kms = await startKms();
-    const ring = await createKeyRing(kms.client);
-    keys = await createKeys(kms.client, ring, ALGORITHMS.map((a) => ({ purpose: 'ASYMMETRIC_DECRYPT', algorithm: a.algorithm })));
-    pems = await publicKeyPems(kms.client, keys);
+    ({ kms, keys, pems } = await asymmetricFixture('ASYMMETRIC_DECRYPT', ALGORITHMS.map((a) => a.algorithm)));
   });
   after(() => kms.close());
 

@@ -5,8 +5,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants, createHash, publicDecrypt, verify } from 'node:crypto';
 import { crc, crc32c, crcValue } from '../helpers/crc32c';
-import { type Harness, startKms } from '../helpers/kms';
-import { bytes, type CreatedKey, createKeyRing, createKeys, publicKeyPems } from '../helpers/kms-keys';
+import type { Harness } from '../helpers/kms';
+import { asymmetricFixture, bytes, type CreatedKey } from '../helpers/kms-keys';
 import { checkedPublicKey } from '../helpers/public-key';
 
 type Hash = 'sha256' | 'sha384' | 'sha512';
@@ -66,10 +66,7 @@ void describe('AsymmetricSign and GetPublicKey', () => {
   let keys: Map<string, CreatedKey>;
   let pems: Map<string, string>;
   before(async () => {
-    kms = await startKms();
-    const ring = await createKeyRing(kms.client);
-    keys = await createKeys(kms.client, ring, ALGORITHMS.map((a) => ({ purpose: 'ASYMMETRIC_SIGN', algorithm: a.algorithm })));
-    pems = await publicKeyPems(kms.client, keys);
+    ({ kms, keys, pems } = await asymmetricFixture('ASYMMETRIC_SIGN', ALGORITHMS.map((a) => a.algorithm)));
   });
   after(() => kms.close());
 
