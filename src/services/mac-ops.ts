@@ -44,8 +44,9 @@ export class MacOps {
       success,
       verifiedDataCrc32c: verifiedData,
       verifiedMacCrc32c: verifiedMac,
-      // The client checks success against this flag; set it true when the result is sent as computed.
-      verifiedSuccessIntegrity: true,
+      // A copy of success for the client to check it against (resources.proto:
+      // "if this field contradicts success, discard the response"); gcloud does.
+      verifiedSuccessIntegrity: success,
       protectionLevel: use.version.protectionLevel,
     };
   }
