@@ -1,12 +1,14 @@
 // createServer: the whole KMS as a library. It opens the store, resolves the
 // root key, builds the services over one context, starts the transports and
-// the scheduler, and returns the addresses and close().
+// the scheduler, and returns the addresses and close(). Both transports,
+// gRPC and REST, serve the same method table.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { methodTable } from './api/methods';
 import { type Clock, systemClock } from './clock';
 import { loadOrCreateRootKeyFile, RootKey } from './crypto/root-key';
 import { startGrpc } from './grpc/server';
+import { startRest } from './rest/server';
 import { PageTokenCodec } from './list/page-token';
 import { jsonLogger, type Logger } from './log';
 import type { ServiceContext } from './services/context';
@@ -25,6 +27,8 @@ export interface ServerOptions {
   host?: string;
   /** gRPC port; 0 picks a free one. Default 0. */
   grpcPort?: number;
+  /** REST/JSON port; 0 picks a free one. Default 0. */
+  restPort?: number;
   /** The root key, base64 of 32 bytes; overrides the key file. */
   rootKey?: string;
   /** Path of the root key file; default DATA_DIR/root.key, created on first start. */
@@ -38,8 +42,10 @@ export interface ServerOptions {
 }
 
 export interface OpenEkmServer {
-  addresses: { grpc: string };
+  /** gRPC as host:port (what clients take as an endpoint); REST as a base URL. */
+  addresses: { grpc: string; rest: string };
   grpcPort: number;
+  restPort: number;
   /** Runs the scheduler now (for tests driving an injected clock). */
   runScheduler(): Promise<SchedulerRun>;
   close(): Promise<void>;
@@ -88,17 +94,26 @@ export async function createServer(options: ServerOptions = {}): Promise<OpenEkm
     };
     const services = createServices(ctx);
     const host = options.host ?? '127.0.0.1';
-    const grpc = await startGrpc(methodTable(services), host, options.grpcPort ?? 0, log);
+    const table = methodTable(services);
+    const grpc = await startGrpc(table, host, options.grpcPort ?? 0, log);
+    let rest;
+    try {
+      rest = await startRest(table, host, options.restPort ?? 0, log);
+    } catch (err) {
+      await grpc.close();
+      throw err;
+    }
     await services.scheduler.runDue();
     if (options.schedulerIntervalMs !== 0) services.scheduler.start(options.schedulerIntervalMs ?? 1000);
     const hostForUrl = host.includes(':') ? `[${host}]` : host;
     return {
-      addresses: { grpc: `${hostForUrl}:${grpc.port}` },
+      addresses: { grpc: `${hostForUrl}:${grpc.port}`, rest: `http://${hostForUrl}:${rest.port}` },
       grpcPort: grpc.port,
+      restPort: rest.port,
       runScheduler: () => services.scheduler.runDue(),
       close: async () => {
         await services.scheduler.stop();
-        await grpc.close();
+        await Promise.all([grpc.close(), rest.close()]);
         await store.close();
       },
     };

@@ -1,6 +1,7 @@
 // The one table of RPCs: fully-qualified method name → service call. Every
-// transport (gRPC now, REST next) serves exactly this table over the methods
+// transport (gRPC and REST) serves exactly this table over the methods
 // the protos declare; a declared method missing here answers UNIMPLEMENTED.
+import { unimplemented } from '../errors';
 import type { Msg } from '../proto/registry';
 import type { CallContext } from '../services/context';
 import type { Services } from '../services';
@@ -10,6 +11,9 @@ export type Handler = (request: Msg, call: CallContext) => Promise<Msg>;
 
 const KMS = 'google.cloud.kms.v1.KeyManagementService';
 const LOCATIONS = 'google.cloud.location.Locations';
+
+/** The services every transport serves (all their declared methods, served or UNIMPLEMENTED). */
+export const SERVICES: readonly string[] = [KMS, LOCATIONS];
 
 export function methodTable(s: Services): ReadonlyMap<string, Handler> {
   const entries: [string, Handler][] = [
@@ -41,6 +45,11 @@ export function methodTable(s: Services): ReadonlyMap<string, Handler> {
     [`${LOCATIONS}.GetLocation`, (r) => s.locations.getLocation(r)],
   ];
   return new Map(entries);
+}
+
+/** The handler for a declared method: the table's, or one answering UNIMPLEMENTED. */
+export function handlerFor(table: ReadonlyMap<string, Handler>, fullMethod: string): Handler {
+  return table.get(fullMethod) ?? (() => Promise.reject(unimplemented(unimplementedReason(fullMethod))));
 }
 
 /** Why a declared method is not served yet, for its UNIMPLEMENTED message. */

@@ -5,12 +5,13 @@ import { parseArgs } from 'node:util';
 import { createServer } from '../server';
 
 const USAGE = `usage: openekm serve [--data DIR | --in-memory] [--host HOST] [--grpc-port PORT]
-                     [--root-key-file FILE]
+                     [--rest-port PORT] [--root-key-file FILE]
 
   --data DIR          data directory (SQLite database, root key); default ./.openekm
   --in-memory         keep everything in memory; nothing is written to disk
   --host HOST         interface to listen on; default 127.0.0.1
   --grpc-port PORT    gRPC port; 0 picks a free one; default 9090
+  --rest-port PORT    REST/JSON port; 0 picks a free one; default 8080
   --root-key-file F   root key file (base64 of 32 bytes); default DIR/root.key, created on first start
 Environment: OPENEKM_ROOT_KEY (base64 of 32 bytes) overrides the root key file.
 `;
@@ -32,6 +33,7 @@ async function serve(args: string[]): Promise<void> {
       'in-memory': { type: 'boolean' },
       host: { type: 'string' },
       'grpc-port': { type: 'string' },
+      'rest-port': { type: 'string' },
       'root-key-file': { type: 'string' },
     },
     strict: true,
@@ -42,6 +44,7 @@ async function serve(args: string[]): Promise<void> {
     inMemory: values['in-memory'],
     host: values.host ?? '127.0.0.1',
     grpcPort: port(values['grpc-port'], 9090, '--grpc-port'),
+    restPort: port(values['rest-port'], 8080, '--rest-port'),
     rootKey: process.env.OPENEKM_ROOT_KEY || undefined,
     rootKeyFile: values['root-key-file'],
   });

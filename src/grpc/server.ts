@@ -10,15 +10,13 @@
 import * as http2 from 'node:http2';
 import * as zlib from 'node:zlib';
 import type * as protobuf from 'protobufjs';
-import { type Handler, unimplementedReason } from '../api/methods';
+import { type Handler, handlerFor, SERVICES } from '../api/methods';
 import { asKmsError, Code, invalidArgument, KmsError, unimplemented } from '../errors';
 import type { Logger } from '../log';
 import { decodeMessage, encodeMessage, type Msg, service } from '../proto/registry';
 import type { CallContext } from '../services/context';
 import { grpcMessage, statusDetailsBin } from './status';
 
-
-export const GRPC_SERVICES = ['google.cloud.kms.v1.KeyManagementService', 'google.cloud.location.Locations'];
 
 /** Largest request body accepted (all of Cloud KMS's fields fit well inside). */
 export const MAX_REQUEST_BYTES = 8 * 1024 * 1024;
@@ -32,14 +30,14 @@ interface Route {
 
 function routes(table: ReadonlyMap<string, Handler>): Map<string, Route> {
   const map = new Map<string, Route>();
-  for (const name of GRPC_SERVICES) {
+  for (const name of SERVICES) {
     for (const method of service(name).methodsArray) {
       const fullMethod = `${name}.${method.name}`;
       map.set(`/${name}/${method.name}`, {
         fullMethod,
         request: method.resolvedRequestType!,
         response: method.resolvedResponseType!,
-        handler: table.get(fullMethod) ?? (() => Promise.reject(unimplemented(unimplementedReason(fullMethod)))),
+        handler: handlerFor(table, fullMethod),
       });
     }
   }
