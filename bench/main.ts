@@ -66,7 +66,7 @@ async function main(): Promise<number> {
     const profArgs = opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [];
     // The default mode, as `npm start` runs it: SQLite in a data directory.
     const dataDir = path.join(tmp, 'data');
-    const ours = await startPinned('openekm', [...profArgs, SERVER_MAIN, 'serve', '--data', dataDir, '--grpc-port', '0']);
+    const ours = await startPinned('openekm', [...profArgs, SERVER_MAIN, 'serve', '--data', dataDir, '--grpc-port', '0', '--rest-port', '0']);
     servers.push(ours);
     const workloads = selectWorkloads(await prepareWorkloads(ours.port), opts.workloads);
     const echo = await startPinned('echo', [ECHO_MAIN, '0', ...workloads.map((w) => w.path)]);

@@ -13,14 +13,14 @@ const MAIN = path.resolve(__dirname, '../../src/cli/main.js');
 
 interface Running {
   child: ChildProcess;
-  addresses: { grpc: string };
+  addresses: { grpc: string; rest: string };
 }
 
 function serve(args: string[]): Promise<Running> {
   const child = spawn(process.execPath, [MAIN, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     const lines = readline.createInterface({ input: child.stdout! });
-    lines.once('line', (line) => resolve({ child, addresses: JSON.parse(line) as { grpc: string } }));
+    lines.once('line', (line) => resolve({ child, addresses: JSON.parse(line) as Running['addresses'] }));
     child.once('exit', (code) => reject(new Error(`openekm serve exited with ${code} before listening`)));
   });
 }
@@ -32,20 +32,24 @@ const exited = (child: ChildProcess) =>
 
 const portOf = (address: string) => Number(address.slice(address.lastIndexOf(':') + 1));
 
-void test('serve prints its address, serves, and exits 0 on SIGTERM', async () => {
-  const { child, addresses } = await serve(['--data', tempDir(), '--grpc-port', '0']);
+void test('serve prints its addresses, serves gRPC and REST, and exits 0 on SIGTERM', async () => {
+  const { child, addresses } = await serve(['--data', tempDir(), '--grpc-port', '0', '--rest-port', '0']);
   assert.match(addresses.grpc, /^127\.0\.0\.1:\d+$/);
+  assert.match(addresses.rest, /^http:\/\/127\.0\.0\.1:\d+$/);
   const client = grpcClient(portOf(addresses.grpc));
   const [ring] = await client.createKeyRing({ parent: LOCATION, keyRingId: 'cli', keyRing: {} });
   assert.equal(ring.name, `${LOCATION}/keyRings/cli`);
   await client.close();
+  const response = await fetch(`${addresses.rest}/v1/${LOCATION}/keyRings/cli`);
+  assert.equal(response.status, 200);
+  assert.equal(((await response.json()) as { name: string }).name, `${LOCATION}/keyRings/cli`);
   const done = exited(child);
   child.kill('SIGTERM');
   assert.deepEqual(await done, { code: 0, signal: null });
 });
 
 void test('bad flags exit 2 with usage', async () => {
-  for (const args of [['--data', 'x', '--in-memory'], ['--grpc-port', 'abc'], ['--no-such-flag']]) {
+  for (const args of [['--data', 'x', '--in-memory'], ['--grpc-port', 'abc'], ['--rest-port', '70000'], ['--no-such-flag']]) {
     const child = spawn(process.execPath, [MAIN, 'serve', ...args], { stdio: 'ignore' });
     assert.equal((await exited(child)).code, 2, args.join(' '));
   }
@@ -53,7 +57,7 @@ void test('bad flags exit 2 with usage', async () => {
 
 void test('kill -9 under load loses no acknowledged write', async () => {
   const dataDir = tempDir();
-  const first = await serve(['--data', dataDir, '--grpc-port', '0']);
+  const first = await serve(['--data', dataDir, '--grpc-port', '0', '--rest-port', '0']);
   const firstExit = exited(first.child);
   const client = grpcClient(portOf(first.addresses.grpc));
   const acknowledged: string[] = [];
@@ -79,7 +83,7 @@ void test('kill -9 under load loses no acknowledged write', async () => {
   assert.equal((await firstExit).signal, 'SIGKILL');
   await client.close();
 
-  const second = await serve(['--data', dataDir, '--grpc-port', '0']);
+  const second = await serve(['--data', dataDir, '--grpc-port', '0', '--rest-port', '0']);
   const again = grpcClient(portOf(second.addresses.grpc));
   try {
     const [rings] = await again.listKeyRings({ parent: LOCATION, pageSize: 1000 });

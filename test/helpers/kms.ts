@@ -1,13 +1,15 @@
-// Shared test fixtures: an OpenEKM server on an ephemeral loopback port with a
+// Shared test fixtures: an OpenEKM server on ephemeral loopback ports with a
 // manual clock, and the official @google-cloud/kms client pointed at it over
-// insecure gRPC.
+// insecure gRPC or over its REST transport (plain HTTP, anonymous).
 import './env';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { KeyManagementServiceClient } from '@google-cloud/kms';
+import { PassThroughClient } from 'google-auth-library';
 import { ManualClock } from '../../src/clock';
+import { Code } from '../../src/errors';
 import { silentLogger } from '../../src/log';
 import { createServer, type OpenEkmServer, type ServerOptions } from '../../src/server';
 
@@ -26,19 +28,40 @@ export function grpcClient(port: number): KeyManagementServiceClient {
   });
 }
 
+/** The official client over its REST transport: HTTP/1.1 + JSON, no credentials. */
+export function restClient(port: number): KeyManagementServiceClient {
+  return new KeyManagementServiceClient({
+    apiEndpoint: '127.0.0.1',
+    port,
+    fallback: 'rest',
+    protocol: 'http',
+    authClient: new PassThroughClient(),
+  });
+}
+
+export type Transport = 'grpc' | 'rest';
+export const TRANSPORTS: readonly Transport[] = ['grpc', 'rest'];
+
+export interface KmsOptions extends ServerOptions {
+  /** Which transport the harness' client speaks; default gRPC. */
+  transport?: Transport;
+}
+
 /** Starts a server (in memory unless options say otherwise) and a client for it. */
-export async function startKms(options: ServerOptions = {}): Promise<Harness> {
+export async function startKms(options: KmsOptions = {}): Promise<Harness> {
   const clock = (options.clock as ManualClock | undefined) ?? new ManualClock(Date.UTC(2030, 0, 1));
+  const { transport = 'grpc', ...serverOptions } = options;
   const server = await createServer({
     inMemory: options.dataDir === undefined,
     logger: silentLogger,
     schedulerIntervalMs: 0,
-    ...options,
+    ...serverOptions,
     clock,
     host: '127.0.0.1',
     grpcPort: 0,
+    restPort: 0,
   });
-  const client = grpcClient(server.grpcPort);
+  const client = transport === 'rest' ? restClient(server.restPort) : grpcClient(server.grpcPort);
   return {
     server,
     client,
@@ -60,13 +83,32 @@ let counter = 0;
 /** A fresh id for resources, unique in the process. */
 export const uniqueId = (prefix: string): string => `${prefix}-${process.pid}-${++counter}`;
 
-/** Asserts that `promise` rejects with the gRPC status `code`; returns the error. */
+/**
+ * The canonical code of a client error. Over gRPC it is err.code. Over REST,
+ * @google-cloud/kms 5.x (google-gax 5.0) hands back the GaxiosError: its code
+ * is the HTTP status and its message the response body, Google's error JSON,
+ * whose "status" names the canonical code (the client bug fixed upstream in
+ * googleapis/google-cloud-node#9346); a GoogleError from a later client has it in code.
+ */
+export function canonicalCode(err: unknown): number | undefined {
+  const e = err as Error & { code?: unknown };
+  if (e?.constructor?.name !== 'GaxiosError') return typeof e?.code === 'number' ? e.code : undefined;
+  try {
+    const body = JSON.parse(e.message) as { error?: { status?: string } };
+    return Code[body.error?.status as keyof typeof Code];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Asserts that `promise` rejects with the canonical code `code`; returns the error. */
 export async function rejectsWithCode(promise: Promise<unknown>, code: number): Promise<Error & { code: number }> {
   try {
     await promise;
   } catch (err) {
     const e = err as Error & { code: number };
-    if (e.code !== code) throw new Error(`expected code ${code}, got ${e.code}: ${e.message}`);
+    const actual = canonicalCode(err);
+    if (actual !== code) throw new Error(`expected code ${code}, got ${actual ?? e.code}: ${e.message}`);
     return e;
   }
   throw new Error(`expected code ${code}, but the call succeeded`);
