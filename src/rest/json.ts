@@ -574,19 +574,14 @@ function parseFloating(v: unknown, float: boolean): number | undefined {
  * Strict base64 (standard or URL-safe alphabet, padding optional) → bytes, or
  * undefined if the string is not base64. Buffer.from alone skips junk silently.
  */
+// Either alphabet, padding only at the end: checked by one native regex scan
+// (a per-character loop in JS costs microseconds on a 64 KiB field).
+const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
+
 function decodeBase64(s: string): Buffer | undefined {
-  let len = s.length;
-  let pad = 0;
-  while (len > 0 && s.charCodeAt(len - 1) === 61) {
-    len--;
-    pad++;
-  }
-  if (pad > 2 || (pad > 0 && s.length % 4 !== 0) || len % 4 === 1) return undefined;
-  for (let i = 0; i < len; i++) {
-    const c = s.charCodeAt(i);
-    const ok = (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47 || c === 45 || c === 95;
-    if (!ok) return undefined;
-  }
+  if (!BASE64.test(s)) return undefined;
+  const pad = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0;
+  if ((pad > 0 && s.length % 4 !== 0) || (s.length - pad) % 4 === 1) return undefined;
   return Buffer.from(s, 'base64'); // decodes both alphabets
 }
 
