@@ -2,7 +2,7 @@
 // to its own core. A load generator in Node would saturate its core before the
 // server does and every server would look alike (see BENCHMARKING.md).
 import { spawn, spawnSync } from 'node:child_process';
-import { LOADGEN_CPU } from './processes';
+import { LOADGEN_CPU, type Protocol } from './processes';
 
 function hasH2load(): boolean {
   return spawnSync('h2load', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -44,6 +44,7 @@ export interface H2loadRun {
 }
 
 export interface H2loadOptions {
+  protocol: Protocol;
   url: string;
   bodyFile: string;
   logFile: string;
@@ -70,14 +71,25 @@ function childCpuSeconds(times: string): number {
   return total;
 }
 
-/** One h2load run: one connection, `concurrency` streams in flight, 1 s warm-up. */
+/** How `concurrency` requests are kept in flight, and the headers, per protocol. */
+function loadArgs(protocol: Protocol, concurrency: number): string[] {
+  // gRPC: one HTTP/2 connection with that many streams, as a gRPC channel
+  // multiplexes its calls.
+  if (protocol === 'grpc') return ['-c', '1', '-m', String(concurrency), '-H', 'content-type: application/grpc', '-H', 'te: trailers'];
+  // REST over HTTP/1.1: one request at a time per connection, as HTTP clients
+  // send them (Node's, gax's, curl, browsers: none pipelines), so that many
+  // keep-alive connections with one request each. With --h1, -m is the
+  // pipelining depth: 1 means none.
+  return ['--h1', '-c', String(concurrency), '-m', '1', '-H', 'content-type: application/json'];
+}
+
+/** One h2load run: `concurrency` requests in flight (see loadArgs), 1 s warm-up. */
 export function runH2load(o: H2loadOptions): Promise<H2loadRun> {
   const args = [
     String(LOADGEN_CPU), 'h2load',
     '-D', String(o.durationS), '--warm-up-time', '1',
-    '-c', '1', '-m', String(o.concurrency),
+    ...loadArgs(o.protocol, o.concurrency),
     '-d', o.bodyFile, '--log-file', o.logFile,
-    '-H', 'content-type: application/grpc', '-H', 'te: trailers',
     o.url,
   ];
   const started = process.hrtime.bigint();

@@ -3,25 +3,26 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 
 export const USAGE = `usage: npm run bench -- [--duration S] [--rounds N] [--quick]
-                       [--workloads encrypt,decrypt,sign] [--concurrency 1,16,64] [--cpu-prof DIR]
+                       [--workloads encrypt,decrypt,sign,rest-encrypt] [--concurrency 1,16,64] [--cpu-prof DIR]
 
   --duration S    measured seconds per run, after 1 s of warm-up; default 5
   --rounds N      rounds, each running every case on both servers; default 3
   --quick         1 round of 2 s (a smoke check)
-  --workloads L   subset of encrypt,decrypt,sign
-  --concurrency L subset of concurrencies (streams in flight on one connection)
+  --workloads L   subset of encrypt,decrypt,sign (gRPC) and rest-encrypt (REST)
+  --concurrency L requests in flight, for every workload run (gRPC: streams on one
+                  connection; REST: keep-alive connections). Default: 1,16,64 for
+                  gRPC, 16,64 for REST
   --cpu-prof DIR  run the server under test with node --cpu-prof, profiles written to DIR
                   (results are then not written: a profiled server is slower)
 `;
-
-const CONCURRENCIES = [1, 16, 64];
 
 export interface Options {
   durationS: number;
   rounds: number;
   /** Workload ids to run; undefined for all. */
   workloads: string[] | undefined;
-  concurrencies: number[];
+  /** Concurrencies for every workload; undefined: each workload's own. */
+  concurrencies: number[] | undefined;
   cpuProfDir: string | undefined;
   help: boolean;
 }
@@ -57,7 +58,7 @@ export function parseOptions(argv: string[]): Options {
     durationS: positive(values.duration ?? (values.quick ? '2' : '5'), '--duration'),
     rounds: positive(values.rounds ?? (values.quick ? '1' : '3'), '--rounds'),
     workloads: values.workloads?.split(','),
-    concurrencies: values.concurrency ? values.concurrency.split(',').map((c) => positive(c, '--concurrency')) : CONCURRENCIES,
+    concurrencies: values.concurrency?.split(',').map((c) => positive(c, '--concurrency')),
     cpuProfDir: values['cpu-prof'] ? path.resolve(values['cpu-prof']) : undefined,
     help: values.help ?? false,
   };

@@ -7,10 +7,14 @@ import * as fs from 'node:fs';
 export const SERVER_CPU = 0;
 export const LOADGEN_CPU = 1;
 
+/** How a workload reaches a server: gRPC over HTTP/2, or REST/JSON over HTTP/1.1. */
+export type Protocol = 'grpc' | 'rest';
+
 export interface ServerProcess {
   label: string;
   pid: number;
-  port: number;
+  /** The port this server serves `protocol` on; throws if it announced none. */
+  port(protocol: Protocol): number;
   /** Resident set size now, in MiB, from /proc/PID/status. */
   rssMiB(): number;
   /** SIGTERM to this PID, then wait for the exit (SIGKILL after a grace period). */
@@ -20,7 +24,25 @@ export interface ServerProcess {
 const START_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 10_000;
 
-/** Spawns `taskset -c SERVER_CPU node ARGS...` and waits for its `{"grpc":"HOST:PORT"}` line. */
+/**
+ * The ports in a server's first line: `{"grpc":"HOST:PORT","rest":"http://HOST:PORT"}`,
+ * either key optional (an echo server serves one protocol), at least one present.
+ */
+function parsePorts(line: string): Partial<Record<Protocol, number>> {
+  const announced = JSON.parse(line) as { grpc?: unknown; rest?: unknown };
+  const ports: Partial<Record<Protocol, number>> = {};
+  for (const protocol of ['grpc', 'rest'] as const) {
+    const address = announced[protocol];
+    if (address === undefined) continue;
+    const port = typeof address === 'string' ? Number(address.slice(address.lastIndexOf(':') + 1)) : NaN;
+    if (!Number.isInteger(port) || port <= 0) throw new Error(`bad ${protocol} address`);
+    ports[protocol] = port;
+  }
+  if (Object.keys(ports).length === 0) throw new Error('no address');
+  return ports;
+}
+
+/** Spawns `taskset -c SERVER_CPU node ARGS...` and waits for its address line (see parsePorts). */
 export function startPinned(label: string, nodeArgs: string[]): Promise<ServerProcess> {
   const child = spawn('taskset', ['-c', String(SERVER_CPU), process.execPath, ...nodeArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -51,22 +73,21 @@ export function startPinned(label: string, nodeArgs: string[]): Promise<ServerPr
       buffered += chunk;
       const nl = buffered.indexOf('\n');
       if (nl < 0) return;
-      let port: number;
+      let ports: Partial<Record<Protocol, number>>;
       try {
-        const address = (JSON.parse(buffered.slice(0, nl)) as { grpc: string }).grpc;
-        port = Number(address.slice(address.lastIndexOf(':') + 1));
+        ports = parsePorts(buffered.slice(0, nl));
       } catch {
         fail(`unexpected first line: ${buffered.slice(0, nl)}`);
         return;
       }
       settled = true;
       clearTimeout(timer);
-      resolve(serverProcess(label, child, port));
+      resolve(serverProcess(label, child, ports));
     });
   });
 }
 
-function serverProcess(label: string, child: ChildProcess, port: number): ServerProcess {
+function serverProcess(label: string, child: ChildProcess, ports: Partial<Record<Protocol, number>>): ServerProcess {
   const pid = child.pid!;
   const exited = new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve();
@@ -75,7 +96,11 @@ function serverProcess(label: string, child: ChildProcess, port: number): Server
   return {
     label,
     pid,
-    port,
+    port: (protocol) => {
+      const port = ports[protocol];
+      if (port === undefined) throw new Error(`${label}: serves no ${protocol}`);
+      return port;
+    },
     rssMiB: () => {
       const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
       const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);

@@ -1,5 +1,6 @@
 // Turning the runs into the table: medians over the rounds per (workload,
-// concurrency, server), the ours/echo ratio, and the JSON written beside it.
+// concurrency, server), the ours/echo ratio (echo: the bare server of the
+// workload's protocol), and the JSON written beside it.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -56,10 +57,11 @@ export function median(values: number[]): number {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
-export function summarize(runs: RunResult[], workloads: { id: string; label: string }[], concurrencies: number[]): Row[] {
+/** Rows in the order of `cases`: each workload with the concurrencies it ran at. */
+export function summarize(runs: RunResult[], cases: { id: string; label: string; concurrencies: number[] }[]): Row[] {
   const rows: Row[] = [];
-  for (const w of workloads) {
-    for (const c of concurrencies) {
+  for (const w of cases) {
+    for (const c of w.concurrencies) {
       const of = (server: ServerKind) => runs.filter((r) => r.workload === w.id && r.concurrency === c && r.server === server);
       const ours = of('ours');
       const echo = of('echo');
