@@ -4,15 +4,9 @@
 // transaction. WAL with synchronous=FULL: a commit is on disk before the call
 // returns, so a killed process loses no acknowledged write.
 import Database from 'better-sqlite3';
-import { Code, KmsError, aborted, alreadyExists, notFound } from '../errors';
-import {
-  type CollectionSpec,
-  compileFilter,
-  compileOrderBy,
-  keysetAfter,
-  orderBySql,
-  selectOrderValues,
-} from '../list/query';
+import { aborted, notFound } from '../errors';
+import type { CollectionSpec } from '../list/query';
+import { conflict, listPage, type Row, translate } from './sqlite-common';
 import { CRYPTO_KEY_LIST, CRYPTO_KEY_VERSION_LIST, KEY_RING_LIST, SCHEMA } from './schema';
 import type {
   CreateVersionOptions,
@@ -26,7 +20,6 @@ import type {
   Store,
 } from './store';
 
-type Row = Record<string, unknown>;
 
 /** Opens (creating if needed) a store at `file`, or in memory when file is ':memory:'. */
 export function openSqliteStore(file: string): Store {
@@ -116,21 +109,6 @@ function versionParams(v: Omit<CryptoKeyVersionRecord, 'revision'>): Row {
   };
 }
 
-/** Translates SQLite's errors into the store's codes where they enter. */
-function translate<T>(what: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof KmsError) throw err;
-    const code = (err as { code?: string }).code ?? '';
-    if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE') {
-      throw alreadyExists(`${what} already exists.`);
-    }
-    if (code === 'SQLITE_BUSY') throw new KmsError(Code.UNAVAILABLE, 'The store is busy; retry the request.');
-    throw err;
-  }
-}
-
 // Reads of single keys and versions are on every cryptographic request, so
 // they are cached, as frozen records. The cache is exact: this connection's
 // own writes clear it, and PRAGMA data_version (which changes when any other
@@ -147,6 +125,10 @@ class SqliteStore implements Store {
   private readonly s;
   private readonly cache = new Map<string, CryptoKeyRecord | CryptoKeyVersionRecord>();
   private dataVersion = -1;
+  private checkedThisTurn = false;
+  private readonly nextTurn = (): void => {
+    this.checkedThisTurn = false;
+  };
 
   constructor(private readonly db: Database.Database) {
     const p = (sql: string) => db.prepare(sql);
@@ -192,8 +174,17 @@ class SqliteStore implements Store {
     };
   }
 
-  /** Empties the cache if another connection committed since the last check. */
+  /**
+   * Empties the cache if another connection committed since the last check.
+   * The check runs once per event-loop turn: every read in a turn sees the
+   * database as of the turn's first read (or this connection's own later
+   * writes, which clear the cache), as if they all happened at that instant.
+   * Under load a turn serves many requests, and the PRAGMA costs ~2 us.
+   */
   private refresh(): void {
+    if (this.checkedThisTurn) return;
+    this.checkedThisTurn = true;
+    setImmediate(this.nextTurn);
     const version = this.s.dataVersion.get() as number;
     if (version !== this.dataVersion) {
       this.cache.clear();
@@ -379,8 +370,7 @@ class SqliteStore implements Store {
   }
 
   private conflict(kind: string, name: string, get: Database.Statement): never {
-    if (!get.get(name)) throw notFound(`${kind} ${name} not found.`);
-    throw aborted(`${kind} ${name} was changed concurrently; retry the request.`);
+    return conflict(kind, name, get);
   }
 
   private list<T>(
@@ -390,22 +380,6 @@ class SqliteStore implements Store {
     query: ListQuery,
     from: (row: Row) => T,
   ): Page<T> {
-    const where = compileFilter(query.filter, spec);
-    const terms = compileOrderBy(query.orderBy, spec);
-    const after = query.after ? keysetAfter(terms, query.after) : { sql: '1', params: [] };
-    const parentCol = alias ? `${alias}.parent` : 'parent';
-    const from_ = `FROM ${table} ${alias} WHERE ${parentCol} = ? AND (${where.sql})`;
-    const rows = this.db
-      .prepare(`SELECT ${alias ? alias + '.' : ''}*, ${selectOrderValues(terms)} ${from_} AND (${after.sql}) ${orderBySql(terms)} LIMIT ?`)
-      .all(query.parent, ...where.params, ...after.params, query.pageSize + 1) as Row[];
-    const total = this.db.prepare(`SELECT COUNT(*) ${from_}`).pluck().get(query.parent, ...where.params) as number;
-    const more = rows.length > query.pageSize;
-    const page = more ? rows.slice(0, query.pageSize) : rows;
-    const last = page[page.length - 1];
-    return {
-      items: page.map(from),
-      next: more && last ? terms.map((_, i) => last[`o${i}`] as string | number | null) : undefined,
-      totalSize: total,
-    };
+    return listPage(this.db, table, alias, spec, query, from);
   }
 }
