@@ -10,10 +10,13 @@ import { generateRandomBytes } from '../services/random';
 export type Handler = (request: Msg, call: CallContext) => Promise<Msg>;
 
 const KMS = 'google.cloud.kms.v1.KeyManagementService';
+const EKM = 'google.cloud.kms.v1.EkmService';
 const LOCATIONS = 'google.cloud.location.Locations';
+const REGISTRATION = 'google.cloud.servicedirectory.v1.RegistrationService';
+const LOOKUP = 'google.cloud.servicedirectory.v1.LookupService';
 
 /** The services every transport serves (all their declared methods, served or UNIMPLEMENTED). */
-export const SERVICES: readonly string[] = [KMS, LOCATIONS];
+export const SERVICES: readonly string[] = [KMS, EKM, LOCATIONS, REGISTRATION, LOOKUP];
 
 export function methodTable(s: Services): ReadonlyMap<string, Handler> {
   const entries: [string, Handler][] = [
@@ -43,6 +46,29 @@ export function methodTable(s: Services): ReadonlyMap<string, Handler> {
     [`${KMS}.GenerateRandomBytes`, (r) => generateRandomBytes(r)],
     [`${LOCATIONS}.ListLocations`, (r) => s.locations.listLocations(r)],
     [`${LOCATIONS}.GetLocation`, (r) => s.locations.getLocation(r)],
+    [`${EKM}.ListEkmConnections`, (r) => s.ekmConnections.listEkmConnections(r)],
+    [`${EKM}.GetEkmConnection`, (r) => s.ekmConnections.getEkmConnection(r)],
+    [`${EKM}.CreateEkmConnection`, (r) => s.ekmConnections.createEkmConnection(r)],
+    [`${EKM}.UpdateEkmConnection`, (r) => s.ekmConnections.updateEkmConnection(r)],
+    [`${EKM}.VerifyConnectivity`, (r) => s.ekmConnections.verifyConnectivity(r)],
+    [`${EKM}.GetEkmConfig`, (r) => s.ekmConfig.getEkmConfig(r)],
+    [`${EKM}.UpdateEkmConfig`, (r) => s.ekmConfig.updateEkmConfig(r)],
+    [`${REGISTRATION}.CreateNamespace`, (r) => s.directory.createNamespace(r)],
+    [`${REGISTRATION}.ListNamespaces`, (r) => s.directory.listNamespaces(r)],
+    [`${REGISTRATION}.GetNamespace`, (r) => s.directory.getNamespace(r)],
+    [`${REGISTRATION}.UpdateNamespace`, (r) => s.directory.updateNamespace(r)],
+    [`${REGISTRATION}.DeleteNamespace`, (r) => s.directory.deleteNamespace(r)],
+    [`${REGISTRATION}.CreateService`, (r) => s.directory.createService(r)],
+    [`${REGISTRATION}.ListServices`, (r) => s.directory.listServices(r)],
+    [`${REGISTRATION}.GetService`, (r) => s.directory.getService(r)],
+    [`${REGISTRATION}.UpdateService`, (r) => s.directory.updateService(r)],
+    [`${REGISTRATION}.DeleteService`, (r) => s.directory.deleteService(r)],
+    [`${REGISTRATION}.CreateEndpoint`, (r) => s.directory.createEndpoint(r)],
+    [`${REGISTRATION}.ListEndpoints`, (r) => s.directory.listEndpoints(r)],
+    [`${REGISTRATION}.GetEndpoint`, (r) => s.directory.getEndpoint(r)],
+    [`${REGISTRATION}.UpdateEndpoint`, (r) => s.directory.updateEndpoint(r)],
+    [`${REGISTRATION}.DeleteEndpoint`, (r) => s.directory.deleteEndpoint(r)],
+    [`${LOOKUP}.ResolveService`, (r) => s.directory.resolveService(r)],
   ];
   return new Map(entries);
 }

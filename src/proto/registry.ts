@@ -1,5 +1,6 @@
 // Wire types come from the official googleapis protos shipped in the
-// @google-cloud/kms and google-gax packages: loaded at start, never copied.
+// @google-cloud/kms, @google-cloud/service-directory and google-gax packages:
+// loaded at start, never copied.
 // Everything inside the server handles messages as plain objects in one shape,
 // the shape protobufjs' toObject gives with OBJECT_OPTIONS below: lowerCamelCase
 // names, enums as their names, int64 as decimal strings, bytes as Buffers,
@@ -12,6 +13,8 @@ const PROTO_FILES = [
   'google/cloud/kms/v1/service.proto',
   'google/cloud/kms/v1/ekm_service.proto',
   'google/cloud/location/locations.proto',
+  'google/cloud/servicedirectory/v1/registration_service.proto',
+  'google/cloud/servicedirectory/v1/lookup_service.proto',
   'google/rpc/status.proto',
   'google/rpc/error_details.proto',
 ];
@@ -40,7 +43,8 @@ function packageRoot(name: string, from?: string): string {
 function includeDirs(): string[] {
   const kms = packageRoot('@google-cloud/kms');
   const gax = packageRoot('google-gax', kms);
-  return [path.join(kms, 'build', 'protos'), path.join(gax, 'build', 'protos')];
+  const directory = packageRoot('@google-cloud/service-directory');
+  return [path.join(kms, 'build', 'protos'), path.join(gax, 'build', 'protos'), path.join(directory, 'build', 'protos')];
 }
 
 function loadRoot(): protobuf.Root {

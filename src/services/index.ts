@@ -1,8 +1,12 @@
-// The KMS services, built once per server over one ServiceContext.
+// The services (KMS, EKM control plane, Service Directory), built once per
+// server over one ServiceContext.
 import type { ServiceContext } from './context';
 import { AsymmetricOps } from './asymmetric-ops';
 import { CryptoKeyVersionsService } from './crypto-key-versions';
 import { CryptoKeysService } from './crypto-keys';
+import { createDirectoryServices, type DirectoryServices } from './directory';
+import { EkmConfigService } from './ekm-config';
+import { EkmConnectionsService } from './ekm-connections';
 import { KeyRingsService } from './key-rings';
 import { LocationsService } from './locations';
 import { MacOps } from './mac-ops';
@@ -20,6 +24,10 @@ export interface Services {
   raw: RawOps;
   locations: LocationsService;
   scheduler: Scheduler;
+  ekmConnections: EkmConnectionsService;
+  ekmConfig: EkmConfigService;
+  /** Service Directory: where EKM replicas are found. */
+  directory: DirectoryServices;
 }
 
 export function createServices(ctx: ServiceContext): Services {
@@ -34,5 +42,8 @@ export function createServices(ctx: ServiceContext): Services {
     raw: new RawOps(ctx),
     locations: new LocationsService(ctx),
     scheduler: new Scheduler(ctx, cryptoKeys),
+    ekmConnections: new EkmConnectionsService(ctx),
+    ekmConfig: new EkmConfigService(ctx),
+    directory: createDirectoryServices(ctx),
   };
 }

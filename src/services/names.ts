@@ -108,3 +108,42 @@ export const keyRingName = (n: KeyRingName): string => `${locationName(n)}/keyRi
 export const cryptoKeyName = (n: CryptoKeyName): string => `${keyRingName(n)}/cryptoKeys/${n.cryptoKey}`;
 export const versionName = (n: VersionName): string => `${cryptoKeyName(n)}/cryptoKeyVersions/${n.version}`;
 export const isVersionName = (n: CryptoKeyName | VersionName): n is VersionName => 'version' in n;
+
+export interface EkmConnectionName extends LocationName { ekmConnection: string }
+
+export function parseEkmConnection(value: unknown, field: string): EkmConnectionName {
+  const [project, location, ekmConnection] = split(value, field, 'projects/*/locations/*/ekmConnections/*', [
+    'projects', 'locations', 'ekmConnections',
+  ]);
+  checkProjectAndLocation(project, location, field);
+  return { project, location, ekmConnection: checkId(ekmConnection, field) };
+}
+
+/** projects/P/locations/L/ekmConfig, the singleton of a location. */
+export function parseEkmConfig(value: unknown, field: string): LocationName {
+  const text = required(value, field);
+  const parts = text.split('/');
+  if (parts.length !== 5 || parts[0] !== 'projects' || parts[2] !== 'locations' || parts[4] !== 'ekmConfig') {
+    throw invalidArgument(`${field}: '${clip(text)}' is not a resource name of the form projects/*/locations/*/ekmConfig.`);
+  }
+  checkProjectAndLocation(parts[1], parts[3], field);
+  return { project: parts[1], location: parts[3] };
+}
+
+export interface DirectoryServiceName extends LocationName { namespace: string; service: string }
+
+/** A Service Directory service name, as a ServiceResolver names it (ids as Service Directory allows). */
+export function parseDirectoryService(value: unknown, field: string): DirectoryServiceName {
+  const [project, location, namespace, service] = split(
+    value, field, 'projects/*/locations/*/namespaces/*/services/*', ['projects', 'locations', 'namespaces', 'services'],
+  );
+  checkProjectAndLocation(project, location, field);
+  for (const id of [namespace, service]) {
+    if (!/^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(id)) {
+      throw invalidArgument(`${field}: '${clip(id)}' is not a Service Directory id (RFC 1035 label: [a-z]([-a-z0-9]*[a-z0-9])?, 1 to 63 characters).`);
+    }
+  }
+  return { project, location, namespace, service };
+}
+
+export const ekmConnectionName = (n: EkmConnectionName): string => `${locationName(n)}/ekmConnections/${n.ekmConnection}`;

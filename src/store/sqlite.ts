@@ -6,7 +6,11 @@
 import Database from 'better-sqlite3';
 import { aborted, notFound } from '../errors';
 import type { CollectionSpec } from '../list/query';
+import type { DirectoryStore } from './directory';
+import type { EkmStore } from './ekm';
 import { conflict, listPage, type Row, translate } from './sqlite-common';
+import { SqliteDirectoryStore } from './sqlite-directory';
+import { SqliteEkmStore } from './sqlite-ekm';
 import { CRYPTO_KEY_LIST, CRYPTO_KEY_VERSION_LIST, KEY_RING_LIST, SCHEMA } from './schema';
 import type {
   CreateVersionOptions,
@@ -122,6 +126,8 @@ function freeze<T extends object>(record: T): T {
 }
 
 class SqliteStore implements Store {
+  readonly ekm: EkmStore;
+  readonly directory: DirectoryStore;
   private readonly s;
   private readonly cache = new Map<string, CryptoKeyRecord | CryptoKeyVersionRecord>();
   private dataVersion = -1;
@@ -131,6 +137,8 @@ class SqliteStore implements Store {
   };
 
   constructor(private readonly db: Database.Database) {
+    this.ekm = new SqliteEkmStore(db);
+    this.directory = new SqliteDirectoryStore(db);
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       insertKeyRing: p('INSERT INTO key_rings (name, parent, create_time) VALUES (@name, @parent, @create_time)'),

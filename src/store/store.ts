@@ -11,6 +11,9 @@
 // a read-modify-write that raced another writer fails with ABORTED instead of
 // overwriting it.
 
+import type { DirectoryStore } from './directory';
+import type { EkmStore } from './ekm';
+
 export interface KeyRingRecord {
   name: string;
   createTime: number;
@@ -85,6 +88,10 @@ export interface CreateVersionOptions {
 }
 
 export interface Store {
+  /** EkmConnections and EkmConfig (src/store/ekm.ts). */
+  readonly ekm: EkmStore;
+  readonly directory: DirectoryStore;
+
   createKeyRing(record: KeyRingRecord): Promise<void>;
   getKeyRing(name: string): Promise<KeyRingRecord | undefined>;
   listKeyRings(query: ListQuery): Promise<Page<KeyRingRecord>>;

@@ -1,0 +1,321 @@
+// Service Directory (google.cloud.servicedirectory.v1): RegistrationService's
+// namespaces, services and endpoints (Create, Get, List, Update, Delete) and
+// LookupService.ResolveService, over the store's directory tables. Cloud EKM
+// finds the replicas of an EKM through it: a ServiceResolver names a service,
+// whose endpoints (filtered by the resolver's endpoint_filter) are the
+// replicas; `resolveEndpoints` is that lookup for the EKM client.
+// Field rules: rules.ts; names: names.ts; filter meaning: filter.ts.
+// What differs from Google's Service Directory: docs/service-directory.md.
+import { randomUUID } from 'node:crypto';
+import { invalidArgument, notFound } from '../../errors';
+import { pageSize } from '../../list/page-token';
+import type { Msg } from '../../proto/registry';
+import type { EndpointRecord, NamespaceRecord, ServiceRecord } from '../../store/directory';
+import type { ListQuery, Page } from '../../store/store';
+import type { ServiceContext } from '../context';
+import { listPage } from '../list-page';
+import { retryOnConflict } from '../retry';
+import { normaliseMask } from '../update-mask';
+import {
+  type DirectoryFilter,
+  directoryFilter,
+  ENDPOINT_FILTER_FIELDS,
+  type FilterFields,
+  NAMESPACE_FILTER_FIELDS,
+  renamingErrors,
+  SERVICE_FILTER_FIELDS,
+} from './filter';
+import {
+  checkDirectoryId,
+  directoryLocationName,
+  endpointName,
+  namespaceName,
+  parseDirectoryLocation,
+  parseEndpointName,
+  parseNamespaceName,
+  parseServiceName,
+  serviceName,
+} from './names';
+import { endpointResource, namespaceResource, serviceResource } from './resources';
+import {
+  checkAddress,
+  checkAnnotations,
+  checkNamespaceLabels,
+  checkNetwork,
+  checkPort,
+  ENDPOINT_ANNOTATIONS_LIMIT,
+  SERVICE_ANNOTATIONS_LIMIT,
+} from './rules';
+
+export { checkEndpointFilter } from './filter';
+export { parseServiceName, serviceName } from './names';
+
+/** ResolveService's max_endpoints: 25 when unset or below 1, at most 100 (lookup_service.proto). */
+export const DEFAULT_MAX_ENDPOINTS = 25;
+export const MAX_ENDPOINTS = 100;
+
+/** An endpoint as the EKM client needs it. */
+export interface ResolvedEndpoint {
+  name: string;
+  address: string;
+  port: number;
+  annotations: Record<string, string>;
+}
+
+// What each Update may name in its mask, and what it may not.
+const NAMESPACE_MASK = { mutable: new Set(['labels']), immutable: new Set(['name', 'uid']) };
+const SERVICE_MASK = { mutable: new Set(['annotations']), immutable: new Set(['name', 'uid', 'endpoints']) };
+const ENDPOINT_MASK = {
+  mutable: new Set(['address', 'port', 'annotations']),
+  immutable: new Set(['name', 'uid', 'network']),
+};
+
+const EMPTY: Msg = {};
+
+export class DirectoryServices {
+  constructor(readonly ctx: ServiceContext) {}
+
+  private get store() {
+    return this.ctx.store.directory;
+  }
+
+  // ---- namespaces ----
+
+  createNamespace = async (req: Msg): Promise<Msg> => {
+    const parent = directoryLocationName(parseDirectoryLocation(req.parent, 'parent'));
+    const id = checkDirectoryId(req.namespaceId, 'namespace_id');
+    const body = (req.namespace ?? {}) as Msg;
+    const now = this.ctx.clock.now();
+    const record = await this.store.createNamespace({
+      name: `${parent}/namespaces/${id}`,
+      parent,
+      uid: randomUUID(),
+      labels: checkNamespaceLabels(body.labels, 'namespace.labels'),
+      createTime: now,
+      updateTime: now,
+    });
+    return namespaceResource(record);
+  };
+
+  listNamespaces = async (req: Msg): Promise<Msg> => {
+    const parent = directoryLocationName(parseDirectoryLocation(req.parent, 'parent'));
+    const page = await this.list('ListNamespaces', parent, req, NAMESPACE_FILTER_FIELDS, (q) => this.store.listNamespaces(q));
+    return { namespaces: page.items.map(namespaceResource), nextPageToken: page.nextPageToken };
+  };
+
+  getNamespace = async (req: Msg): Promise<Msg> =>
+    namespaceResource(await this.mustGetNamespace(namespaceName(parseNamespaceName(req.name, 'name'))));
+
+  updateNamespace = async (req: Msg): Promise<Msg> => {
+    const patch = (req.namespace ?? {}) as Msg;
+    const name = namespaceName(parseNamespaceName(patch.name, 'namespace.name'));
+    const paths = normaliseMask(req.updateMask, NAMESPACE_MASK.mutable, NAMESPACE_MASK.immutable);
+    const labels = checkNamespaceLabels(patch.labels, 'namespace.labels');
+    return retryOnConflict(async () => {
+      const current = await this.mustGetNamespace(name);
+      const next: NamespaceRecord = { ...current, updateTime: this.ctx.clock.now() };
+      if (paths.includes('labels')) next.labels = labels;
+      return namespaceResource(await this.store.updateNamespace(next));
+    });
+  };
+
+  deleteNamespace = async (req: Msg): Promise<Msg> => {
+    const name = namespaceName(parseNamespaceName(req.name, 'name'));
+    if (!(await this.store.deleteNamespace(name))) throw notFound(`Namespace ${name} not found.`);
+    return EMPTY;
+  };
+
+  // ---- services ----
+
+  createService = async (req: Msg): Promise<Msg> => {
+    const parent = namespaceName(parseNamespaceName(req.parent, 'parent'));
+    const id = checkDirectoryId(req.serviceId, 'service_id');
+    const body = (req.service ?? {}) as Msg;
+    const now = this.ctx.clock.now();
+    const record = await this.store.createService({
+      name: `${parent}/services/${id}`,
+      parent,
+      uid: randomUUID(),
+      annotations: checkAnnotations(body.annotations, SERVICE_ANNOTATIONS_LIMIT, 'service.annotations'),
+      createTime: now,
+      updateTime: now,
+    });
+    return serviceResource(record);
+  };
+
+  listServices = async (req: Msg): Promise<Msg> => {
+    const parent = namespaceName(parseNamespaceName(req.parent, 'parent'));
+    await this.mustGetNamespace(parent);
+    const page = await this.list('ListServices', parent, req, SERVICE_FILTER_FIELDS, (q) => this.store.listServices(q));
+    return { services: page.items.map((s) => serviceResource(s)), nextPageToken: page.nextPageToken };
+  };
+
+  getService = async (req: Msg): Promise<Msg> =>
+    serviceResource(await this.mustGetService(serviceName(parseServiceName(req.name, 'name'))));
+
+  updateService = async (req: Msg): Promise<Msg> => {
+    const patch = (req.service ?? {}) as Msg;
+    const name = serviceName(parseServiceName(patch.name, 'service.name'));
+    const paths = normaliseMask(req.updateMask, SERVICE_MASK.mutable, SERVICE_MASK.immutable);
+    const annotations = checkAnnotations(patch.annotations, SERVICE_ANNOTATIONS_LIMIT, 'service.annotations');
+    return retryOnConflict(async () => {
+      const current = await this.mustGetService(name);
+      const next: ServiceRecord = { ...current, updateTime: this.ctx.clock.now() };
+      if (paths.includes('annotations')) next.annotations = annotations;
+      return serviceResource(await this.store.updateService(next));
+    });
+  };
+
+  deleteService = async (req: Msg): Promise<Msg> => {
+    const name = serviceName(parseServiceName(req.name, 'name'));
+    if (!(await this.store.deleteService(name))) throw notFound(`Service ${name} not found.`);
+    return EMPTY;
+  };
+
+  // ---- endpoints ----
+
+  createEndpoint = async (req: Msg): Promise<Msg> => {
+    const parent = serviceName(parseServiceName(req.parent, 'parent'));
+    const id = checkDirectoryId(req.endpointId, 'endpoint_id');
+    const body = (req.endpoint ?? {}) as Msg;
+    const now = this.ctx.clock.now();
+    const record = await this.store.createEndpoint({
+      name: `${parent}/endpoints/${id}`,
+      parent,
+      uid: randomUUID(),
+      address: checkAddress(body.address, 'endpoint.address'),
+      port: checkPort(body.port, 'endpoint.port'),
+      annotations: checkAnnotations(body.annotations, ENDPOINT_ANNOTATIONS_LIMIT, 'endpoint.annotations'),
+      network: checkNetwork(body.network, 'endpoint.network'),
+      createTime: now,
+      updateTime: now,
+    });
+    return endpointResource(record);
+  };
+
+  listEndpoints = async (req: Msg): Promise<Msg> => {
+    const parent = serviceName(parseServiceName(req.parent, 'parent'));
+    await this.mustGetService(parent);
+    const page = await this.list('ListEndpoints', parent, req, ENDPOINT_FILTER_FIELDS, (q) => this.store.listEndpoints(q));
+    return { endpoints: page.items.map(endpointResource), nextPageToken: page.nextPageToken };
+  };
+
+  getEndpoint = async (req: Msg): Promise<Msg> =>
+    endpointResource(await this.mustGetEndpoint(endpointName(parseEndpointName(req.name, 'name'))));
+
+  updateEndpoint = async (req: Msg): Promise<Msg> => {
+    const patch = (req.endpoint ?? {}) as Msg;
+    const name = endpointName(parseEndpointName(patch.name, 'endpoint.name'));
+    const paths = normaliseMask(req.updateMask, ENDPOINT_MASK.mutable, ENDPOINT_MASK.immutable);
+    const fields = {
+      address: paths.includes('address') ? checkAddress(patch.address, 'endpoint.address') : undefined,
+      port: paths.includes('port') ? checkPort(patch.port, 'endpoint.port') : undefined,
+      annotations: paths.includes('annotations')
+        ? checkAnnotations(patch.annotations, ENDPOINT_ANNOTATIONS_LIMIT, 'endpoint.annotations')
+        : undefined,
+    };
+    return retryOnConflict(async () => {
+      const current = await this.mustGetEndpoint(name);
+      const next: EndpointRecord = {
+        ...current,
+        address: fields.address ?? current.address,
+        port: fields.port ?? current.port,
+        annotations: fields.annotations ?? current.annotations,
+        updateTime: this.ctx.clock.now(),
+      };
+      return endpointResource(await this.store.updateEndpoint(next));
+    });
+  };
+
+  deleteEndpoint = async (req: Msg): Promise<Msg> => {
+    const name = endpointName(parseEndpointName(req.name, 'name'));
+    if (!(await this.store.deleteEndpoint(name))) throw notFound(`Endpoint ${name} not found.`);
+    return EMPTY;
+  };
+
+  // ---- lookup ----
+
+  resolveService = async (req: Msg): Promise<Msg> => {
+    const name = serviceName(parseServiceName(req.name, 'name'));
+    const max = maxEndpoints(req.maxEndpoints);
+    const filter = directoryFilter(req.endpointFilter, ENDPOINT_FILTER_FIELDS, 'endpoint_filter');
+    const service = await this.mustGetService(name);
+    const endpoints = await this.matchingEndpoints(name, filter, max);
+    return { service: serviceResource(service, endpoints) };
+  };
+
+  /**
+   * The endpoints of the service `name` that `endpointFilter` selects, ordered
+   * by name: what ResolveService returns, for the EKM client. NOT_FOUND when
+   * the service does not exist; INVALID_ARGUMENT naming `name` or
+   * `endpoint_filter` for a bad name or filter.
+   */
+  resolveEndpoints = async (
+    name: string,
+    endpointFilter: string,
+    limit: number = MAX_ENDPOINTS,
+  ): Promise<ResolvedEndpoint[]> => {
+    const service = serviceName(parseServiceName(name, 'name'));
+    const filter = directoryFilter(endpointFilter, ENDPOINT_FILTER_FIELDS, 'endpoint_filter');
+    await this.mustGetService(service);
+    const endpoints = await this.matchingEndpoints(service, filter, maxEndpoints(limit));
+    return endpoints.map((e) => ({ name: e.name, address: e.address, port: e.port, annotations: { ...e.annotations } }));
+  };
+
+  private async matchingEndpoints(service: string, filter: DirectoryFilter, limit: number): Promise<EndpointRecord[]> {
+    if (filter.match === 'none') return [];
+    const text = filter.match === 'some' ? filter.text : undefined;
+    const page = await renamingErrors('endpoint_filter', () =>
+      this.store.listEndpoints({ parent: service, filter: text, pageSize: limit }),
+    );
+    return page.items;
+  }
+
+  /** A list page with the filter read as Service Directory means it (filter.ts); order_by and paging as everywhere. */
+  private async list<T>(
+    rpc: string,
+    parent: string,
+    req: Msg,
+    fields: FilterFields,
+    fetch: (query: ListQuery) => Promise<Page<T>>,
+  ): Promise<{ items: T[]; nextPageToken?: string }> {
+    const filter = directoryFilter(req.filter, fields, 'filter');
+    if (filter.match === 'none') {
+      // A filter that can never hold (it names only fields the resource does not have).
+      pageSize(req.pageSize as number | undefined);
+      return { items: [] };
+    }
+    const text = filter.match === 'some' ? filter.text : '';
+    return listPage(this.ctx, rpc, parent, { ...req, filter: text }, fetch);
+  }
+
+  private async mustGetNamespace(name: string): Promise<NamespaceRecord> {
+    const record = await this.store.getNamespace(name);
+    if (!record) throw notFound(`Namespace ${name} not found.`);
+    return record;
+  }
+
+  private async mustGetService(name: string): Promise<ServiceRecord> {
+    const record = await this.store.getService(name);
+    if (!record) throw notFound(`Service ${name} not found.`);
+    return record;
+  }
+
+  private async mustGetEndpoint(name: string): Promise<EndpointRecord> {
+    const record = await this.store.getEndpoint(name);
+    if (!record) throw notFound(`Endpoint ${name} not found.`);
+    return record;
+  }
+}
+
+function maxEndpoints(value: unknown): number {
+  if (value == null) return DEFAULT_MAX_ENDPOINTS;
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw invalidArgument(`max_endpoints: ${String(value)} is not a number.`);
+  if (n < 1) return DEFAULT_MAX_ENDPOINTS;
+  return Math.min(Math.floor(n), MAX_ENDPOINTS);
+}
+
+export function createDirectoryServices(ctx: ServiceContext): DirectoryServices {
+  return new DirectoryServices(ctx);
+}

@@ -1,0 +1,196 @@
+// EkmConnections (google.cloud.kms.v1.EkmService): where an EXTERNAL_VPC key's
+// EKM is reached. Create, Get, List, Update (update_mask, etag) and
+// VerifyConnectivity. Field rules follow Cloud KMS: one ServiceResolver,
+// 1 to 10 pinned certificates, CLOUD_KMS mode needs a crypto space path,
+// regional locations only.
+import { createHash } from 'node:crypto';
+import { aborted, Code, invalidArgument, KmsError, notFound } from '../errors';
+import type { Msg } from '../proto/registry';
+import type { EkmConnectionRecord, ServiceResolverRecord } from '../store/ekm';
+import { certificateResource, MAX_CERTIFICATES } from './certificates';
+import { checkEndpointFilter } from './directory/filter';
+import type { ServiceContext } from './context';
+import { listPage } from './list-page';
+import { locationKind } from './locations';
+import {
+  checkId,
+  ekmConnectionName,
+  type LocationName,
+  locationName,
+  parseDirectoryService,
+  parseEkmConnection,
+  parseLocation,
+} from './names';
+import { timestamp } from './resources';
+import { retryOnConflict } from './retry';
+import { normaliseMask } from './update-mask';
+
+const MODES = new Set(['MANUAL', 'CLOUD_KMS']);
+const MAX_RESOLVERS = 1;
+const MAX_CRYPTO_SPACE_PATH = 1024;
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const MUTABLE = new Set(['service_resolvers', 'key_management_mode', 'crypto_space_path']);
+const IMMUTABLE = new Set(['name', 'create_time', 'etag']);
+
+type ConnectionFields = Pick<EkmConnectionRecord, 'serviceResolvers' | 'keyManagementMode' | 'cryptoSpacePath'>;
+
+/** EkmConnections live in regions only (not global, not multi-regions). */
+export function checkRegional(location: string, field: string): void {
+  const kind = locationKind(location);
+  if (kind === 'region') return;
+  if (!kind) throw invalidArgument(`${field}: '${location}' is not a Cloud KMS location.`);
+  throw invalidArgument(`${field}: EkmConnections are regional; '${location}' is a ${kind} location.`);
+}
+
+function resolverFrom(value: unknown, at: LocationName, field: string): ServiceResolverRecord {
+  const r = (value ?? {}) as Msg;
+  const service = parseDirectoryService(r.serviceDirectoryService, `${field}.service_directory_service`);
+  if (service.location !== at.location) {
+    throw invalidArgument(`${field}.service_directory_service: must be in the EkmConnection's location '${at.location}', not '${service.location}'.`);
+  }
+  const endpointFilter = typeof r.endpointFilter === 'string' ? r.endpointFilter : '';
+  // The filter Service Directory will run when the EKM is resolved: refused now if it can't.
+  checkEndpointFilter(endpointFilter, `${field}.endpoint_filter`);
+  const hostname = typeof r.hostname === 'string' ? r.hostname : '';
+  if (!hostname) throw invalidArgument(`${field}.hostname: required field is empty.`);
+  if (!HOSTNAME.test(hostname)) throw invalidArgument(`${field}.hostname: '${hostname.slice(0, 100)}' is not a valid hostname.`);
+  const certificates = (r.serverCertificates ?? []) as Msg[];
+  if (certificates.length === 0) throw invalidArgument(`${field}.server_certificates: at least one certificate is required.`);
+  if (certificates.length > MAX_CERTIFICATES) {
+    throw invalidArgument(`${field}.server_certificates: at most ${MAX_CERTIFICATES} certificates, not ${certificates.length}.`);
+  }
+  const serverCertificates = certificates.map((c, i) => {
+    const der = c.rawDer;
+    if (!Buffer.isBuffer(der) || der.length === 0) throw invalidArgument(`${field}.server_certificates[${i}].raw_der: required field is empty.`);
+    return der;
+  });
+  return { serviceDirectoryService: r.serviceDirectoryService as string, endpointFilter, hostname, serverCertificates };
+}
+
+function connectionFields(msg: Msg, at: LocationName, field: string): ConnectionFields {
+  const resolvers = (msg.serviceResolvers ?? []) as unknown[];
+  if (resolvers.length > MAX_RESOLVERS) {
+    throw invalidArgument(`${field}.service_resolvers: at most ${MAX_RESOLVERS} ServiceResolver is supported, not ${resolvers.length}.`);
+  }
+  const mode = (msg.keyManagementMode as string | undefined) ?? 'KEY_MANAGEMENT_MODE_UNSPECIFIED';
+  const keyManagementMode = mode === 'KEY_MANAGEMENT_MODE_UNSPECIFIED' ? 'MANUAL' : mode;
+  if (!MODES.has(keyManagementMode)) throw invalidArgument(`${field}.key_management_mode: unknown mode '${String(mode).slice(0, 50)}'.`);
+  const cryptoSpacePath = typeof msg.cryptoSpacePath === 'string' ? msg.cryptoSpacePath : '';
+  if (cryptoSpacePath.length > MAX_CRYPTO_SPACE_PATH) {
+    throw invalidArgument(`${field}.crypto_space_path: longer than ${MAX_CRYPTO_SPACE_PATH} characters.`);
+  }
+  return {
+    serviceResolvers: resolvers.map((r, i) => resolverFrom(r, at, `${field}.service_resolvers[${i}]`)),
+    keyManagementMode,
+    cryptoSpacePath,
+  };
+}
+
+function checkMode(fields: ConnectionFields, field: string): void {
+  if (fields.keyManagementMode === 'CLOUD_KMS' && !fields.cryptoSpacePath) {
+    throw invalidArgument(`${field}.crypto_space_path: required when key_management_mode is CLOUD_KMS.`);
+  }
+}
+
+/** A fresh etag for the record as it will be stored at `revision`: it changes with every write. */
+function etagFor(name: string, revision: number, fields: ConnectionFields): string {
+  const hash = createHash('sha256').update(`${name}\0${revision}\0`);
+  hash.update(JSON.stringify({ ...fields, serviceResolvers: fields.serviceResolvers.map((r) => ({ ...r, serverCertificates: r.serverCertificates.map((c) => c.toString('base64')) })) }));
+  return hash.digest('base64url').slice(0, 22);
+}
+
+export function ekmConnectionResource(r: EkmConnectionRecord): Msg {
+  return {
+    name: r.name,
+    createTime: timestamp(r.createTime),
+    serviceResolvers: r.serviceResolvers.map((s) => ({
+      serviceDirectoryService: s.serviceDirectoryService,
+      endpointFilter: s.endpointFilter || undefined,
+      hostname: s.hostname,
+      serverCertificates: s.serverCertificates.map(certificateResource),
+    })),
+    etag: r.etag,
+    keyManagementMode: r.keyManagementMode,
+    cryptoSpacePath: r.cryptoSpacePath || undefined,
+  };
+}
+
+export class EkmConnectionsService {
+  constructor(private readonly ctx: ServiceContext) {}
+
+  async createEkmConnection(req: Msg): Promise<Msg> {
+    const parent = parseLocation(req.parent, 'parent');
+    checkRegional(parent.location, 'parent');
+    const id = checkId(req.ekmConnectionId, 'ekm_connection_id');
+    const fields = connectionFields((req.ekmConnection ?? {}) as Msg, parent, 'ekm_connection');
+    checkMode(fields, 'ekm_connection');
+    const name = ekmConnectionName({ ...parent, ekmConnection: id });
+    const record = await this.ctx.store.ekm.createEkmConnection({
+      name,
+      parent: locationName(parent),
+      createTime: this.ctx.clock.now(),
+      ...fields,
+      etag: etagFor(name, 1, fields),
+    });
+    return ekmConnectionResource(record);
+  }
+
+  async getEkmConnection(req: Msg): Promise<Msg> {
+    return ekmConnectionResource(await this.load(req.name, 'name'));
+  }
+
+  async listEkmConnections(req: Msg): Promise<Msg> {
+    const parent = locationName(parseLocation(req.parent, 'parent'));
+    const page = await listPage(this.ctx, 'ListEkmConnections', parent, req, (q) => this.ctx.store.ekm.listEkmConnections(q));
+    return { ekmConnections: page.items.map(ekmConnectionResource), nextPageToken: page.nextPageToken, totalSize: page.totalSize };
+  }
+
+  async updateEkmConnection(req: Msg): Promise<Msg> {
+    const patch = (req.ekmConnection ?? {}) as Msg;
+    const at = parseEkmConnection(patch.name, 'ekm_connection.name');
+    const paths = normaliseMask(req.updateMask, MUTABLE, IMMUTABLE);
+    const given = connectionFields(patch, at, 'ekm_connection');
+    const etag = typeof patch.etag === 'string' ? patch.etag : '';
+    return retryOnConflict(async () => {
+      const stored = await this.load(ekmConnectionName(at), 'ekm_connection.name');
+      // A stale etag is a conflict with whoever wrote since the caller read.
+      if (etag && etag !== stored.etag) {
+        throw aborted(`ekm_connection.etag: '${etag.slice(0, 40)}' is stale; the EkmConnection changed since it was read.`);
+      }
+      const fields: ConnectionFields = {
+        serviceResolvers: paths.includes('service_resolvers') ? given.serviceResolvers : stored.serviceResolvers,
+        keyManagementMode: paths.includes('key_management_mode') ? given.keyManagementMode : stored.keyManagementMode,
+        cryptoSpacePath: paths.includes('crypto_space_path') ? given.cryptoSpacePath : stored.cryptoSpacePath,
+      };
+      checkMode(fields, 'ekm_connection');
+      const next = { ...stored, ...fields, etag: etagFor(stored.name, stored.revision + 1, fields) };
+      return ekmConnectionResource(await this.ctx.store.ekm.updateEkmConnection(next));
+    });
+  }
+
+  /**
+   * Reaching the EKM (resolution, TLS with pinning, authentication, /info)
+   * comes with external keys; until then the answer says it can't be checked.
+   */
+  async verifyConnectivity(req: Msg): Promise<Msg> {
+    const connection = await this.load(req.name, 'name');
+    throw new KmsError(Code.FAILED_PRECONDITION, `EkmConnection ${connection.name}: connectivity can't be verified yet: this OpenEKM server does not call external key managers.`, [{
+      type: 'google.rpc.PreconditionFailure',
+      value: {
+        violations: [{
+          type: 'EKM_CONNECTIVITY_NOT_SUPPORTED',
+          subject: connection.name,
+          description: 'This OpenEKM version stores EkmConnections but does not connect to EKMs; VerifyConnectivity works once external keys are supported.',
+        }],
+      },
+    }]);
+  }
+
+  /** The stored connection, or NOT_FOUND. */
+  async load(value: unknown, field: string): Promise<EkmConnectionRecord> {
+    const name = ekmConnectionName(parseEkmConnection(value, field));
+    const record = await this.ctx.store.ekm.getEkmConnection(name);
+    if (!record) throw notFound(`EkmConnection ${name} not found.`);
+    return record;
+  }
+}

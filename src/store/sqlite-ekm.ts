@@ -1,0 +1,150 @@
+// The SQLite tables of the EKM control plane (src/store/ekm.ts): connections
+// with their resolvers as JSON (certificates base64 DER), and EkmConfig rows.
+import type Database from 'better-sqlite3';
+import { aborted } from '../errors';
+import type { CollectionSpec } from '../list/query';
+import { enumNames } from '../proto/registry';
+import type { EkmConfigRecord, EkmConnectionRecord, EkmStore, ServiceResolverRecord } from './ekm';
+import { conflict, listPage, type Row, translate } from './sqlite-common';
+import type { ListQuery, Page } from './store';
+
+export const EKM_SCHEMA = `
+CREATE TABLE IF NOT EXISTS ekm_connections (
+  name TEXT PRIMARY KEY,
+  parent TEXT NOT NULL,
+  create_time INTEGER NOT NULL,
+  service_resolvers TEXT NOT NULL,
+  key_management_mode TEXT NOT NULL,
+  crypto_space_path TEXT NOT NULL,
+  etag TEXT NOT NULL,
+  revision INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ekm_connections_parent ON ekm_connections (parent, name);
+CREATE TABLE IF NOT EXISTS ekm_configs (
+  name TEXT PRIMARY KEY,
+  default_ekm_connection TEXT NOT NULL,
+  revision INTEGER NOT NULL
+);
+`;
+
+export const EKM_CONNECTION_LIST: CollectionSpec = {
+  fields: {
+    name: { column: 'name', type: 'string' },
+    create_time: { column: 'create_time', type: 'timestamp' },
+    key_management_mode: {
+      column: 'key_management_mode',
+      type: 'enum',
+      enumValues: enumNames('google.cloud.kms.v1.EkmConnection.KeyManagementMode'),
+    },
+    crypto_space_path: { column: 'crypto_space_path', type: 'string' },
+    etag: { column: 'etag', type: 'string' },
+  },
+  uniqueKey: 'name',
+  defaultOrder: [{ field: 'name' }],
+};
+
+interface StoredResolver {
+  serviceDirectoryService: string;
+  endpointFilter: string;
+  hostname: string;
+  serverCertificates: string[];
+}
+
+function connectionFrom(r: Row): EkmConnectionRecord {
+  const resolvers = JSON.parse(r.service_resolvers as string) as StoredResolver[];
+  return {
+    name: r.name as string,
+    parent: r.parent as string,
+    createTime: r.create_time as number,
+    serviceResolvers: resolvers.map(
+      (x): ServiceResolverRecord => ({ ...x, serverCertificates: x.serverCertificates.map((c) => Buffer.from(c, 'base64')) }),
+    ),
+    keyManagementMode: r.key_management_mode as string,
+    cryptoSpacePath: r.crypto_space_path as string,
+    etag: r.etag as string,
+    revision: r.revision as number,
+  };
+}
+
+function connectionParams(c: Omit<EkmConnectionRecord, 'revision'>): Row {
+  const resolvers: StoredResolver[] = c.serviceResolvers.map((x) => ({
+    ...x,
+    serverCertificates: x.serverCertificates.map((d) => d.toString('base64')),
+  }));
+  return {
+    name: c.name,
+    parent: c.parent,
+    create_time: c.createTime,
+    service_resolvers: JSON.stringify(resolvers),
+    key_management_mode: c.keyManagementMode,
+    crypto_space_path: c.cryptoSpacePath,
+    etag: c.etag,
+  };
+}
+
+const configFrom = (r: Row): EkmConfigRecord => ({
+  name: r.name as string,
+  defaultEkmConnection: r.default_ekm_connection as string,
+  revision: r.revision as number,
+});
+
+export class SqliteEkmStore implements EkmStore {
+  private readonly s;
+
+  constructor(private readonly db: Database.Database) {
+    db.exec(EKM_SCHEMA);
+    const p = (sql: string) => db.prepare(sql);
+    this.s = {
+      insert: p(`INSERT INTO ekm_connections (name, parent, create_time, service_resolvers, key_management_mode,
+        crypto_space_path, etag, revision) VALUES (@name, @parent, @create_time, @service_resolvers,
+        @key_management_mode, @crypto_space_path, @etag, 1)`),
+      get: p('SELECT * FROM ekm_connections WHERE name = ?'),
+      update: p(`UPDATE ekm_connections SET service_resolvers = @service_resolvers,
+        key_management_mode = @key_management_mode, crypto_space_path = @crypto_space_path, etag = @etag,
+        revision = revision + 1 WHERE name = @name AND revision = @revision`),
+      getConfig: p('SELECT * FROM ekm_configs WHERE name = ?'),
+      insertConfig: p('INSERT INTO ekm_configs (name, default_ekm_connection, revision) VALUES (?, ?, 1)'),
+      updateConfig: p(`UPDATE ekm_configs SET default_ekm_connection = ?, revision = revision + 1
+        WHERE name = ? AND revision = ?`),
+    };
+  }
+
+  async createEkmConnection(record: Omit<EkmConnectionRecord, 'revision'>): Promise<EkmConnectionRecord> {
+    return translate(`EkmConnection ${record.name}`, () => {
+      this.s.insert.run(connectionParams(record));
+      return connectionFrom(this.s.get.get(record.name) as Row);
+    });
+  }
+
+  async getEkmConnection(name: string): Promise<EkmConnectionRecord | undefined> {
+    const row = this.s.get.get(name) as Row | undefined;
+    return row && connectionFrom(row);
+  }
+
+  async listEkmConnections(query: ListQuery): Promise<Page<EkmConnectionRecord>> {
+    return listPage(this.db, 'ekm_connections', '', EKM_CONNECTION_LIST, query, connectionFrom);
+  }
+
+  async updateEkmConnection(record: EkmConnectionRecord): Promise<EkmConnectionRecord> {
+    const info = this.s.update.run({ ...connectionParams(record), revision: record.revision });
+    if (info.changes === 0) conflict('EkmConnection', record.name, this.s.get);
+    return connectionFrom(this.s.get.get(record.name) as Row);
+  }
+
+  async getEkmConfig(name: string): Promise<EkmConfigRecord | undefined> {
+    const row = this.s.getConfig.get(name) as Row | undefined;
+    return row && configFrom(row);
+  }
+
+  async putEkmConfig(record: EkmConfigRecord): Promise<EkmConfigRecord> {
+    return this.db.transaction(() => {
+      if (record.revision === 0) {
+        if (this.s.getConfig.get(record.name)) throw aborted(`EkmConfig ${record.name} was changed concurrently; retry the request.`);
+        this.s.insertConfig.run(record.name, record.defaultEkmConnection);
+      } else if (this.s.updateConfig.run(record.defaultEkmConnection, record.name, record.revision).changes === 0) {
+        throw aborted(`EkmConfig ${record.name} was changed concurrently; retry the request.`);
+      }
+      return configFrom(this.s.getConfig.get(record.name) as Row);
+    })();
+  }
+}
