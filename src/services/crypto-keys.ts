@@ -124,7 +124,11 @@ export class CryptoKeysService {
   private newKeyRecord(name: string, keyRing: string, ck: Msg): Omit<CryptoKeyRecord, 'revision'> {
     const purpose = checkPurpose(ck.purpose, 'crypto_key.purpose');
     const template = (ck.versionTemplate ?? {}) as Msg;
-    const protectionLevel = checkProtectionLevel(template.protectionLevel, 'crypto_key.version_template.protection_level');
+    const protectionLevel = checkProtectionLevel(
+      template.protectionLevel,
+      'crypto_key.version_template.protection_level',
+      parseKeyRing(keyRing, 'parent').location,
+    );
     const alg = checkAlgorithm(template.algorithm, purpose, 'crypto_key.version_template.algorithm');
     const rotationPeriodMs = ck.rotationPeriod == null ? null : durationMs(ck.rotationPeriod, 'crypto_key.rotation_period');
     const nextRotationTime = ck.nextRotationTime == null ? null : timestampMs(ck.nextRotationTime, 'crypto_key.next_rotation_time');

@@ -4,6 +4,7 @@
 import { type AlgorithmInfo, algorithmInfo, DEFAULT_ALGORITHM, type Purpose } from '../crypto/algorithms';
 import { invalidArgument, unimplemented } from '../errors';
 import { enumNames } from '../proto/registry';
+import { ekmAvailable, locationKind } from './locations';
 
 const DAY = 24 * 3600 * 1000;
 export const ROTATION_MIN_MS = DAY;
@@ -30,10 +31,21 @@ export function checkPurpose(purpose: unknown, field: string): Purpose {
   return purpose as Purpose;
 }
 
-export function checkProtectionLevel(level: unknown, field: string): string {
+/**
+ * The protection level of a new key in `location`. External keys exist only
+ * where Cloud EKM does: EXTERNAL wherever the location says ekm_available,
+ * EXTERNAL_VPC (through a regional EkmConnection) in regions only.
+ */
+export function checkProtectionLevel(level: unknown, field: string, location: string): string {
   if (level == null || level === 'PROTECTION_LEVEL_UNSPECIFIED') return 'SOFTWARE';
   if (typeof level !== 'string' || !enumNames('google.cloud.kms.v1.ProtectionLevel').includes(level)) {
     throw invalidArgument(`${field}: unknown protection level ${String(level)}.`);
+  }
+  if (level === 'EXTERNAL_VPC' && locationKind(location) !== 'region') {
+    throw invalidArgument(`${field}: EXTERNAL_VPC keys exist in regional locations only, not in '${location}'.`);
+  }
+  if (level === 'EXTERNAL' && !ekmAvailable(location)) {
+    throw invalidArgument(`${field}: EXTERNAL keys are not available in '${location}'.`);
   }
   if (!SOFTWARE_LEVELS.includes(level)) {
     throw unimplemented(`${field}: protection level ${level} is not implemented by OpenEKM yet.`);

@@ -389,6 +389,20 @@ const ROWS: Row[] = [
     name: f.ec.version, publicKeyFormat: 'NIST_PQC',
   })),
 
+  // External keys only where Cloud EKM is: EXTERNAL_VPC in regions, EXTERNAL where ekm_available.
+  invalid('EXTERNAL_VPC in global', 'createCryptoKey', 'crypto_key.version_template.protection_level', {
+    parent: 'projects/test-project/locations/global/keyRings/r', cryptoKeyId: 'k',
+    cryptoKey: { purpose: 'ENCRYPT_DECRYPT', versionTemplate: { protectionLevel: 'EXTERNAL_VPC', algorithm: 'EXTERNAL_SYMMETRIC_ENCRYPTION' } },
+  }),
+  invalid('EXTERNAL_VPC in a multi-region', 'createCryptoKey', 'crypto_key.version_template.protection_level', {
+    parent: 'projects/test-project/locations/us/keyRings/r', cryptoKeyId: 'k',
+    cryptoKey: { purpose: 'ENCRYPT_DECRYPT', versionTemplate: { protectionLevel: 'EXTERNAL_VPC', algorithm: 'EXTERNAL_SYMMETRIC_ENCRYPTION' } },
+  }),
+  invalid('EXTERNAL in global', 'createCryptoKey', 'crypto_key.version_template.protection_level', {
+    parent: 'projects/test-project/locations/global/keyRings/r', cryptoKeyId: 'k',
+    cryptoKey: { purpose: 'ENCRYPT_DECRYPT', versionTemplate: { protectionLevel: 'EXTERNAL', algorithm: 'EXTERNAL_SYMMETRIC_ENCRYPTION' } },
+  }),
+
   // Not implemented by OpenEKM.
   { what: 'PQ_SIGN_ML_DSA_65', rpc: 'createCryptoKey', code: Code.UNIMPLEMENTED, request: key({
     purpose: 'ASYMMETRIC_SIGN', versionTemplate: { algorithm: 'PQ_SIGN_ML_DSA_65' },
