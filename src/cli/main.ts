@@ -3,9 +3,11 @@
 // and prints one JSON line with its addresses once it is listening.
 import { parseArgs } from 'node:util';
 import { createServer } from '../server';
+import { ekmMain } from '../ekm/cli';
 
 const USAGE = `usage: openekm serve [--data DIR | --in-memory] [--host HOST] [--grpc-port PORT]
                      [--rest-port PORT] [--root-key-file FILE]
+       openekm ekm ...   the reference external key manager (openekm ekm help)
 
   --data DIR          data directory (SQLite database, root key); default ./.openekm
   --in-memory         keep everything in memory; nothing is written to disk
@@ -65,6 +67,7 @@ async function serve(args: string[]): Promise<void> {
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (command === 'serve') return serve(rest);
+  if (command === 'ekm') return ekmMain(rest);
   if (command === undefined || command === 'help' || command === '--help') {
     process.stdout.write(USAGE);
     return;

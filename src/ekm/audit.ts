@@ -1,0 +1,69 @@
+// The EKM's audit log: one JSON line per request (healthz excepted), written
+// before the answer goes out. If the line cannot be written the request fails
+// (the caller gets INTERNAL), so nothing is served that is not on record.
+//
+// Only metadata goes in: who, which key, which operation and reason, what was
+// decided, how it ended and how long it took. Never plaintext, AAD, blobs,
+// signatures, key material or the token: the record type has no field that
+// could hold them.
+import { closeSync, openSync, writeSync } from 'node:fs';
+
+export type Decision = 'ALLOWED' | 'DENIED' | 'NOT_EVALUATED';
+
+/** What a request fills in as it goes; the handler adds the rest. */
+export interface AuditFields {
+  operation: string;
+  keyPath: string | null;
+  caller: string | null;
+  reason: string | null;
+  decision: Decision;
+  /** The KMS resource (additionalContext.relativeResourceName), when sent. */
+  kmsResource?: string;
+  healthCheck?: boolean;
+  /** For createKey: the key made or found. */
+  createdKeyPath?: string;
+}
+
+export interface AuditRecord extends AuditFields {
+  time: string;
+  requestId: string;
+  status: string;
+  httpStatus: number;
+  latencyMs: number;
+  remoteAddress?: string;
+}
+
+export interface AuditSink {
+  /** Appends one line; throws if it could not. */
+  write(line: string): void;
+  close(): void;
+}
+
+export function auditLine(record: AuditRecord): string {
+  return `${JSON.stringify(record)}\n`;
+}
+
+/**
+ * Appends to a file opened once in append mode (0600). Each line is one
+ * write(2) to an O_APPEND descriptor, so concurrent lines never interleave.
+ * No fsync per line: a line is in the kernel before the answer leaves.
+ */
+export class FileAuditSink implements AuditSink {
+  #fd: number | undefined;
+
+  constructor(readonly path: string) {
+    this.#fd = openSync(path, 'a', 0o600);
+  }
+
+  write(line: string): void {
+    if (this.#fd === undefined) throw new Error('audit log is closed');
+    const bytes = Buffer.from(line, 'utf8');
+    let offset = 0;
+    while (offset < bytes.length) offset += writeSync(this.#fd, bytes, offset);
+  }
+
+  close(): void {
+    if (this.#fd !== undefined) closeSync(this.#fd);
+    this.#fd = undefined;
+  }
+}

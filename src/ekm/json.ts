@@ -1,0 +1,112 @@
+// Reading proto3-JSON request bodies: bytes as base64 (standard or URL-safe,
+// padding optional, as proto3 JSON parsers accept), enums by name or number.
+// Malformed input is INVALID_ARGUMENT naming the field. Unknown fields are
+// ignored so an older EKM keeps serving a newer KMS.
+import { invalidArgument } from '../errors';
+import { ACCESS_REASONS, type AccessReason } from '../protocol/ekm';
+
+export type JsonObject = Record<string, unknown>;
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const BASE64_URL = /^[A-Za-z0-9_-]*={0,2}$/;
+
+export function parseJsonObject(body: Buffer): JsonObject {
+  if (body.length === 0) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw invalidArgument('The request body is not valid JSON.');
+  }
+  if (!isObject(value)) throw invalidArgument('The request body must be a JSON object.');
+  return value;
+}
+
+export function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function decodeBase64(text: string): Buffer | undefined {
+  // Buffer.from skips characters it does not know, so validate first.
+  if (!BASE64.test(text) && !BASE64_URL.test(text)) return undefined;
+  const padded = text.endsWith('=');
+  if ((padded && text.length % 4 !== 0) || text.length % 4 === 1) return undefined;
+  return Buffer.from(text, 'base64');
+}
+
+export interface BytesRule {
+  required?: boolean;
+  maxBytes: number;
+}
+
+/** A bytes field; undefined when absent and not required. */
+export function bytesField(obj: JsonObject, name: string, rule: BytesRule, prefix = ''): Buffer | undefined {
+  const value = obj[name];
+  const field = `${prefix}${name}`;
+  if (value === undefined || value === null) {
+    if (rule.required) throw invalidArgument(`${field} is required.`);
+    return undefined;
+  }
+  if (typeof value !== 'string') throw invalidArgument(`${field} must be a base64 string.`);
+  const bytes = decodeBase64(value);
+  if (bytes === undefined) throw invalidArgument(`${field} is not valid base64.`);
+  if (bytes.length > rule.maxBytes) throw invalidArgument(`${field} must be at most ${rule.maxBytes} bytes.`);
+  return bytes;
+}
+
+export function requiredBytes(obj: JsonObject, name: string, maxBytes: number, prefix = ''): Buffer {
+  return bytesField(obj, name, { required: true, maxBytes }, prefix) as Buffer;
+}
+
+export function stringField(obj: JsonObject, name: string, maxLength: number): string | undefined {
+  const value = obj[name];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw invalidArgument(`${name} must be a string.`);
+  if (value.length > maxLength) throw invalidArgument(`${name} must be at most ${maxLength} characters.`);
+  return value;
+}
+
+export function stringListField(obj: JsonObject, name: string, maxItems: number): string[] {
+  const value = obj[name];
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
+    throw invalidArgument(`${name} must be a list of strings.`);
+  }
+  if (value.length > maxItems) throw invalidArgument(`${name} must have at most ${maxItems} entries.`);
+  return value as string[];
+}
+
+/**
+ * The access reason of a request, read leniently: the reason decides
+ * authorization, so a malformed one is "unrecognized" (denied unless the
+ * policy allows it), never a 400 that would skip the policy and the audit.
+ */
+export type ReasonReading =
+  | { kind: 'missing' }
+  | { kind: 'known'; reason: Exclude<AccessReason, 'REASON_UNSPECIFIED'> }
+  | { kind: 'unrecognized'; raw: string };
+
+export function readReason(body: JsonObject): ReasonReading {
+  const context = body.additionalContext;
+  const reasonContext = isObject(context) ? context.accessReasonContext : undefined;
+  const raw = isObject(reasonContext) ? reasonContext.reason : undefined;
+  if (raw === undefined || raw === null) return { kind: 'missing' };
+  const name = typeof raw === 'number' && Number.isInteger(raw) ? ACCESS_REASONS[raw] : raw;
+  if (name === 'REASON_UNSPECIFIED') return { kind: 'missing' };
+  if (typeof name === 'string' && (ACCESS_REASONS as readonly string[]).includes(name)) {
+    return { kind: 'known', reason: name as Exclude<AccessReason, 'REASON_UNSPECIFIED'> };
+  }
+  return { kind: 'unrecognized', raw: String(JSON.stringify(raw)).slice(0, 64) };
+}
+
+/** additionalContext.relativeResourceName (the KMS key version), for the audit log. */
+export function kmsResource(body: JsonObject): string | undefined {
+  const context = body.additionalContext;
+  const name = isObject(context) ? context.relativeResourceName : undefined;
+  return typeof name === 'string' ? name.slice(0, 512) : undefined;
+}
+
+export function isHealthCheck(body: JsonObject): boolean {
+  const context = body.additionalContext;
+  return isObject(context) && context.isKeyHealthCheck === true;
+}

@@ -1,0 +1,149 @@
+// The public keys of one trusted token issuer, from a JWKS document (RFC 7517)
+// in a file or at an https URL. Parsed keys are cached by kid; the document is
+// read again (asynchronously, one read at a time) when a token names a kid the
+// cache lacks, at most once per refresh interval, and in the background when
+// the cache is older than maxAge, so rotated-out keys stop being trusted.
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import * as https from 'node:https';
+import type { Clock } from '../clock';
+import type { Logger } from '../log';
+import { isObject } from './json';
+
+export interface JwksOptions {
+  clock: Clock;
+  logger: Logger;
+  /** Extra trust anchors (PEM) for https JWKS URLs. */
+  ca?: string | Buffer;
+  /** Least time between two reads caused by unknown kids; default 30 s. */
+  refreshIntervalMs?: number;
+  /** Age after which the document is read again in the background; default 5 min. */
+  maxAgeMs?: number;
+}
+
+const MAX_DOCUMENT_BYTES = 1024 * 1024;
+const FETCH_TIMEOUT_MS = 5000;
+const MIN_RSA_BITS = 2048;
+
+export interface JwkKey {
+  kid: string | undefined;
+  key: KeyObject;
+}
+
+/** Only RSA (≥ 2048 bits) and EC P-256 signing keys are kept; others are skipped. */
+function parseKey(jwk: unknown): JwkKey | undefined {
+  if (!isObject(jwk) || (jwk.use !== undefined && jwk.use !== 'sig')) return undefined;
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
+  } catch {
+    return undefined;
+  }
+  const details = key.asymmetricKeyDetails;
+  const usable = key.asymmetricKeyType === 'rsa'
+    ? (details?.modulusLength ?? 0) >= MIN_RSA_BITS
+    : key.asymmetricKeyType === 'ec' && details?.namedCurve === 'prime256v1';
+  return usable ? { kid: typeof jwk.kid === 'string' ? jwk.kid : undefined, key } : undefined;
+}
+
+export function parseJwks(text: string): JwkKey[] {
+  const doc: unknown = JSON.parse(text);
+  if (!isObject(doc) || !Array.isArray(doc.keys)) throw new Error('a JWKS document is an object with a "keys" list');
+  return doc.keys.map(parseKey).filter((k): k is JwkKey => k !== undefined);
+}
+
+function fetchText(url: string, ca: string | Buffer | undefined): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = https.get(url, { ca, timeout: FETCH_TIMEOUT_MS, minVersion: 'TLSv1.2' }, (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        reject(new Error(`GET ${url} answered ${res.statusCode}`));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > MAX_DOCUMENT_BYTES) req.destroy(new Error(`${url} is larger than ${MAX_DOCUMENT_BYTES} bytes`));
+        else chunks.push(c);
+      });
+      res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
+    req.on('error', reject);
+  });
+}
+
+export class JwksSet {
+  #keys: JwkKey[] = [];
+  #loadedAt = Number.NEGATIVE_INFINITY;
+  #attemptedAt = Number.NEGATIVE_INFINITY;
+  #inflight: Promise<void> | undefined;
+  readonly #refreshIntervalMs: number;
+  readonly #maxAgeMs: number;
+
+  constructor(
+    readonly issuer: string,
+    readonly source: string,
+    private readonly options: JwksOptions,
+  ) {
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source) && !source.startsWith('https://')) {
+      throw new Error(`JWKS of ${issuer}: only https URLs or file paths are accepted, not ${source}`);
+    }
+    this.#refreshIntervalMs = options.refreshIntervalMs ?? 30_000;
+    this.#maxAgeMs = options.maxAgeMs ?? 300_000;
+  }
+
+  /** First load: a file that cannot be read is a startup error; a URL is retried on demand. */
+  async load(): Promise<void> {
+    try {
+      await this.refresh();
+    } catch (err) {
+      if (!this.source.startsWith('https://')) throw err;
+      this.options.logger.error('JWKS fetch failed; will retry when a token arrives', { issuer: this.issuer, error: (err as Error).message });
+    }
+  }
+
+  /** The keys that may have signed a token with this kid (all keys when the token has none). */
+  async keysFor(kid: string | undefined): Promise<KeyObject[]> {
+    const now = this.options.clock.now();
+    if (now - this.#loadedAt > this.#maxAgeMs) void this.refreshQuietly(now);
+    let found = this.match(kid);
+    if (found.length === 0 && now - this.#attemptedAt >= this.#refreshIntervalMs) {
+      await this.refreshQuietly(now);
+      found = this.match(kid);
+    }
+    return found;
+  }
+
+  private match(kid: string | undefined): KeyObject[] {
+    return this.#keys.filter((k) => kid === undefined || k.kid === kid).map((k) => k.key);
+  }
+
+  private refreshQuietly(now: number): Promise<void> {
+    if (this.#inflight) return this.#inflight;
+    if (now - this.#attemptedAt < this.#refreshIntervalMs) return Promise.resolve();
+    return this.refresh().catch((err: unknown) => {
+      this.options.logger.error('JWKS refresh failed; keeping the keys already known', { issuer: this.issuer, error: (err as Error).message });
+    });
+  }
+
+  private refresh(): Promise<void> {
+    this.#inflight ??= this.read()
+      .then((text) => {
+        this.#keys = parseJwks(text);
+        if (this.#keys.length === 0) this.options.logger.error('JWKS has no usable key (RSA ≥ 2048 or EC P-256)', { issuer: this.issuer });
+        this.#loadedAt = this.options.clock.now();
+      })
+      .finally(() => {
+        this.#attemptedAt = this.options.clock.now();
+        this.#inflight = undefined;
+      });
+    return this.#inflight;
+  }
+
+  private read(): Promise<string> {
+    return this.source.startsWith('https://') ? fetchText(this.source, this.options.ca) : readFile(this.source, 'utf8');
+  }
+}

@@ -1,0 +1,155 @@
+// Bearer token verification (RFC 7519 JWT, RFC 7515 JWS compact form) as the
+// protocol asks (docs/ekm-protocol.md, "Authentication and authorization"):
+// RS256 or ES256 only (never "none" or HMAC, whose key would be public), an
+// issuer this EKM trusts, a signature by one of that issuer's JWKS keys, `aud`
+// naming this EKM, `exp` in the future and `nbf`/`iat` not in the future
+// (both within the clock skew), and a verified `email`.
+//
+// Verified tokens are cached by their exact text until they expire, so a
+// caller reusing its token (the KMS does for a few minutes) costs one
+// signature check, not one per request.
+import { verify, type KeyObject } from 'node:crypto';
+import type { Clock } from '../clock';
+import type { Logger } from '../log';
+import { unauthenticated } from './errors';
+import { isObject, type JsonObject } from './json';
+import { JwksSet } from './jwks';
+
+export interface TrustedIssuer {
+  /** The `iss` claim value. */
+  issuer: string;
+  /** A JWKS file path or https URL. */
+  jwks: string;
+}
+
+export interface VerifiedCaller {
+  email: string;
+  issuer: string;
+  /** exp, in milliseconds since the epoch. */
+  expiresAt: number;
+}
+
+export interface TokenVerifierOptions {
+  issuers: readonly TrustedIssuer[];
+  /** Accepted `aud` values; a token must name at least one. */
+  audiences: readonly string[];
+  clock: Clock;
+  logger: Logger;
+  clockSkewMs?: number;
+  jwksCa?: string | Buffer;
+}
+
+const ALGORITHMS: Readonly<Record<string, { keyType: 'rsa' | 'ec'; dsaEncoding?: 'ieee-p1363' }>> = {
+  RS256: { keyType: 'rsa' },
+  ES256: { keyType: 'ec', dsaEncoding: 'ieee-p1363' },
+};
+const CACHE_LIMIT = 4096;
+const MAX_TOKEN_LENGTH = 16 * 1024;
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+
+function decodeSegment(segment: string): Buffer {
+  if (!BASE64URL.test(segment)) throw unauthenticated('The bearer token is not a JWT.');
+  return Buffer.from(segment, 'base64url');
+}
+
+function decodeJson(segment: string): JsonObject {
+  let value: unknown;
+  try {
+    value = JSON.parse(decodeSegment(segment).toString('utf8'));
+  } catch {
+    throw unauthenticated('The bearer token is not a JWT.');
+  }
+  if (!isObject(value)) throw unauthenticated('The bearer token is not a JWT.');
+  return value;
+}
+
+function bearer(authorization: string | undefined): string {
+  if (authorization === undefined) throw unauthenticated('The request has no Authorization: Bearer token.');
+  const m = /^Bearer +(\S+)\s*$/i.exec(authorization);
+  if (!m || m[1].length > MAX_TOKEN_LENGTH) throw unauthenticated('The Authorization header must be "Bearer <JWT>".');
+  return m[1];
+}
+
+export class TokenVerifier {
+  readonly #issuers: Map<string, JwksSet>;
+  readonly #audiences: ReadonlySet<string>;
+  readonly #skewMs: number;
+  readonly #cache = new Map<string, VerifiedCaller>();
+
+  private constructor(private readonly options: TokenVerifierOptions) {
+    this.#issuers = new Map(
+      options.issuers.map((i) => [i.issuer, new JwksSet(i.issuer, i.jwks, { clock: options.clock, logger: options.logger, ca: options.jwksCa })]),
+    );
+    this.#audiences = new Set(options.audiences);
+    this.#skewMs = options.clockSkewMs ?? 30_000;
+  }
+
+  /** Builds a verifier and loads every issuer's JWKS. */
+  static async create(options: TokenVerifierOptions): Promise<TokenVerifier> {
+    const verifier = new TokenVerifier(options);
+    await Promise.all([...verifier.#issuers.values()].map((s) => s.load()));
+    return verifier;
+  }
+
+  /** The caller of a request with this Authorization header; UNAUTHENTICATED otherwise. */
+  async verify(authorization: string | undefined): Promise<VerifiedCaller> {
+    const token = bearer(authorization);
+    const now = this.options.clock.now();
+    const cached = this.#cache.get(token);
+    if (cached) {
+      if (now <= cached.expiresAt + this.#skewMs) return cached;
+      this.#cache.delete(token);
+    }
+    const caller = await this.verifyFresh(token, now);
+    if (this.#cache.size >= CACHE_LIMIT) this.#cache.delete(this.#cache.keys().next().value as string);
+    this.#cache.set(token, caller);
+    return caller;
+  }
+
+  private async verifyFresh(token: string, now: number): Promise<VerifiedCaller> {
+    const parts = token.split('.');
+    if (parts.length !== 3) throw unauthenticated('The bearer token is not a JWT.');
+    const header = decodeJson(parts[0]);
+    const claims = decodeJson(parts[1]);
+    const alg = typeof header.alg === 'string' ? ALGORITHMS[header.alg] : undefined;
+    if (!alg || header.crit !== undefined) throw unauthenticated('The token must be signed with RS256 or ES256.');
+    const issuer = typeof claims.iss === 'string' ? this.#issuers.get(claims.iss) : undefined;
+    if (!issuer) throw unauthenticated('The token issuer is not trusted by this EKM.');
+    const kid = typeof header.kid === 'string' ? header.kid : undefined;
+    const keys = (await issuer.keysFor(kid)).filter((k) => k.asymmetricKeyType === alg.keyType);
+    const input = Buffer.from(`${parts[0]}.${parts[1]}`, 'ascii');
+    const signature = decodeSegment(parts[2]);
+    if (!keys.some((key) => this.signatureValid(key, alg.dsaEncoding, input, signature))) {
+      throw unauthenticated('The token signature does not verify with the issuer\'s keys.');
+    }
+    return this.checkClaims(claims, issuer.issuer, now);
+  }
+
+  private signatureValid(key: KeyObject, dsaEncoding: 'ieee-p1363' | undefined, input: Buffer, signature: Buffer): boolean {
+    try {
+      return verify('sha256', input, dsaEncoding ? { key, dsaEncoding } : key, signature);
+    } catch {
+      return false;
+    }
+  }
+
+  private checkClaims(claims: JsonObject, issuer: string, now: number): VerifiedCaller {
+    const aud = claims.aud;
+    const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
+    if (!audiences.some((a) => typeof a === 'string' && this.#audiences.has(a))) {
+      throw unauthenticated('The token audience is not this EKM.');
+    }
+    if (typeof claims.exp !== 'number') throw unauthenticated('The token has no expiry (exp).');
+    const expiresAt = claims.exp * 1000;
+    if (now > expiresAt + this.#skewMs) throw unauthenticated('The token has expired.');
+    for (const name of ['nbf', 'iat'] as const) {
+      const value = claims[name];
+      if (value !== undefined && (typeof value !== 'number' || value * 1000 > now + this.#skewMs)) {
+        throw unauthenticated(`The token is not valid yet (${name}).`);
+      }
+    }
+    if (typeof claims.email !== 'string' || claims.email.length === 0) throw unauthenticated('The token has no email claim.');
+    if (claims.email_verified !== true) throw unauthenticated('The token\'s email is not verified (email_verified).');
+    return { email: claims.email.toLowerCase(), issuer, expiresAt };
+  }
+}

@@ -1,0 +1,145 @@
+// The reference EKM as a library: createEkmServer(options) opens its store
+// under its own root key, loads or makes its TLS certificate, trusts the
+// configured token issuers, and serves the EKM protocol over HTTPS plus the
+// operator's admin interface on a Unix socket. No module state: several
+// servers can run in one process (tests do).
+import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
+import type * as http from 'node:http';
+import * as https from 'node:https';
+import * as path from 'node:path';
+import { systemClock, type Clock } from '../clock';
+import { loadOrCreateRootKeyFile, type RootKey } from '../crypto/root-key';
+import { jsonLogger, type Logger } from '../log';
+import { adminSocketPath as defaultAdminSocket } from './admin-client';
+import { startAdminServer } from './admin';
+import { FileAuditSink, type AuditSink } from './audit';
+import { ekmRequestHandler } from './handler';
+import { TokenVerifier, type TrustedIssuer } from './jwt';
+import { KeyManager } from './keys';
+import { SqliteEkmStore } from './store-sqlite';
+import { loadTlsMaterial } from './tls';
+
+export interface EkmServerOptions {
+  /** Data directory: ekm.sqlite, root.key, audit.log, admin.sock, TLS files. Created 0700. */
+  dataDir: string;
+  /** Interface to listen on; default 127.0.0.1. */
+  host?: string;
+  /** HTTPS port; 0 (the default) picks a free one. */
+  port?: number;
+  /** The name clients use (TLS name, default audience); default localhost. */
+  hostname?: string;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  /** PEM file of CAs for client certificates; when set, mTLS is required. */
+  clientCaFile?: string;
+  trustedIssuers?: readonly TrustedIssuer[];
+  /** Accepted token audiences; default [`https://{hostname}`]. */
+  audiences?: readonly string[];
+  /** Extra CAs (PEM) for https JWKS URLs. */
+  jwksCa?: string | Buffer;
+  clockSkewMs?: number;
+  /** Default DATA_DIR/root.key (created 0600 on first start). */
+  rootKey?: RootKey;
+  rootKeyFile?: string;
+  /** Default a file sink on DATA_DIR/audit.log. */
+  auditSink?: AuditSink;
+  /** Default DATA_DIR/admin.sock. */
+  adminSocketPath?: string;
+  clock?: Clock;
+  logger?: Logger;
+  /** Largest request body; default 1 MiB. */
+  maxBodyBytes?: number;
+}
+
+export interface EkmServer {
+  /** https://HOST:PORT, where HOST is the listening address (or the hostname when listening on all). */
+  url: string;
+  port: number;
+  hostname: string;
+  audiences: readonly string[];
+  certificateDerPath: string;
+  certificatePem: string;
+  /** SHA-256 of the certificate DER, lower-case hex. */
+  sha256Fingerprint: string;
+  adminSocketPath: string;
+  auditLogPath: string | undefined;
+  close(): Promise<void>;
+}
+
+const DEFAULT_MAX_BODY = 1024 * 1024;
+
+function urlHost(host: string, hostname: string): string {
+  if (host === '0.0.0.0' || host === '::') return hostname;
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function listen(server: https.Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as { port: number }).port);
+    });
+  });
+}
+
+const closeServer = (server: http.Server | https.Server): Promise<void> =>
+  new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+
+export async function createEkmServer(options: EkmServerOptions): Promise<EkmServer> {
+  const dataDir = path.resolve(options.dataDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(dataDir, 0o700);
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? jsonLogger();
+  const hostname = options.hostname ?? 'localhost';
+  const audiences = options.audiences ?? [`https://${hostname}`];
+  const tls = loadTlsMaterial({ dataDir, hostname, clock, certFile: options.tlsCertFile, keyFile: options.tlsKeyFile });
+  const rootKey = options.rootKey ?? loadOrCreateRootKeyFile(options.rootKeyFile ?? path.join(dataDir, 'root.key'));
+  const verifier = await TokenVerifier.create({
+    issuers: options.trustedIssuers ?? [], audiences, clock, logger, clockSkewMs: options.clockSkewMs, jwksCa: options.jwksCa,
+  });
+  const store = new SqliteEkmStore(path.join(dataDir, 'ekm.sqlite'));
+  const auditLogPath = options.auditSink ? undefined : path.join(dataDir, 'audit.log');
+  const audit = options.auditSink ?? new FileAuditSink(auditLogPath!);
+  const cleanup: Array<() => Promise<void> | void> = [() => store.close(), () => audit.close()];
+  let closing: Promise<void> | undefined;
+  const closeAll = (): Promise<void> =>
+    (closing ??= (async () => {
+      for (const step of [...cleanup].reverse()) await step();
+    })());
+  try {
+    const keys = await KeyManager.open(store, rootKey, clock);
+    const socketPath = options.adminSocketPath ?? defaultAdminSocket(dataDir);
+    const admin = await startAdminServer(socketPath, { keys, audit, clock, logger });
+    cleanup.push(() => closeServer(admin));
+    const clientCa = options.clientCaFile ? readFileSync(options.clientCaFile) : undefined;
+    const server = https.createServer({
+      cert: tls.certPem,
+      key: tls.keyPem,
+      minVersion: 'TLSv1.2',
+      ...(clientCa ? { ca: clientCa, requestCert: true, rejectUnauthorized: true } : {}),
+    }, ekmRequestHandler({ keys, verifier, audit, clock, logger, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY }));
+    // The KMS pools connections; keep idle ones open a while.
+    server.keepAliveTimeout = 65_000;
+    const host = options.host ?? '127.0.0.1';
+    const port = await listen(server, options.port ?? 0, host);
+    cleanup.push(() => closeServer(server));
+    return {
+      url: `https://${urlHost(host, hostname)}:${port}`,
+      port, hostname, audiences,
+      certificateDerPath: tls.leafDerPath,
+      certificatePem: tls.certPem,
+      sha256Fingerprint: tls.sha256Fingerprint,
+      adminSocketPath: socketPath,
+      auditLogPath,
+      close: closeAll,
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

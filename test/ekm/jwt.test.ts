@@ -1,0 +1,145 @@
+// Token verification with an injected clock: expiry and not-before within the
+// clock skew, algorithms, claims, JWKS key rotation from a file and from an
+// https URL, and a server whose clock moves past a token's expiry.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as https from 'node:https';
+import * as path from 'node:path';
+import { ManualClock } from '../../src/clock';
+import { Code, KmsError } from '../../src/errors';
+import { silentLogger } from '../../src/log';
+import { TokenVerifier } from '../../src/ekm/jwt';
+import { loadTlsMaterial } from '../../src/ekm/tls';
+import { TokenSigner } from './conformance/tokens';
+import { AUDIENCE, CALLER, ISSUER, startReferenceEkm, tempDir, withReason, writeJwks } from './helpers';
+
+const T0 = Date.UTC(2030, 0, 1);
+
+async function rejectsUnauthenticated(promise: Promise<unknown>): Promise<void> {
+  await assert.rejects(promise, (err: unknown) => err instanceof KmsError && err.code === Code.UNAUTHENTICATED);
+}
+
+async function verifierFor(signers: TokenSigner[], clock: ManualClock, dir = tempDir()) {
+  const jwks = writeJwks(dir, ...signers);
+  const verifier = await TokenVerifier.create({ issuers: [{ issuer: ISSUER, jwks }], audiences: [AUDIENCE], clock, logger: silentLogger });
+  return { verifier, jwks, dir };
+}
+
+void test('expiry and not-before are enforced with 30 s of clock skew', async () => {
+  const clock = new ManualClock(T0);
+  const signer = TokenSigner.generate(ISSUER);
+  const { verifier, dir } = await verifierFor([signer], clock);
+  fs.rmSync(dir, { recursive: true, force: true });
+  const token = signer.token({ email: CALLER, audience: AUDIENCE, expiresIn: 300 }, T0);
+  assert.equal((await verifier.verify(`Bearer ${token}`)).email, CALLER);
+  clock.set(T0 + 300_000 + 29_000);
+  assert.equal((await verifier.verify(`Bearer ${token}`)).email, CALLER, 'within the skew');
+  clock.set(T0 + 300_000 + 31_000);
+  await rejectsUnauthenticated(verifier.verify(`Bearer ${token}`));
+  const future = signer.token({ email: CALLER, audience: AUDIENCE, extra: { nbf: Math.floor(T0 / 1000) + 120 } }, T0);
+  clock.set(T0);
+  await rejectsUnauthenticated(verifier.verify(`Bearer ${future}`));
+  clock.set(T0 + 100_000);
+  assert.equal((await verifier.verify(`Bearer ${future}`)).email, CALLER);
+});
+
+void test('RS256 and ES256 verify; none, HS256 and tokens without exp or email do not', async () => {
+  const clock = new ManualClock(T0);
+  const es = TokenSigner.generate(ISSUER, 'ES256');
+  const rs = TokenSigner.generate(ISSUER, 'RS256');
+  const { verifier, dir } = await verifierFor([es, rs], clock);
+  fs.rmSync(dir, { recursive: true, force: true });
+  for (const signer of [es, rs]) {
+    assert.equal((await verifier.verify(`Bearer ${signer.token({ email: 'A@B.example', audience: [AUDIENCE, 'x'] }, T0)}`)).email, 'a@b.example');
+  }
+  const now = Math.floor(T0 / 1000);
+  const claims = { iss: ISSUER, aud: AUDIENCE, email: CALLER, email_verified: true, exp: now + 60 };
+  const refused = [
+    es.signRaw({ alg: 'HS256', kid: es.kid }, claims),
+    es.signRaw({ alg: 'ES256', kid: es.kid, crit: ['x'] }, claims),
+    es.signRaw({ alg: 'ES256', kid: es.kid }, { ...claims, exp: undefined }),
+    es.signRaw({ alg: 'ES256', kid: es.kid }, { ...claims, email: undefined }),
+    es.signRaw({ alg: 'ES256', kid: es.kid }, { ...claims, email_verified: 'true' }),
+    es.signRaw({ alg: 'ES256', kid: es.kid }, { ...claims, iat: now + 3600 }),
+    // An RS256 header on an ES256 signature: the key type must match the alg.
+    es.signRaw({ alg: 'RS256', kid: es.kid }, claims),
+  ];
+  for (const token of refused) await rejectsUnauthenticated(verifier.verify(`Bearer ${token}`));
+  for (const header of [undefined, 'Basic abc', 'Bearer', `Bearer ${'a'.repeat(20_000)}`]) await rejectsUnauthenticated(verifier.verify(header));
+});
+
+void test('a rotated JWKS file is read again when a token names an unknown kid', async () => {
+  const clock = new ManualClock(T0);
+  const old = TokenSigner.generate(ISSUER);
+  const { verifier, jwks, dir } = await verifierFor([old], clock);
+  const rotated = TokenSigner.generate(ISSUER);
+  fs.writeFileSync(jwks, JSON.stringify({ keys: [rotated.jwk()] }));
+  // The first miss after start may already re-read; move past the refresh interval to be sure.
+  clock.advance(31_000);
+  const token = rotated.token({ email: CALLER, audience: AUDIENCE }, clock.now());
+  assert.equal((await verifier.verify(`Bearer ${token}`)).email, CALLER);
+  // Past maxAge the old key, gone from the document, stops verifying (the refresh runs in the background).
+  clock.advance(301_000);
+  const oldToken = old.token({ email: CALLER, audience: AUDIENCE }, clock.now());
+  await verifier.verify(`Bearer ${rotated.token({ email: CALLER, audience: AUDIENCE }, clock.now())}`);
+  await new Promise((r) => setTimeout(r, 50));
+  await rejectsUnauthenticated(verifier.verify(`Bearer ${oldToken}`));
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+void test('a JWKS is fetched from an https URL with the configured CA', async () => {
+  const dir = tempDir();
+  const tls = loadTlsMaterial({ dataDir: dir, hostname: 'localhost', clock: new ManualClock(Date.now()) });
+  const signer = TokenSigner.generate(ISSUER, 'RS256');
+  let fetches = 0;
+  const server = https.createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => {
+    fetches++;
+    res.writeHead(req.url === '/jwks' ? 200 : 404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ keys: [signer.jwk()] }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `https://127.0.0.1:${(server.address() as { port: number }).port}/jwks`;
+  try {
+    const clock = new ManualClock(Date.now());
+    const verifier = await TokenVerifier.create({
+      issuers: [{ issuer: ISSUER, jwks: url }], audiences: [AUDIENCE], clock, logger: silentLogger, jwksCa: tls.certPem,
+    });
+    const token = signer.token({ email: CALLER, audience: AUDIENCE }, clock.now());
+    assert.equal((await verifier.verify(`Bearer ${token}`)).email, CALLER);
+    assert.equal((await verifier.verify(`Bearer ${token}`)).email, CALLER);
+    assert.equal(fetches, 1, 'keys and verified tokens are cached');
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  await assert.rejects(
+    TokenVerifier.create({ issuers: [{ issuer: ISSUER, jwks: 'http://127.0.0.1:9/jwks' }], audiences: [AUDIENCE], clock: new ManualClock(), logger: silentLogger }),
+    /only https/,
+  );
+});
+
+void test('the server reads time from its injected clock: a token expires when the clock moves', async () => {
+  const clock = new ManualClock(Date.now());
+  const ekm = await startReferenceEkm({ clock });
+  try {
+    await ekm.admin.call('createCryptoSpace', { name: 'clock', policy: { callers: [CALLER] } });
+    const key = (await ekm.admin.call<{ path: string }>('createKey', { cryptoSpace: 'clock', algorithm: 'EXTERNAL_SYMMETRIC_ENCRYPTION' })).path;
+    const token = ekm.signer.token({ email: CALLER, audience: AUDIENCE, expiresIn: 120 }, clock.now());
+    const wrap = () => ekm.client.request('POST', `/${key}:wrap`, { token, body: withReason({ plaintext: 'AAAA' }) });
+    assert.equal((await wrap()).status, 200);
+    clock.advance(10 * 60_000);
+    const res = await wrap();
+    assert.equal(res.status, 401);
+    assert.equal(res.body.error.status, 'UNAUTHENTICATED');
+  } finally {
+    await ekm.close();
+  }
+});
+
+void test('a JWKS file that cannot be read is a startup error', async () => {
+  const dir = tempDir();
+  await assert.rejects(startReferenceEkm({ dataDir: dir, trustedIssuers: [{ issuer: ISSUER, jwks: path.join(dir, 'missing.json') }] }));
+  fs.rmSync(dir, { recursive: true, force: true });
+});
