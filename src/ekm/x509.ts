@@ -1,7 +1,10 @@
 // A minimal X.509 v3 certificate writer (RFC 5280, DER per ITU-T X.690) for
 // the EKM's self-signed TLS certificate: node:crypto can sign and parse
-// certificates but not build one, and the npm builders need a global Reflect
-// polyfill. Only what a TLS server leaf needs is written: subject CN, SAN
+// certificates but not build one, and the npm builders are asynchronous
+// (WebCrypto) and, in @peculiar/x509 2.x, need a global Reflect polyfill in
+// the server process. This writer is synchronous and small; tests parse its
+// output with node's X509Certificate and use it in real TLS handshakes.
+// Only what a TLS server leaf needs is written: subject CN, SAN
 // (DNS names and IP addresses), basicConstraints CA:FALSE, keyUsage
 // digitalSignature, extKeyUsage serverAuth (or clientAuth); ECDSA P-256 with
 // SHA-256.
