@@ -12,7 +12,8 @@ import { startRest } from './rest/server';
 import { PageTokenCodec } from './list/page-token';
 import { jsonLogger, type Logger } from './log';
 import type { ServiceContext } from './services/context';
-import { createServices } from './services';
+import { createServices, type Services } from './services';
+import { createEkmClient, identityKeyStore, type Jwks, ServiceIdentity } from './services/ekm-client';
 import { KeyMaterial } from './services/key-material';
 import type { SchedulerRun } from './services/scheduler';
 import { openSqliteStore } from './store/sqlite';
@@ -39,13 +40,35 @@ export interface ServerOptions {
   schedulerIntervalMs?: number;
   /** Bound of the in-memory cache of decrypted key material (entries). */
   keyCacheEntries?: number;
+  /** How the KMS calls external key managers. */
+  ekm?: EkmOptions;
 }
+
+export interface EkmOptions {
+  /** PEM CA certificates trusted for EXTERNAL key URIs besides the system's. */
+  extraCaPem?: string;
+  /** Budget of one EKM call, retries included, in ms; default 5000. */
+  deadlineMs?: number;
+  /** The `iss` of the tokens the KMS signs for EKMs. */
+  issuer?: string;
+}
+
+/** The KMS's signing keys for EKM tokens, as a JWKS document EKMs are configured to trust. */
+export const JWKS_FILE = 'kms-jwks.json';
 
 export interface OpenEkmServer {
   /** gRPC as host:port (what clients take as an endpoint); REST as a base URL. */
   addresses: { grpc: string; rest: string };
   grpcPort: number;
   restPort: number;
+  /** The JWKS of the KMS's EKM token signer (also DATA_DIR/kms-jwks.json). */
+  jwks: Jwks;
+  /** The tokens' issuer. */
+  issuer: string;
+  /** Where the JWKS was written; undefined in memory. */
+  jwksFile?: string;
+  /** Prometheus text of the EKM metrics. */
+  metricsText(): string;
   /** Runs the scheduler now (for tests driving an injected clock). */
   runScheduler(): Promise<SchedulerRun>;
   close(): Promise<void>;
@@ -85,14 +108,30 @@ export async function createServer(options: ServerOptions = {}): Promise<OpenEkm
   try {
     const rootKey = resolveRootKey(options, dataDir);
     await checkRootKey(store, rootKey);
+    const clock = options.clock ?? systemClock;
+    // Tokens are read by EKMs, on real time: the injected clock (which tests move) is for schedules.
+    const identity = await ServiceIdentity.load(identityKeyStore(store, rootKey), { issuer: options.ekm?.issuer, clock: systemClock });
+    const jwksFile = dataDir ? path.join(dataDir, JWKS_FILE) : undefined;
+    if (jwksFile) fs.writeFileSync(jwksFile, `${JSON.stringify(identity.jwks(), null, 2)}\n`, { mode: 0o644 });
+    // The client resolves EkmConnections through Service Directory, which is one of the services it serves.
+    const built: { services?: Services } = {};
+    const ekm = createEkmClient({
+      identity,
+      resolve: (service, filter) => built.services!.directory.resolveEndpoints(service, filter),
+      extraCaPem: options.ekm?.extraCaPem,
+      deadlineMs: options.ekm?.deadlineMs,
+      logger: log,
+    });
     const ctx: ServiceContext = {
       store,
-      clock: options.clock ?? systemClock,
+      clock,
       material: new KeyMaterial(store, rootKey, options.keyCacheEntries),
       pageTokens: new PageTokenCodec(rootKey.deriveSecret('openekm page tokens')),
       log,
+      ekm,
     };
     const services = createServices(ctx);
+    built.services = services;
     const host = options.host ?? '127.0.0.1';
     const table = methodTable(services);
     const grpc = await startGrpc(table, host, options.grpcPort ?? 0, log);
@@ -108,12 +147,17 @@ export async function createServer(options: ServerOptions = {}): Promise<OpenEkm
     const hostForUrl = host.includes(':') ? `[${host}]` : host;
     return {
       addresses: { grpc: `${hostForUrl}:${grpc.port}`, rest: `http://${hostForUrl}:${rest.port}` },
+      jwks: identity.jwks(),
+      issuer: identity.issuer,
+      jwksFile,
+      metricsText: () => ekm.metrics.prometheusText(),
       grpcPort: grpc.port,
       restPort: rest.port,
       runScheduler: () => services.scheduler.runDue(),
       close: async () => {
         await services.scheduler.stop();
         await Promise.all([grpc.close(), rest.close()]);
+        ekm.close();
         await store.close();
       },
     };

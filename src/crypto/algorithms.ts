@@ -1,11 +1,13 @@
 // The CryptoKeyVersionAlgorithm values OpenEKM implements in software, keyed
 // by their proto enum name (google.cloud.kms.v1.CryptoKeyVersion
-// .CryptoKeyVersionAlgorithm). Names absent here (EXTERNAL_SYMMETRIC_ENCRYPTION,
-// ML_KEM_*, KEM_XWING, PQ_SIGN_*, AES_256_KWP, ...) are answered UNIMPLEMENTED
-// by the service layer.
+// .CryptoKeyVersionAlgorithm). Names absent here (ML_KEM_*, KEM_XWING,
+// PQ_SIGN_*, AES_256_KWP, ...) are answered UNIMPLEMENTED by the service layer.
+// EXTERNAL_SYMMETRIC_ENCRYPTION is here for its internal half: the KMS's own
+// AES-256 key of a double-wrapped external version.
 
 export type AlgorithmKind =
   | 'google-symmetric'
+  | 'external-symmetric'
   | 'raw-aes-gcm'
   | 'raw-aes-cbc'
   | 'raw-aes-ctr'
@@ -75,6 +77,7 @@ function hmac(hash: HashName): AlgorithmInfo {
 export const SUPPORTED_ALGORITHMS: readonly AlgorithmInfo[] = Object.freeze(
   [
     { name: 'GOOGLE_SYMMETRIC_ENCRYPTION', purpose: 'ENCRYPT_DECRYPT', kind: 'google-symmetric', keyBytes: 32 } as AlgorithmInfo,
+    { name: 'EXTERNAL_SYMMETRIC_ENCRYPTION', purpose: 'ENCRYPT_DECRYPT', kind: 'external-symmetric', keyBytes: 32 } as AlgorithmInfo,
     rawAes('GCM', 128),
     rawAes('GCM', 256),
     rawAes('CBC', 128),

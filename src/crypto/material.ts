@@ -61,6 +61,7 @@ function required<T>(value: T | undefined, what: string, alg: AlgorithmInfo): T 
 export async function generateKeyMaterial(alg: AlgorithmInfo): Promise<Buffer> {
   switch (alg.kind) {
     case 'google-symmetric':
+    case 'external-symmetric':
     case 'raw-aes-gcm':
     case 'raw-aes-cbc':
     case 'raw-aes-ctr':

@@ -162,6 +162,7 @@ export const EKM_ERROR_DOMAINS = [
   'EXTERNAL_TIMEOUT',
   'EXTERNAL_TLS_ERROR',
   'EXTERNAL_DNS_ERROR',
+  'EXTERNAL_FAILED_PRECONDITION',
 ] as const;
 
 export type EkmErrorDomain = (typeof EKM_ERROR_DOMAINS)[number];

@@ -1,12 +1,13 @@
 // AsymmetricSign, AsymmetricDecrypt and GetPublicKey.
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { asymmetricDecrypt, signData, signDigest } from '../crypto/asymmetric';
 import { invalidArgument } from '../errors';
 import type { Msg } from '../proto/registry';
-import type { ServiceContext } from './context';
+import type { CallContext, ServiceContext } from './context';
+import { ExternalKeys, isExternal } from './external-keys';
 import { bytesField, checkSize, checksum, verifyCrc32c } from './integrity';
 import { cryptoKeyName, parseVersion } from './names';
-import { usableVersion } from './usable-version';
+import { type UsableVersion, usableVersion } from './usable-version';
 
 const MAX_DATA = 64 * 1024;
 const DIGESTS = ['sha256', 'sha384', 'sha512', 'externalMu'] as const;
@@ -22,9 +23,13 @@ function requestDigest(digest: unknown): { field: string; bytes: Buffer } | unde
 }
 
 export class AsymmetricOps {
-  constructor(private readonly ctx: ServiceContext) {}
+  private readonly external: ExternalKeys;
 
-  async asymmetricSign(req: Msg): Promise<Msg> {
+  constructor(private readonly ctx: ServiceContext) {
+    this.external = new ExternalKeys(ctx);
+  }
+
+  async asymmetricSign(req: Msg, call?: CallContext): Promise<Msg> {
     const name = parseVersion(req.name, 'name');
     const digest = requestDigest(req.digest);
     const data = bytesField(req.data);
@@ -35,11 +40,12 @@ export class AsymmetricOps {
     if (!digest && req.digestCrc32c != null) throw invalidArgument('digest_crc32c: set without a digest.');
     const verifiedData = verifyCrc32c(data, req.dataCrc32c, 'data_crc32c', 'data');
     const use = await usableVersion(this.ctx, { keyName: cryptoKeyName(name), version: name.version, purposes: ['ASYMMETRIC_SIGN'], rpc: 'AsymmetricSign' });
-    const key = use.material.privateKey!;
     if (digest && use.alg.hash !== undefined && digest.field !== use.alg.hash) {
       throw invalidArgument(`digest.${digest.field}: algorithm ${use.alg.name} signs ${use.alg.hash} digests.`);
     }
-    const signature = digest ? signDigest(use.alg, key, digest.bytes) : signData(use.alg, key, data);
+    const signature = isExternal(use.version.protectionLevel)
+      ? await this.externalSign(use, digest, data, call)
+      : digest ? signDigest(use.alg, use.material.privateKey!, digest.bytes) : signData(use.alg, use.material.privateKey!, data);
     return {
       signature,
       signatureCrc32c: checksum(signature),
@@ -65,7 +71,24 @@ export class AsymmetricOps {
     };
   }
 
-  async getPublicKey(req: Msg): Promise<Msg> {
+  /** The EKM signs; the KMS holds nothing of the key. */
+  private async externalSign(use: UsableVersion, digest: { field: string; bytes: Buffer } | undefined, data: Buffer, call?: CallContext): Promise<Buffer> {
+    const info = this.external.callInfo(use.key, use.version.name, call);
+    const target = await this.external.target(use.key, use.version);
+    const input = digest ? { digest: { [digest.field]: digest.bytes } } : { data };
+    return this.external.guard(use.version, () => this.ctx.ekm.asymmetricSign(target, input, info));
+  }
+
+  /** The version's public key: from its own material, or asked of the EKM for external keys. */
+  private async publicKeyOf(use: UsableVersion, call?: CallContext): Promise<KeyObject> {
+    if (!isExternal(use.version.protectionLevel)) return createPublicKey(use.material.privateKey!);
+    const info = this.external.callInfo(use.key, use.version.name, call);
+    const target = await this.external.target(use.key, use.version);
+    const answer = await this.external.guard(use.version, () => this.ctx.ekm.getPublicKey(target, info));
+    return createPublicKey(answer.pem);
+  }
+
+  async getPublicKey(req: Msg, call?: CallContext): Promise<Msg> {
     const name = parseVersion(req.name, 'name');
     const format = String(req.publicKeyFormat ?? 'PUBLIC_KEY_FORMAT_UNSPECIFIED');
     if (format !== 'PUBLIC_KEY_FORMAT_UNSPECIFIED' && format !== 'PEM' && format !== 'DER') {
@@ -74,7 +97,7 @@ export class AsymmetricOps {
     const use = await usableVersion(this.ctx, {
       keyName: cryptoKeyName(name), version: name.version, purposes: ['ASYMMETRIC_SIGN', 'ASYMMETRIC_DECRYPT'], rpc: 'GetPublicKey',
     });
-    const publicKey = createPublicKey(use.material.privateKey!);
+    const publicKey = await this.publicKeyOf(use, call);
     const common = { algorithm: use.version.algorithm, name: use.version.name, protectionLevel: use.version.protectionLevel };
     const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
     const withPem = { ...common, pem, pemCrc32c: checksum(Buffer.from(pem)) };

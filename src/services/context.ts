@@ -1,10 +1,11 @@
 // What every service gets: the store, the injected clock, key material, page
-// tokens and the log. Built once per server by createServer; no globals, so
+// tokens, the log and the EKM client. Built once per server by createServer; no globals, so
 // two servers can run in one process.
 import type { Clock } from '../clock';
 import type { PageTokenCodec } from '../list/page-token';
 import type { Logger } from '../log';
 import type { Store } from '../store/store';
+import type { EkmClient } from './ekm-client/types';
 import type { KeyMaterial } from './key-material';
 
 export interface ServiceContext {
@@ -13,6 +14,8 @@ export interface ServiceContext {
   material: KeyMaterial;
   pageTokens: PageTokenCodec;
   log: Logger;
+  /** The client every call to an external key manager goes through. */
+  ekm: EkmClient;
 }
 
 /** Per-request facts the transports pass in. */

@@ -4,7 +4,7 @@
 import { failedPrecondition, invalidArgument, notFound } from '../errors';
 import type { Msg } from '../proto/registry';
 import type { CryptoKeyVersionRecord } from '../store/store';
-import type { ServiceContext } from './context';
+import type { CallContext, ServiceContext } from './context';
 import type { CryptoKeysService } from './crypto-keys';
 import { listPage } from './list-page';
 import { cryptoKeyName, parseCryptoKey, parseVersion, versionName } from './names';
@@ -26,7 +26,7 @@ export class CryptoKeyVersionsService {
     private readonly keys: CryptoKeysService,
   ) {}
 
-  async createCryptoKeyVersion(req: Msg): Promise<Msg> {
+  async createCryptoKeyVersion(req: Msg, call?: CallContext): Promise<Msg> {
     const parent = cryptoKeyName(parseCryptoKey(req.parent, 'parent'));
     const requested = (req.cryptoKeyVersion ?? {}) as Msg;
     const state = requested.state == null || requested.state === 'CRYPTO_KEY_VERSION_STATE_UNSPECIFIED'
@@ -37,7 +37,11 @@ export class CryptoKeyVersionsService {
     }
     const key = await this.keys.mustGet(parent);
     if (key.importOnly) throw failedPrecondition(`CryptoKey ${parent} is import_only; versions can only be imported.`);
-    const { version, raw } = await this.keys.newVersion(key, state);
+    const { version, raw } = await this.keys.newVersion(key, state, {
+      options: requested.externalProtectionLevelOptions as Msg | undefined,
+      field: 'crypto_key_version.external_protection_level_options',
+      call,
+    });
     const created = await this.ctx.store.createCryptoKeyVersion(parent, version, this.ctx.material.sealer(raw));
     return versionResource(created.version);
   }

@@ -4,7 +4,8 @@ import { algorithmInfo } from '../crypto/algorithms';
 import { Code, KmsError, failedPrecondition, invalidArgument, notFound } from '../errors';
 import type { Msg } from '../proto/registry';
 import type { CryptoKeyRecord, CryptoKeyVersionRecord, NewVersion } from '../store/store';
-import type { ServiceContext } from './context';
+import type { CallContext, ServiceContext } from './context';
+import { checkExternalAlgorithm, ExternalKeys, isExternal } from './external-keys';
 import {
   checkAccessReasons,
   checkAlgorithm,
@@ -30,17 +31,27 @@ const IMMUTABLE = new Set([
 ]);
 
 export class CryptoKeysService {
-  constructor(private readonly ctx: ServiceContext) {}
+  readonly external: ExternalKeys;
 
-  async createCryptoKey(req: Msg): Promise<Msg> {
-    const parent = keyRingName(parseKeyRing(req.parent, 'parent'));
+  constructor(private readonly ctx: ServiceContext) {
+    this.external = new ExternalKeys(ctx);
+  }
+
+  async createCryptoKey(req: Msg, call?: CallContext): Promise<Msg> {
+    const parentName = parseKeyRing(req.parent, 'parent');
+    const parent = keyRingName(parentName);
     const id = checkId(req.cryptoKeyId, 'crypto_key_id');
-    const record = this.newKeyRecord(`${parent}/cryptoKeys/${id}`, parent, (req.cryptoKey ?? {}) as Msg);
+    const ck = (req.cryptoKey ?? {}) as Msg;
+    const record = this.newKeyRecord(`${parent}/cryptoKeys/${id}`, parent, ck);
     if (!(await this.ctx.store.getKeyRing(parent))) throw notFound(`KeyRing ${parent} not found.`);
     if (record.importOnly && !req.skipInitialVersionCreation) {
       throw invalidArgument('skip_initial_version_creation: must be true for import_only keys.');
     }
-    const first = req.skipInitialVersionCreation ? undefined : await this.firstVersion(record);
+    if (record.protectionLevel === 'EXTERNAL_VPC') {
+      record.cryptoKeyBackend = await this.external.backendFor(parentName, ck.cryptoKeyBackend, 'crypto_key.crypto_key_backend');
+    }
+    await this.checkExternalKey(record, req.skipInitialVersionCreation === true);
+    const first = req.skipInitialVersionCreation ? undefined : await this.firstVersion(record, call);
     // A new key's first version is number 1; for ENCRYPT_DECRYPT keys it is the primary.
     if (first && record.purpose === 'ENCRYPT_DECRYPT') record.primaryVersion = 1;
     const { key } = await this.ctx.store.createCryptoKey(record, first);
@@ -103,22 +114,53 @@ export class CryptoKeysService {
     return this.ctx.store.getCryptoKeyVersion(`${key.name}/cryptoKeyVersions/${key.primaryVersion}`);
   }
 
-  /** A new software version of `key`, with freshly generated material. */
-  async newVersion(key: CryptoKeyRecord, state = 'ENABLED'): Promise<{ version: NewVersion; raw: Buffer }> {
+  /**
+   * A new version of `key`, with freshly generated material: all of it for
+   * software keys; for external keys the KMS's internal half (symmetric keys
+   * only) and where the external half is (`options`, or a key the EKM creates
+   * for CLOUD_KMS connections).
+   */
+  async newVersion(
+    key: CryptoKeyRecord,
+    state = 'ENABLED',
+    external?: { options: Msg | undefined; field: string; call?: CallContext },
+  ): Promise<{ version: NewVersion; raw: Buffer | null }> {
     const alg = algorithmInfo(key.algorithm);
     if (!alg) throw new KmsError(Code.INTERNAL, 'Internal error encountered.');
-    const raw = await this.ctx.material.generate(alg);
+    const location = isExternal(key.protectionLevel)
+      ? await this.external.newVersionLocation(key, external?.options, external?.field ?? 'crypto_key_version.external_protection_level_options', external?.call)
+      : { externalKeyUri: '', ekmConnectionKeyPath: '' };
+    // External signing keys have no KMS half: their material never leaves the EKM.
+    const raw = isExternal(key.protectionLevel) && alg.kind !== 'external-symmetric' ? null : await this.ctx.material.generate(alg);
     const now = this.ctx.clock.now();
     const version: NewVersion = {
       state, protectionLevel: key.protectionLevel, algorithm: key.algorithm, createTime: now, generateTime: now,
-      destroyTime: null, destroyEventTime: null, externalKeyUri: '', ekmConnectionKeyPath: '',
+      destroyTime: null, destroyEventTime: null, ...location,
     };
     return { version, raw };
   }
 
-  private async firstVersion(record: Omit<CryptoKeyRecord, 'revision'>) {
-    const { version, raw } = await this.newVersion({ ...record, revision: 0 });
+  private async firstVersion(record: Omit<CryptoKeyRecord, 'revision'>, call?: CallContext) {
+    const { version, raw } = await this.newVersion({ ...record, revision: 0 }, 'ENABLED', {
+      options: undefined, field: 'crypto_key.version_template', call,
+    });
     return { version, seal: this.ctx.material.sealer(raw) };
+  }
+
+  /**
+   * Cloud KMS's rules for external keys: manual ones (every EXTERNAL key, and
+   * EXTERNAL_VPC keys on a MANUAL connection) start without versions and have
+   * no automatic rotation, since only the operator can make their material.
+   */
+  private async checkExternalKey(record: Omit<CryptoKeyRecord, 'revision'>, skipInitialVersion: boolean): Promise<void> {
+    if (!isExternal(record.protectionLevel)) return;
+    if (await this.external.coordinated(record)) return;
+    if (!skipInitialVersion) {
+      throw invalidArgument(`skip_initial_version_creation: must be true for ${record.protectionLevel} keys whose material is managed by hand; add versions with their key ${record.protectionLevel === 'EXTERNAL' ? 'URI' : 'path'}.`);
+    }
+    if (record.rotationPeriodMs != null || record.nextRotationTime != null) {
+      throw invalidArgument('crypto_key.rotation_period: keys whose external material is managed by hand have no automatic rotation.');
+    }
   }
 
   private newKeyRecord(name: string, keyRing: string, ck: Msg): Omit<CryptoKeyRecord, 'revision'> {
@@ -129,11 +171,12 @@ export class CryptoKeysService {
       'crypto_key.version_template.protection_level',
       parseKeyRing(keyRing, 'parent').location,
     );
-    const alg = checkAlgorithm(template.algorithm, purpose, 'crypto_key.version_template.algorithm');
+    const alg = checkAlgorithm(template.algorithm, purpose, 'crypto_key.version_template.algorithm', isExternal(protectionLevel));
+    checkExternalAlgorithm(protectionLevel, purpose, alg.name, 'crypto_key.version_template.algorithm');
     const rotationPeriodMs = ck.rotationPeriod == null ? null : durationMs(ck.rotationPeriod, 'crypto_key.rotation_period');
     const nextRotationTime = ck.nextRotationTime == null ? null : timestampMs(ck.nextRotationTime, 'crypto_key.next_rotation_time');
     checkRotation(purpose, rotationPeriodMs, nextRotationTime, 'crypto_key.');
-    if (ck.cryptoKeyBackend) {
+    if (ck.cryptoKeyBackend && protectionLevel !== 'EXTERNAL_VPC') {
       throw invalidArgument('crypto_key.crypto_key_backend: only keys with protection level EXTERNAL_VPC have a backend.');
     }
     return {
@@ -163,7 +206,9 @@ export class CryptoKeysService {
       }
       if (path === 'version_template.algorithm') {
         const template = (patch.versionTemplate ?? {}) as Msg;
-        next.algorithm = checkAlgorithm(template.algorithm, current.purpose as never, 'crypto_key.version_template.algorithm').name;
+        const field = 'crypto_key.version_template.algorithm';
+        next.algorithm = checkAlgorithm(template.algorithm, current.purpose as never, field, isExternal(current.protectionLevel)).name;
+        checkExternalAlgorithm(current.protectionLevel, current.purpose, next.algorithm, field);
       }
       if (path === 'key_access_justifications_policy') {
         next.allowedAccessReasons = checkAccessReasons(patch.keyAccessJustificationsPolicy, 'crypto_key.key_access_justifications_policy');

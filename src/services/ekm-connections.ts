@@ -4,12 +4,13 @@
 // 1 to 10 pinned certificates, CLOUD_KMS mode needs a crypto space path,
 // regional locations only.
 import { createHash } from 'node:crypto';
-import { aborted, Code, invalidArgument, KmsError, notFound } from '../errors';
+import { aborted, invalidArgument, notFound } from '../errors';
 import type { Msg } from '../proto/registry';
 import type { EkmConnectionRecord, ServiceResolverRecord } from '../store/ekm';
 import { certificateResource, MAX_CERTIFICATES } from './certificates';
 import { checkEndpointFilter } from './directory/filter';
-import type { ServiceContext } from './context';
+import type { CallContext, ServiceContext } from './context';
+import { accessReason } from './external-keys';
 import { listPage } from './list-page';
 import { locationKind } from './locations';
 import {
@@ -169,21 +170,20 @@ export class EkmConnectionsService {
   }
 
   /**
-   * Reaching the EKM (resolution, TLS with pinning, authentication, /info)
-   * comes with external keys; until then the answer says it can't be checked.
+   * Resolves the connection's service, connects with its pinned certificates,
+   * authenticates and asks the EKM /info (and, in CLOUD_KMS mode, whether the
+   * KMS may manage keys in the crypto space). An empty answer means all of it
+   * worked; each failure is FAILED_PRECONDITION naming the stage.
    */
-  async verifyConnectivity(req: Msg): Promise<Msg> {
+  async verifyConnectivity(req: Msg, call?: CallContext): Promise<Msg> {
     const connection = await this.load(req.name, 'name');
-    throw new KmsError(Code.FAILED_PRECONDITION, `EkmConnection ${connection.name}: connectivity can't be verified yet: this OpenEKM server does not call external key managers.`, [{
-      type: 'google.rpc.PreconditionFailure',
-      value: {
-        violations: [{
-          type: 'EKM_CONNECTIVITY_NOT_SUPPORTED',
-          subject: connection.name,
-          description: 'This OpenEKM version stores EkmConnections but does not connect to EKMs; VerifyConnectivity works once external keys are supported.',
-        }],
-      },
-    }]);
+    await this.ctx.ekm.verifyConnectivity(connection, {
+      project: parseEkmConnection(connection.name, 'name').project,
+      resourceName: connection.name,
+      reason: accessReason(call),
+      isKeyHealthCheck: true,
+    });
+    return {};
   }
 
   /** The stored connection, or NOT_FOUND. */

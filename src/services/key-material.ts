@@ -29,8 +29,9 @@ export class KeyMaterial {
     return generateKeyMaterial(alg);
   }
 
-  sealer(raw: Buffer): Sealer {
-    return (versionName) => this.rootKey.seal(raw, versionName);
+  /** Seals `raw` for the version; null material (external signing keys) stores nothing. */
+  sealer(raw: Buffer | null): Sealer {
+    return (versionName) => (raw ? this.rootKey.seal(raw, versionName) : null);
   }
 
   async load(versionName: string, alg: AlgorithmInfo): Promise<LoadedKey> {
@@ -44,7 +45,7 @@ export class KeyMaterial {
     // A version that passed the state check has material; its absence is a broken invariant.
     if (!sealed) throw new KmsError(Code.INTERNAL, 'Internal error encountered.');
     const raw = this.rootKey.open(sealed, versionName);
-    const loaded: LoadedKey = alg.kind === 'google-symmetric' || alg.kind.startsWith('raw-') || alg.kind === 'hmac'
+    const loaded: LoadedKey = alg.kind === 'google-symmetric' || alg.kind === 'external-symmetric' || alg.kind.startsWith('raw-') || alg.kind === 'hmac'
       ? { raw }
       : { raw, privateKey: privateKeyObject(raw) };
     this.cache.set(versionName, loaded);

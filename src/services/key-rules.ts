@@ -16,7 +16,7 @@ export const DESTROY_MAX_MS = 120 * DAY;
 const SUPPORTED_PURPOSES: readonly string[] = [
   'ENCRYPT_DECRYPT', 'ASYMMETRIC_SIGN', 'ASYMMETRIC_DECRYPT', 'RAW_ENCRYPT_DECRYPT', 'MAC',
 ];
-const SOFTWARE_LEVELS: readonly string[] = ['SOFTWARE', 'HSM'];
+const SUPPORTED_LEVELS: readonly string[] = ['SOFTWARE', 'HSM', 'EXTERNAL', 'EXTERNAL_VPC'];
 
 export function checkPurpose(purpose: unknown, field: string): Purpose {
   if (purpose == null || purpose === 'CRYPTO_KEY_PURPOSE_UNSPECIFIED') {
@@ -47,17 +47,19 @@ export function checkProtectionLevel(level: unknown, field: string, location: st
   if (level === 'EXTERNAL' && !ekmAvailable(location)) {
     throw invalidArgument(`${field}: EXTERNAL keys are not available in '${location}'.`);
   }
-  if (!SOFTWARE_LEVELS.includes(level)) {
+  if (!SUPPORTED_LEVELS.includes(level)) {
     throw unimplemented(`${field}: protection level ${level} is not implemented by OpenEKM yet.`);
   }
   return level;
 }
 
-/** Resolves the template's algorithm for a purpose (default for ENCRYPT_DECRYPT only). */
-export function checkAlgorithm(algorithm: unknown, purpose: Purpose, field: string): AlgorithmInfo {
-  const name = algorithm == null || algorithm === 'CRYPTO_KEY_VERSION_ALGORITHM_UNSPECIFIED'
-    ? DEFAULT_ALGORITHM[purpose]
-    : algorithm;
+/**
+ * Resolves the template's algorithm for a purpose (default for ENCRYPT_DECRYPT
+ * only: GOOGLE_SYMMETRIC_ENCRYPTION, or EXTERNAL_SYMMETRIC_ENCRYPTION for external keys).
+ */
+export function checkAlgorithm(algorithm: unknown, purpose: Purpose, field: string, external = false): AlgorithmInfo {
+  const unset = algorithm == null || algorithm === 'CRYPTO_KEY_VERSION_ALGORITHM_UNSPECIFIED';
+  const name = unset && external && purpose === 'ENCRYPT_DECRYPT' ? 'EXTERNAL_SYMMETRIC_ENCRYPTION' : unset ? DEFAULT_ALGORITHM[purpose] : algorithm;
   if (name == null) throw invalidArgument(`${field}: required for purpose ${purpose}.`);
   const known = enumNames('google.cloud.kms.v1.CryptoKeyVersion.CryptoKeyVersionAlgorithm');
   if (typeof name !== 'string' || !known.includes(name)) {

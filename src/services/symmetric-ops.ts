@@ -1,15 +1,20 @@
 // Encrypt and Decrypt with GOOGLE_SYMMETRIC_ENCRYPTION keys. The ciphertext
 // names the version that made it, so Decrypt on the CryptoKey finds it after
 // any number of rotations (crypto/symmetric.ts has the layout).
+import { externalCiphertext, isExternalCiphertext, parseExternalCiphertext } from '../crypto/external';
 import { ciphertextVersion, SYMMETRIC_OVERHEAD, symmetricDecrypt, symmetricEncrypt } from '../crypto/symmetric';
 import { invalidArgument } from '../errors';
 import type { Msg } from '../proto/registry';
-import type { ServiceContext } from './context';
+import type { CallContext, ServiceContext } from './context';
+import { ExternalKeys, isExternal } from './external-keys';
 import { bytesField, checkSize, checksum, verifyCrc32c } from './integrity';
 import { cryptoKeyName, isVersionName, parseCryptoKey, parseKeyOrVersion } from './names';
 import { usableVersion } from './usable-version';
 
 const MAX_DATA = 64 * 1024;
+// What an EKM may add around a wrapped inner ciphertext (its blob layout is its own).
+const MAX_EKM_OVERHEAD = 1024;
+const INVALID_CIPHERTEXT = 'ciphertext: Decryption failed: the ciphertext is invalid.';
 // HSM keys: plaintext and AAD together at most 8 KiB (Cloud KMS's HSM limit).
 const MAX_HSM_COMBINED = 8 * 1024;
 const PURPOSE = ['ENCRYPT_DECRYPT'];
@@ -23,9 +28,13 @@ function checkSizes(protectionLevel: string, plaintextLength: number, aadLength:
 }
 
 export class SymmetricOps {
-  constructor(private readonly ctx: ServiceContext) {}
+  private readonly external: ExternalKeys;
 
-  async encrypt(req: Msg): Promise<Msg> {
+  constructor(private readonly ctx: ServiceContext) {
+    this.external = new ExternalKeys(ctx);
+  }
+
+  async encrypt(req: Msg, call?: CallContext): Promise<Msg> {
     const name = parseKeyOrVersion(req.name, 'name');
     const plaintext = bytesField(req.plaintext);
     const aad = bytesField(req.additionalAuthenticatedData);
@@ -41,7 +50,17 @@ export class SymmetricOps {
       keyName, version: isVersionName(name) ? name.version : null, purposes: PURPOSE, rpc: 'Encrypt',
     });
     checkSizes(use.version.protectionLevel, plaintext.length, aad.length);
-    const ciphertext = symmetricEncrypt(use.material.raw, keyName, use.version.version, plaintext, aad);
+    let ciphertext = symmetricEncrypt(use.material.raw, keyName, use.version.version, plaintext, aad);
+    if (isExternal(use.version.protectionLevel)) {
+      // Double wrapping: the EKM wraps the inner ciphertext, bound to this version's name.
+      const info = this.external.callInfo(use.key, use.version.name, call);
+      const target = await this.external.target(use.key, use.version);
+      const inner = ciphertext;
+      const blob = await this.external.guard(use.version, () =>
+        this.ctx.ekm.wrap(target, inner, Buffer.from(use.version.name, 'utf8'), info),
+      );
+      ciphertext = externalCiphertext(use.version.version, blob);
+    }
     return {
       name: use.version.name,
       ciphertext,
@@ -52,23 +71,38 @@ export class SymmetricOps {
     };
   }
 
-  async decrypt(req: Msg): Promise<Msg> {
+  async decrypt(req: Msg, call?: CallContext): Promise<Msg> {
     const keyName = cryptoKeyName(parseCryptoKey(req.name, 'name'));
     const ciphertext = bytesField(req.ciphertext);
     const aad = bytesField(req.additionalAuthenticatedData);
     if (ciphertext.length === 0) throw invalidArgument('ciphertext: required field is empty.');
-    checkSize(ciphertext, MAX_DATA + SYMMETRIC_OVERHEAD, 'ciphertext');
+    checkSize(ciphertext, MAX_DATA + SYMMETRIC_OVERHEAD + MAX_EKM_OVERHEAD, 'ciphertext');
     checkSize(aad, MAX_DATA, 'additional_authenticated_data');
     verifyCrc32c(ciphertext, req.ciphertextCrc32c, 'ciphertext_crc32c', 'ciphertext');
     verifyCrc32c(
       aad, req.additionalAuthenticatedDataCrc32c, 'additional_authenticated_data_crc32c', 'additional_authenticated_data',
     );
+    const external = isExternalCiphertext(ciphertext);
     // A ciphertext naming a version this key never had was not made by this key.
     const use = await usableVersion(this.ctx, {
-      keyName, version: ciphertextVersion(ciphertext), purposes: PURPOSE, rpc: 'Decrypt',
-      missingVersion: () => invalidArgument('ciphertext: Decryption failed: the ciphertext is invalid.'),
+      keyName,
+      version: external ? parseExternalCiphertext(ciphertext).version : ciphertextVersion(ciphertext),
+      purposes: PURPOSE,
+      rpc: 'Decrypt',
+      missingVersion: () => invalidArgument(INVALID_CIPHERTEXT),
     });
-    const plaintext = symmetricDecrypt(use.material.raw, keyName, ciphertext, aad);
+    if (external !== isExternal(use.version.protectionLevel)) throw invalidArgument(INVALID_CIPHERTEXT);
+    let inner = ciphertext;
+    if (external) {
+      // One EKM call per Decrypt: nothing the EKM returns is kept.
+      const info = this.external.callInfo(use.key, use.version.name, call);
+      const target = await this.external.target(use.key, use.version);
+      const { wrappedBlob } = parseExternalCiphertext(ciphertext);
+      inner = await this.external.guard(use.version, () =>
+        this.ctx.ekm.unwrap(target, wrappedBlob, Buffer.from(use.version.name, 'utf8'), info),
+      );
+    }
+    const plaintext = symmetricDecrypt(use.material.raw, keyName, inner, aad);
     return {
       plaintext,
       plaintextCrc32c: checksum(plaintext),

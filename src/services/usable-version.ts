@@ -9,6 +9,8 @@ import type { CryptoKeyRecord, CryptoKeyVersionRecord } from '../store/store';
 import type { ServiceContext } from './context';
 import type { LoadedKey } from './key-material';
 
+const NO_MATERIAL: LoadedKey = Object.freeze({ raw: Buffer.alloc(0) });
+
 export interface UsableVersion {
   key: CryptoKeyRecord;
   version: CryptoKeyVersionRecord;
@@ -49,5 +51,9 @@ export async function usableVersion(ctx: ServiceContext, use: UseRequest): Promi
   const alg = algorithmInfo(version.algorithm);
   // Versions are only created with supported algorithms; anything else is a broken invariant.
   if (!alg) throw new KmsError(Code.INTERNAL, 'Internal error encountered.');
+  // External signing versions have no KMS-side material: their key is only in the EKM.
+  if (alg.kind !== 'external-symmetric' && (version.protectionLevel === 'EXTERNAL' || version.protectionLevel === 'EXTERNAL_VPC')) {
+    return { key, version, alg, material: NO_MATERIAL };
+  }
   return { key, version, alg, material: await ctx.material.load(version.name, alg) };
 }

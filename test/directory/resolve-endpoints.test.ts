@@ -36,6 +36,7 @@ describe('DirectoryServices.resolveEndpoints', () => {
       store,
       clock,
       material: undefined as never,
+      ekm: undefined as never,
       pageTokens: new PageTokenCodec(randomBytes(32)),
       log: silentLogger,
     };

@@ -403,6 +403,13 @@ const ROWS: Row[] = [
     cryptoKey: { purpose: 'ENCRYPT_DECRYPT', versionTemplate: { protectionLevel: 'EXTERNAL', algorithm: 'EXTERNAL_SYMMETRIC_ENCRYPTION' } },
   }),
 
+  invalid('EXTERNAL key with an initial version', 'createCryptoKey', 'skip_initial_version_creation', key({
+    purpose: 'ENCRYPT_DECRYPT', versionTemplate: { protectionLevel: 'EXTERNAL', algorithm: 'EXTERNAL_SYMMETRIC_ENCRYPTION' },
+  })),
+  invalid('EXTERNAL_SYMMETRIC_ENCRYPTION on a SOFTWARE key', 'createCryptoKey', 'crypto_key.version_template.algorithm', key({
+    purpose: 'ENCRYPT_DECRYPT', versionTemplate: { algorithm: 'EXTERNAL_SYMMETRIC_ENCRYPTION' },
+  })),
+
   // Not implemented by OpenEKM.
   { what: 'PQ_SIGN_ML_DSA_65', rpc: 'createCryptoKey', code: Code.UNIMPLEMENTED, request: key({
     purpose: 'ASYMMETRIC_SIGN', versionTemplate: { algorithm: 'PQ_SIGN_ML_DSA_65' },
@@ -410,8 +417,8 @@ const ROWS: Row[] = [
   { what: 'KEY_ENCAPSULATION purpose', rpc: 'createCryptoKey', code: Code.UNIMPLEMENTED, request: key({
     purpose: 'KEY_ENCAPSULATION', versionTemplate: { algorithm: 'ML_KEM_768' },
   }) },
-  { what: 'EXTERNAL protection level', rpc: 'createCryptoKey', code: Code.UNIMPLEMENTED, request: key({
-    purpose: 'ENCRYPT_DECRYPT', versionTemplate: { protectionLevel: 'EXTERNAL', algorithm: 'EXTERNAL_SYMMETRIC_ENCRYPTION' },
+  { what: 'HSM_SINGLE_TENANT protection level', rpc: 'createCryptoKey', code: Code.UNIMPLEMENTED, request: key({
+    purpose: 'ENCRYPT_DECRYPT', versionTemplate: { protectionLevel: 'HSM_SINGLE_TENANT' },
   }) },
   { what: 'import job', rpc: 'createImportJob', code: Code.UNIMPLEMENTED, request: (f) => ({
     parent: f.ring, importJobId: 'job', importJob: { importMethod: 'RSA_OAEP_3072_SHA256', protectionLevel: 'SOFTWARE' },

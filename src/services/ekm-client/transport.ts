@@ -1,0 +1,253 @@
+// One EKM request, attempted until it succeeds or should stop: HTTPS over the
+// pooled agents, a deadline for the whole call, fail-over across replicas,
+// bounded retries for connection failures, backing off on 429, bounded
+// answers, and one metrics sample per attempt.
+//
+// Policy (docs/ekm-protocol.md, "The KMS side"):
+// - connection failure (refused, reset, unreachable, connect timeout): try
+//   the next endpoint at once; when every endpoint of the round failed, start
+//   another round after a short backoff, at most `connectionRetries` times.
+//   Every EKM operation is safe to repeat (a second wrap makes another blob,
+//   createKey carries a requestId, destroyKey is idempotent).
+// - TLS failure (pin, hostname, chain, handshake): try the next endpoint (one
+//   replica may have a bad certificate) but never that endpoint again.
+// - DNS failure, deadline, oversized answer: stop.
+// - HTTP 429: wait Retry-After (capped) or a backoff, at most
+//   `rateLimitRetries` times, never past the deadline. Other HTTP answers are
+//   final: the caller maps them.
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import * as https from 'node:https';
+import type { LookupFunction } from 'node:net';
+import { isIP } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { ConnectPhaseOptions, EkmAgent } from './agent';
+import { AttemptFailure, DNS_ERROR, classifyError } from './failure';
+import type { EkmMetrics } from './metrics';
+
+export interface Endpoint {
+  /** Where to connect: an address (VPC) or the URI's host. */
+  host: string;
+  port: number;
+  /** The TLS name (SNI) and Host header: the resolver's hostname or the URI's host. */
+  servername: string;
+  agent: EkmAgent;
+}
+
+export interface EkmHttpRequest {
+  method: 'GET' | 'POST';
+  path: string;
+  body?: unknown;
+  token: string;
+  /** The metrics `method` label: the EKM operation. */
+  operation: string;
+  /** The metrics `ekm_connection` label. */
+  ekmConnection: string;
+}
+
+export interface EkmHttpResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  endpoint: string;
+  attempts: number;
+}
+
+/** Every attempt failed without an HTTP answer; `last` decides the error domain. */
+export class ExchangeFailure extends Error {
+  constructor(
+    readonly failures: readonly AttemptFailure[],
+    readonly deadlineMs: number,
+  ) {
+    super(failures[failures.length - 1].message);
+    this.name = 'ExchangeFailure';
+  }
+
+  get last(): AttemptFailure {
+    return this.failures[this.failures.length - 1];
+  }
+}
+
+export interface TransportOptions {
+  /** The whole call's budget, attempts and waits included. */
+  deadlineMs: number;
+  /** TCP connect plus TLS handshake of one attempt. */
+  connectTimeoutMs: number;
+  connectionRetries: number;
+  rateLimitRetries: number;
+  maxRetryAfterMs: number;
+  /** First connection-retry backoff; doubles per round, with jitter. */
+  retryBackoffMs: number;
+  maxResponseBytes: number;
+  metrics: EkmMetrics;
+  lookup?: LookupFunction;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Retry-After as seconds or an HTTP date (RFC 9110 §10.2.3), in ms; undefined when absent or unreadable. */
+export function retryAfterMs(value: string | string[] | undefined, now = Date.now()): number | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (text === undefined || text.trim() === '') return undefined;
+  if (/^\s*\d+\s*$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** Lookup errors keep their own codes but are marked DNS, so nothing else is mistaken for one. */
+function markingLookup(lookup: LookupFunction): LookupFunction {
+  return (hostname, options, callback) =>
+    lookup(hostname, options, (err, address, family) => {
+      if (err) Object.assign(err, { [DNS_ERROR]: true, hostname: (err as { hostname?: string }).hostname ?? hostname });
+      callback(err, address, family);
+    });
+}
+
+type Outcome = { response: Omit<EkmHttpResponse, 'attempts'> } | { failure: AttemptFailure };
+interface Step { index: number; waitMs: number }
+
+export class EkmTransport {
+  readonly #lookup?: LookupFunction;
+
+  constructor(private readonly options: TransportOptions) {
+    this.#lookup = options.lookup ? markingLookup(options.lookup) : undefined;
+  }
+
+  async exchange(endpoints: readonly Endpoint[], request: EkmHttpRequest): Promise<EkmHttpResponse> {
+    if (endpoints.length === 0) throw new Error('no EKM endpoint to send to');
+    const payload = request.body === undefined ? undefined : Buffer.from(JSON.stringify(request.body), 'utf8');
+    const deadline = performance.now() + this.options.deadlineMs;
+    const state = { failures: [] as AttemptFailure[], badTls: new Set<number>(), tried: new Set<number>(), round: 0, rateLimited: 0 };
+    let index = 0;
+    for (let attempts = 1; ; attempts++) {
+      const started = performance.now();
+      const outcome = await this.#attempt(endpoints[index], request, payload, deadline - started);
+      const latencyMs = performance.now() - started;
+      state.tried.add(index);
+      if ('failure' in outcome) state.failures.push(outcome.failure);
+      const next = this.#nextStep(outcome, index, endpoints.length, state, deadline);
+      this.#record(request, outcome, next === undefined, latencyMs);
+      if (!next) {
+        if ('response' in outcome) return { ...outcome.response, attempts };
+        throw new ExchangeFailure(state.failures, this.options.deadlineMs);
+      }
+      if (next.waitMs > 0) await sleep(next.waitMs);
+      index = next.index;
+    }
+  }
+
+  #nextStep(
+    outcome: Outcome,
+    index: number,
+    count: number,
+    state: { badTls: Set<number>; tried: Set<number>; round: number; rateLimited: number },
+    deadline: number,
+  ): Step | undefined {
+    const remaining = deadline - performance.now();
+    if ('response' in outcome) {
+      if (outcome.response.status !== 429 || state.rateLimited >= this.options.rateLimitRetries) return undefined;
+      const asked = retryAfterMs(outcome.response.headers['retry-after']);
+      const waitMs = Math.min(asked ?? this.#backoff(state.rateLimited + 1), this.options.maxRetryAfterMs);
+      // Waiting past the deadline would only turn "rate limited" into "timed out".
+      if (waitMs >= remaining) return undefined;
+      state.rateLimited++;
+      return { index, waitMs };
+    }
+    const { kind } = outcome.failure;
+    if (kind !== 'connection' && kind !== 'tls') return undefined;
+    if (kind === 'tls') state.badTls.add(index);
+    const untried = [...Array(count).keys()].find((i) => !state.tried.has(i) && !state.badTls.has(i));
+    if (untried !== undefined) return remaining > 0 ? { index: untried, waitMs: 0 } : undefined;
+    const usable = [...Array(count).keys()].find((i) => !state.badTls.has(i));
+    if (kind !== 'connection' || usable === undefined || state.round >= this.options.connectionRetries) return undefined;
+    const waitMs = this.#backoff(state.round + 1);
+    if (waitMs >= remaining) return undefined;
+    state.round++;
+    state.tried.clear();
+    return { index: usable, waitMs };
+  }
+
+  /** base × 2^(n-1), with jitter in [50 %, 100 %] so many callers do not retry in step. */
+  #backoff(n: number): number {
+    const full = this.options.retryBackoffMs * 2 ** (n - 1);
+    return Math.round(full * (0.5 + Math.random() / 2));
+  }
+
+  #record(request: EkmHttpRequest, outcome: Outcome, final: boolean, latencyMs: number): void {
+    const responseCode = 'response' in outcome ? outcome.response.status : (outcome.failure.extra.httpStatus ?? 0);
+    const status = 'response' in outcome
+      ? (outcome.response.status >= 200 && outcome.response.status < 300 ? 'OK' : 'HTTP_ERROR')
+      : outcome.failure.metricStatus;
+    this.options.metrics.record({ method: request.operation, final, responseCode, status, ekmConnection: request.ekmConnection, latencyMs });
+  }
+
+  #attempt(ep: Endpoint, request: EkmHttpRequest, payload: Buffer | undefined, remainingMs: number): Promise<Outcome> {
+    const endpoint = `${ep.host.includes(':') ? `[${ep.host}]` : ep.host}:${ep.port}`;
+    if (remainingMs <= 0) {
+      return Promise.resolve({ failure: new AttemptFailure('timeout', endpoint, 'EKM_DEADLINE', 'the deadline passed') });
+    }
+    return new Promise<Outcome>((resolve) => {
+      let settled = false;
+      const abort = new AbortController();
+      const finish = (outcome: Outcome) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(outcome);
+      };
+      const fail = (err: unknown) => finish({ failure: classifyError(err, endpoint) });
+      const req = https.request({
+        host: ep.host,
+        port: ep.port,
+        // SNI must not carry an IP address (RFC 6066 §3); the peer check still uses the name.
+        servername: isIP(ep.servername) ? '' : ep.servername,
+        method: request.method,
+        path: request.path,
+        agent: ep.agent,
+        lookup: this.#lookup,
+        headers: {
+          host: ep.port === 443 ? ep.servername : `${ep.servername}:${ep.port}`,
+          authorization: `Bearer ${request.token}`,
+          accept: 'application/json',
+          ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
+        },
+        ekmConnectTimeoutMs: Math.max(1, Math.min(this.options.connectTimeoutMs, remainingMs)),
+        ekmConnectTimeoutIsDeadline: this.options.connectTimeoutMs >= remainingMs,
+        ekmAbort: abort.signal,
+      } as https.RequestOptions & ConnectPhaseOptions);
+      const timer = setTimeout(() => {
+        const failure = new AttemptFailure('timeout', endpoint, 'EKM_DEADLINE', 'no answer before the deadline');
+        finish({ failure });
+        abort.abort();
+        req.destroy(failure);
+      }, remainingMs);
+      req.on('error', fail);
+      req.on('response', (res) => {
+        readBounded(res, this.options.maxResponseBytes, endpoint).then(
+          (body) => finish({ response: { status: res.statusCode ?? 0, headers: res.headers, body, endpoint } }),
+          fail,
+        );
+      });
+      req.end(payload);
+    });
+  }
+}
+
+/** The answer's body, refused (and the connection dropped) past `limit` bytes. */
+function readBounded(res: IncomingMessage, limit: number, endpoint: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new AttemptFailure('protocol', endpoint, 'EKM_RESPONSE_TOO_LARGE', `the answer is larger than ${limit} bytes`, { httpStatus: res.statusCode }));
+        res.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    res.on('end', () => resolve(Buffer.concat(chunks)));
+    res.on('error', reject);
+    res.on('aborted', () => reject(new AttemptFailure('connection', endpoint, 'ECONNRESET', 'the connection closed mid-answer', { httpStatus: res.statusCode })));
+  });
+}

@@ -1,0 +1,195 @@
+// External keys (protection levels EXTERNAL and EXTERNAL_VPC): the rules
+// Cloud KMS applies to them, where their material is (a key URI, or a key
+// path on an EkmConnection), the access reason of each call, and the Key
+// Access Justifications policy checked before the EKM is called. A version
+// the EKM refuses with PERMISSION_DENIED is disabled, as Cloud KMS does.
+import { randomUUID } from 'node:crypto';
+import { Code, KmsError, failedPrecondition, invalidArgument } from '../errors';
+import { ACCESS_REASONS, type AccessReason } from '../protocol/ekm';
+import type { Msg } from '../proto/registry';
+import type { EkmConnectionRecord } from '../store/ekm';
+import type { CryptoKeyRecord, CryptoKeyVersionRecord } from '../store/store';
+import type { CallContext, ServiceContext } from './context';
+import { EKM_PERMISSION_DENIED, type CallInfo, type ExternalKeyTarget } from './ekm-client/types';
+import { ekmConnectionName, type LocationName, locationName, parseCryptoKey, parseEkmConnection } from './names';
+
+export const EXTERNAL_LEVELS: ReadonlySet<string> = new Set(['EXTERNAL', 'EXTERNAL_VPC']);
+export const isExternal = (protectionLevel: string): boolean => EXTERNAL_LEVELS.has(protectionLevel);
+
+/** The request header that picks the access reason an EKM call carries (default CUSTOMER_INITIATED_ACCESS). */
+export const ACCESS_REASON_HEADER = 'x-openekm-access-reason';
+
+const EXTERNAL_SIGNING = new Set([
+  'EC_SIGN_P256_SHA256', 'EC_SIGN_P384_SHA384',
+  'RSA_SIGN_PSS_2048_SHA256', 'RSA_SIGN_PSS_3072_SHA256', 'RSA_SIGN_PSS_4096_SHA256', 'RSA_SIGN_PSS_4096_SHA512',
+  'RSA_SIGN_PKCS1_2048_SHA256', 'RSA_SIGN_PKCS1_3072_SHA256', 'RSA_SIGN_PKCS1_4096_SHA256', 'RSA_SIGN_PKCS1_4096_SHA512',
+]);
+
+/** The algorithm rules of external keys: EXTERNAL_SYMMETRIC_ENCRYPTION for ENCRYPT_DECRYPT, EC/RSA signing. */
+export function checkExternalAlgorithm(protectionLevel: string, purpose: string, algorithm: string, field: string): void {
+  const external = isExternal(protectionLevel);
+  if (!external) {
+    if (algorithm === 'EXTERNAL_SYMMETRIC_ENCRYPTION') {
+      throw invalidArgument(`${field}: EXTERNAL_SYMMETRIC_ENCRYPTION needs protection level EXTERNAL or EXTERNAL_VPC.`);
+    }
+    return;
+  }
+  if (purpose === 'ENCRYPT_DECRYPT' && algorithm === 'EXTERNAL_SYMMETRIC_ENCRYPTION') return;
+  if (purpose === 'ASYMMETRIC_SIGN' && EXTERNAL_SIGNING.has(algorithm)) return;
+  throw invalidArgument(`${field}: algorithm ${algorithm} (purpose ${purpose}) is not available with protection level ${protectionLevel}.`);
+}
+
+/** The access reason of a call: the documented header, or CUSTOMER_INITIATED_ACCESS. */
+export function accessReason(call: CallContext | undefined): AccessReason {
+  const raw = call?.headers[ACCESS_REASON_HEADER];
+  if (raw === undefined || raw === '') return 'CUSTOMER_INITIATED_ACCESS';
+  const byNumber = /^\d+$/.test(raw) ? ACCESS_REASONS[Number(raw)] : undefined;
+  const reason = byNumber ?? (ACCESS_REASONS as readonly string[]).find((r) => r === raw);
+  if (!reason) throw invalidArgument(`${ACCESS_REASON_HEADER}: '${raw.slice(0, 60)}' is not an AccessReason.`);
+  return reason as AccessReason;
+}
+
+function precondition(message: string, type: string, subject: string, description: string): KmsError {
+  return new KmsError(Code.FAILED_PRECONDITION, message, [{
+    type: 'google.rpc.PreconditionFailure',
+    value: { violations: [{ type, subject, description }] },
+  }]);
+}
+
+export class ExternalKeys {
+  constructor(private readonly ctx: ServiceContext) {}
+
+  /** The EkmConnection a new EXTERNAL_VPC key uses: the one named, else the location's EkmConfig default. */
+  async backendFor(at: LocationName, requested: unknown, field: string): Promise<string> {
+    if (typeof requested === 'string' && requested !== '') {
+      const name = parseEkmConnection(requested, field);
+      if (name.project !== at.project || name.location !== at.location) {
+        throw invalidArgument(`${field}: must be an EkmConnection in ${locationName(at)}.`);
+      }
+      await this.connection(ekmConnectionName(name), field);
+      return ekmConnectionName(name);
+    }
+    const config = await this.ctx.store.ekm.getEkmConfig(`${locationName(at)}/ekmConfig`);
+    if (!config?.defaultEkmConnection) {
+      throw invalidArgument(`${field}: required for EXTERNAL_VPC keys when ${locationName(at)}/ekmConfig has no default_ekm_connection.`);
+    }
+    await this.connection(config.defaultEkmConnection, field);
+    return config.defaultEkmConnection;
+  }
+
+  /** Whether versions of this key are made by the EKM (CLOUD_KMS mode) rather than named by hand. */
+  async coordinated(key: Pick<CryptoKeyRecord, 'protectionLevel' | 'cryptoKeyBackend'>): Promise<boolean> {
+    if (key.protectionLevel !== 'EXTERNAL_VPC') return false;
+    return (await this.connection(key.cryptoKeyBackend, 'crypto_key.crypto_key_backend')).keyManagementMode === 'CLOUD_KMS';
+  }
+
+  /**
+   * Where a new version's external material is: the key URI or key path the
+   * request names (manual keys), or a key the EKM creates now (CLOUD_KMS mode).
+   */
+  async newVersionLocation(
+    key: CryptoKeyRecord,
+    options: Msg | undefined,
+    field: string,
+    call: CallContext | undefined,
+  ): Promise<{ externalKeyUri: string; ekmConnectionKeyPath: string }> {
+    const uri = typeof options?.externalKeyUri === 'string' ? options.externalKeyUri : '';
+    const path = typeof options?.ekmConnectionKeyPath === 'string' ? options.ekmConnectionKeyPath : '';
+    if (key.protectionLevel === 'EXTERNAL') {
+      if (path) throw invalidArgument(`${field}.ekm_connection_key_path: not used by EXTERNAL keys; set external_key_uri.`);
+      return { externalKeyUri: checkKeyUri(uri, `${field}.external_key_uri`), ekmConnectionKeyPath: '' };
+    }
+    if (uri) throw invalidArgument(`${field}.external_key_uri: not used by EXTERNAL_VPC keys; set ekm_connection_key_path.`);
+    const connection = await this.connection(key.cryptoKeyBackend, 'crypto_key.crypto_key_backend');
+    if (connection.keyManagementMode === 'CLOUD_KMS') {
+      if (path) throw invalidArgument(`${field}.ekm_connection_key_path: the EKM makes the key of a CLOUD_KMS connection; leave it empty.`);
+      const info = this.callInfo(key, `${key.name}/cryptoKeyVersions/*`, call);
+      const keyPath = await this.ctx.ekm.createKey(connection, key.algorithm, randomUUID(), info);
+      return { externalKeyUri: '', ekmConnectionKeyPath: keyPath };
+    }
+    if (!path) throw invalidArgument(`${field}.ekm_connection_key_path: required for EXTERNAL_VPC keys on a MANUAL EkmConnection.`);
+    if (path.length > 1024 || /[\s?#]/.test(path) || path.startsWith('/')) {
+      throw invalidArgument(`${field}.ekm_connection_key_path: '${path.slice(0, 100)}' is not a key path (no leading '/', spaces, '?' or '#').`);
+    }
+    return { externalKeyUri: '', ekmConnectionKeyPath: path };
+  }
+
+  /** The EKM target of a version. */
+  async target(key: CryptoKeyRecord, version: CryptoKeyVersionRecord): Promise<ExternalKeyTarget> {
+    if (version.protectionLevel === 'EXTERNAL') return { kind: 'uri', keyUri: version.externalKeyUri };
+    const connection = await this.connection(key.cryptoKeyBackend, 'crypto_key.crypto_key_backend', version.name);
+    return { kind: 'vpc', connection, keyPath: version.ekmConnectionKeyPath };
+  }
+
+  /** The facts every EKM call carries; the key's justification policy is checked first. */
+  callInfo(key: CryptoKeyRecord, resourceName: string, call: CallContext | undefined): CallInfo {
+    const reason = accessReason(call);
+    const allowed = key.allowedAccessReasons;
+    if (allowed && !allowed.includes(reason)) {
+      throw precondition(
+        `Access to ${resourceName} with reason ${reason} is denied by the key's Key Access Justifications policy.`,
+        'KEY_ACCESS_JUSTIFICATIONS_POLICY',
+        resourceName,
+        `The CryptoKey's key_access_justifications_policy allows ${allowed.join(', ') || 'no reason'}; this request's reason is ${reason}.`,
+      );
+    }
+    return { project: parseCryptoKey(key.name, 'name').project, resourceName, reason };
+  }
+
+  /** Runs an EKM call for a version; if the EKM denies access to the key, the version is disabled. */
+  async guard<T>(version: CryptoKeyVersionRecord, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (isPermissionDenied(err)) await this.disable(version.name);
+      throw err;
+    }
+  }
+
+  private async disable(name: string): Promise<void> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const current = await this.ctx.store.getCryptoKeyVersion(name);
+      if (!current || current.state !== 'ENABLED') return;
+      try {
+        await this.ctx.store.updateCryptoKeyVersion({ ...current, state: 'DISABLED' });
+        this.ctx.log.info('external key version disabled: the EKM denied access', { version: name });
+        return;
+      } catch (err) {
+        if (!(err instanceof KmsError) || err.code !== Code.ABORTED) throw err;
+      }
+    }
+  }
+
+  private async connection(name: string, field: string, subject = name): Promise<EkmConnectionRecord> {
+    const record = name ? await this.ctx.store.ekm.getEkmConnection(name) : undefined;
+    if (record) return record;
+    if (subject !== name) {
+      throw precondition(`The EkmConnection of ${subject} no longer exists.`, 'EKM_CONNECTION_NOT_FOUND', subject,
+        `EkmConnection '${name}' named by crypto_key_backend was not found.`);
+    }
+    throw failedPrecondition(`${field}: EkmConnection ${name || '(none)'} not found.`);
+  }
+}
+
+function isPermissionDenied(err: unknown): boolean {
+  if (!(err instanceof KmsError) || err.code !== Code.FAILED_PRECONDITION) return false;
+  return err.details.some((d) => {
+    const violations = (d.value as { violations?: { type?: string }[] }).violations ?? [];
+    return violations.some((v) => v.type === EKM_PERMISSION_DENIED);
+  });
+}
+
+/** An EXTERNAL key's URI: https, a host, a path. */
+function checkKeyUri(uri: string, field: string): string {
+  if (!uri) throw invalidArgument(`${field}: required for EXTERNAL keys.`);
+  let parsed: URL;
+  try {
+    parsed = new URL(uri);
+  } catch {
+    throw invalidArgument(`${field}: '${uri.slice(0, 100)}' is not a URI.`);
+  }
+  if (parsed.protocol !== 'https:' || !parsed.hostname || parsed.pathname.length <= 1 || parsed.search || parsed.hash || parsed.username) {
+    throw invalidArgument(`${field}: '${uri.slice(0, 100)}' must be https://host[:port]/path with no query, fragment or user.`);
+  }
+  return uri;
+}

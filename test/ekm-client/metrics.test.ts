@@ -1,0 +1,70 @@
+// The Prometheus text format of the metrics registry, the error-domain table,
+// and the body helpers.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeBytes, encodePath, keyContext, signRequest } from '../../src/services/ekm-client/bodies';
+import { EXTERNAL_FAILED_PRECONDITION, httpErrorDomain } from '../../src/services/ekm-client/errors';
+import { EkmMetrics, MetricsRegistry } from '../../src/services/ekm-client/metrics';
+import { CALL, VERSION } from './helpers';
+
+void test('counters and histograms render in the Prometheus text format, with other registered metrics', () => {
+  const registry = new MetricsRegistry();
+  const metrics = new EkmMetrics(registry);
+  const other = registry.counter('kms_other_total', 'Something else.', ['kind']);
+  other.inc({ kind: 'a "quoted"\nvalue\\' });
+  metrics.record({ method: 'wrap', final: false, responseCode: 0, status: 'CONNECTION', ekmConnection: 'projects/p/locations/l/ekmConnections/c', latencyMs: 3 });
+  metrics.record({ method: 'wrap', final: true, responseCode: 200, status: 'OK', ekmConnection: 'projects/p/locations/l/ekmConnections/c', latencyMs: 120.5 });
+  metrics.record({ method: 'wrap', final: true, responseCode: 200, status: 'OK', ekmConnection: 'projects/p/locations/l/ekmConnections/c', latencyMs: 40 });
+  const text = metrics.prometheusText();
+  assert.ok(text.endsWith('\n'));
+  assert.match(text, /^# HELP ekm_external_request_count .+\n# TYPE ekm_external_request_count counter\n/m);
+  assert.ok(text.includes('ekm_external_request_count{method="wrap",final="false",response_code="0",status="CONNECTION",ekm_connection="projects/p/locations/l/ekmConnections/c"} 1\n'));
+  assert.ok(text.includes('ekm_external_request_count{method="wrap",final="true",response_code="200",status="OK",ekm_connection="projects/p/locations/l/ekmConnections/c"} 2\n'));
+  assert.ok(text.includes('# TYPE ekm_external_request_latencies histogram\n'));
+  assert.ok(text.includes('ekm_external_request_latencies_bucket{method="wrap",final="true",le="25"} 0\n'));
+  assert.ok(text.includes('ekm_external_request_latencies_bucket{method="wrap",final="true",le="50"} 1\n'));
+  assert.ok(text.includes('ekm_external_request_latencies_bucket{method="wrap",final="true",le="250"} 2\n'));
+  assert.ok(text.includes('ekm_external_request_latencies_bucket{method="wrap",final="true",le="+Inf"} 2\n'));
+  assert.ok(text.includes('ekm_external_request_latencies_sum{method="wrap",final="true"} 160.5\n'));
+  assert.ok(text.includes('ekm_external_request_latencies_count{method="wrap",final="false"} 1\n'));
+  assert.ok(text.includes('kms_other_total{kind="a \\"quoted\\"\\nvalue\\\\"} 1\n'));
+  assert.equal(registry.counter('kms_other_total', 'again'), other, 'registering twice returns the first');
+  assert.throws(() => registry.histogram('kms_other_total', 'x', [], [1]), /another type/);
+  assert.equal(metrics.requests.get({ method: 'wrap', final: 'true', response_code: '200', status: 'OK', ekm_connection: 'projects/p/locations/l/ekmConnections/c' }), 2);
+});
+
+void test('HTTP answers map to error domains', () => {
+  assert.equal(httpErrorDomain(401, 'UNAUTHENTICATED'), 'EXTERNAL_UNAUTHENTICATED');
+  assert.equal(httpErrorDomain(403, 'PERMISSION_DENIED'), 'EXTERNAL_PERMISSION_DENIED');
+  assert.equal(httpErrorDomain(404, 'NOT_FOUND'), 'EXTERNAL_NOT_FOUND');
+  assert.equal(httpErrorDomain(400, 'INVALID_ARGUMENT'), 'EXTERNAL_INVALID_ARGUMENT');
+  assert.equal(httpErrorDomain(400, 'FAILED_PRECONDITION'), EXTERNAL_FAILED_PRECONDITION);
+  assert.equal(httpErrorDomain(409, 'ALREADY_EXISTS'), EXTERNAL_FAILED_PRECONDITION);
+  assert.equal(httpErrorDomain(413, 'INVALID_ARGUMENT'), 'EXTERNAL_INVALID_ARGUMENT');
+  assert.equal(httpErrorDomain(405, undefined), 'EXTERNAL_INVALID_ARGUMENT');
+  assert.equal(httpErrorDomain(501, 'UNIMPLEMENTED'), 'EXTERNAL_INVALID_ARGUMENT');
+  for (const s of [429, 500, 502, 503, 504, 302]) assert.equal(httpErrorDomain(s, undefined), 'EXTERNAL_UNAVAILABLE', String(s));
+});
+
+void test('bodies: context, digests, base64 answers and URL-safe paths', () => {
+  assert.deepEqual(keyContext(CALL), {
+    fullResourceName: `//cloudkms.googleapis.com/${VERSION}`,
+    relativeResourceName: VERSION,
+    accessReasonContext: { reason: 'CUSTOMER_INITIATED_ACCESS' },
+    isKeyHealthCheck: false,
+  });
+  const body = signRequest({ digest: { sha384: Buffer.from([1, 2, 3]) } }, CALL);
+  assert.deepEqual(body.digest, { sha384: 'AQID' });
+  assert.equal(body.data, undefined);
+  assert.deepEqual(signRequest({ data: Buffer.from('hi') }, CALL).data, 'aGk=');
+
+  assert.deepEqual(decodeBytes('AQID'), Buffer.from([1, 2, 3]));
+  assert.deepEqual(decodeBytes('-_8'), Buffer.from([0xfb, 0xff]));
+  assert.deepEqual(decodeBytes(''), Buffer.alloc(0));
+  assert.equal(decodeBytes('not base64!'), undefined);
+  assert.equal(decodeBytes(12), undefined);
+
+  assert.equal(encodePath('v0/cryptospaces/a/keys/b'), 'v0/cryptospaces/a/keys/b');
+  assert.equal(encodePath('/k?x=1#f'), 'k%3Fx=1%23f');
+  assert.equal(encodePath('a b/ü%'), 'a%20b/%C3%BC%25');
+});
