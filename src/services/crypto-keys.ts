@@ -78,6 +78,10 @@ export class CryptoKeysService {
     return retryOnConflict(async () => {
       const current = await this.mustGet(name);
       const updated = this.applyPatch(current, patch, paths);
+      const scheduled = updated.rotationPeriodMs != null || updated.nextRotationTime != null;
+      if (scheduled && isExternal(updated.protectionLevel) && !(await this.external.coordinated(updated))) {
+        throw invalidArgument('crypto_key.rotation_period: keys whose external material is managed by hand have no automatic rotation.');
+      }
       const key = await this.ctx.store.updateCryptoKey(updated);
       return cryptoKeyResource(key, await this.primaryOf(key));
     });

@@ -6,6 +6,7 @@
 // replicas can't rotate the same key twice.
 import type { CryptoKeyRecord, CryptoKeyVersionRecord } from '../store/store';
 import type { ServiceContext } from './context';
+import { ACCESS_REASON_HEADER } from './external-keys';
 import type { CryptoKeysService } from './crypto-keys';
 import { retryOnConflict } from './retry';
 
@@ -68,16 +69,42 @@ export class Scheduler {
     }
   }
 
-  private destroy(first: CryptoKeyVersionRecord): Promise<number> {
-    return retryOnConflict(async () => {
+  private async destroy(first: CryptoKeyVersionRecord): Promise<number> {
+    const destroyed = await retryOnConflict(async () => {
       const v = (await this.ctx.store.getCryptoKeyVersion(first.name)) ?? first;
       const now = this.ctx.clock.now();
-      if (v.state !== 'DESTROY_SCHEDULED' || v.destroyTime == null || v.destroyTime > now) return 0;
-      await this.ctx.store.destroyCryptoKeyVersion({ ...v, state: 'DESTROYED', destroyTime: null, destroyEventTime: now });
+      if (v.state !== 'DESTROY_SCHEDULED' || v.destroyTime == null || v.destroyTime > now) return undefined;
+      const written = await this.ctx.store.destroyCryptoKeyVersion({ ...v, state: 'DESTROYED', destroyTime: null, destroyEventTime: now });
       this.ctx.material.forget(v.name);
       this.ctx.log.info('key version destroyed', { resource: v.name });
-      return 1;
+      return written;
     });
+    if (!destroyed) return 0;
+    await this.destroyExternal(destroyed);
+    return 1;
+  }
+
+  /**
+   * A CLOUD_KMS-managed version's material is destroyed in the EKM too, once
+   * the KMS's own half is gone (the data is unreadable from then on whatever
+   * the EKM does). If the EKM fails, the version says so:
+   * EXTERNAL_DESTRUCTION_FAILED (the cause goes to the log).
+   */
+  private async destroyExternal(v: CryptoKeyVersionRecord): Promise<void> {
+    if (v.protectionLevel !== 'EXTERNAL_VPC') return;
+    const key = await this.ctx.store.getCryptoKey(v.cryptoKey);
+    if (!key || !(await this.keys.external.coordinated(key).catch(() => false))) return;
+    try {
+      const system = { headers: { [ACCESS_REASON_HEADER]: 'GOOGLE_INITIATED_SYSTEM_OPERATION' } };
+      const info = this.keys.external.callInfo(key, v.name, system);
+      await this.ctx.ekm.destroyKey(await this.keys.external.target(key, v), info);
+    } catch (err) {
+      this.ctx.log.error('external key destruction failed', { resource: v.name, error: (err as Error).message });
+      await retryOnConflict(async () => {
+        const current = await this.ctx.store.getCryptoKeyVersion(v.name);
+        if (current?.state === 'DESTROYED') await this.ctx.store.updateCryptoKeyVersion({ ...current, state: 'EXTERNAL_DESTRUCTION_FAILED' });
+      });
+    }
   }
 
   private async rotate(key: CryptoKeyRecord): Promise<number> {

@@ -24,6 +24,10 @@ const PARENT = `projects/${PROJECT}/locations/us-east1`;
 const SERVICE = `${PARENT}/namespaces/ekm/services/replicas`;
 const CONNECTION = `${PARENT}/ekmConnections/conn`;
 const REASON_HEADER = 'x-openekm-access-reason';
+const EKM_POLICY = {
+  callers: [serviceIdentityEmail(PROJECT)],
+  reasons: { default: ['CUSTOMER_INITIATED_ACCESS'], destroyKey: ['GOOGLE_INITIATED_SYSTEM_OPERATION'] },
+};
 
 /** The PreconditionFailure violations of a gRPC error. */
 function violations(err: unknown): { type: string; subject: string; description: string }[] {
@@ -93,10 +97,7 @@ describe('external keys end to end', () => {
     fs.writeFileSync(path.join(trustDir, 'kms-jwks.json'), JSON.stringify(kms.server.jwks));
     ekm = await startEkm();
 
-    await ekm.admin.call('createCryptoSpace', {
-      name: 'kms',
-      policy: { callers: [serviceIdentityEmail(PROJECT)], reasons: { default: ['CUSTOMER_INITIATED_ACCESS'] } },
-    });
+    await ekm.admin.call('createCryptoSpace', { name: 'kms', policy: EKM_POLICY });
     keyPath = (await ekm.admin.call<{ path: string }>('createKey', { cryptoSpace: 'kms', algorithm: 'EXTERNAL_SYMMETRIC_ENCRYPTION' })).path;
 
     directory = directoryClients(kms.server);
@@ -236,10 +237,7 @@ describe('external keys end to end', () => {
     try {
       await failsWith(kms.client.decrypt({ name: vpcKey, ciphertext: enc.ciphertext }), 'EXTERNAL_PERMISSION_DENIED');
     } finally {
-      await ekm.admin.call('setPolicy', {
-        cryptoSpace: 'kms',
-        policy: { callers: [serviceIdentityEmail(PROJECT)], reasons: { default: ['CUSTOMER_INITIATED_ACCESS'] } },
-      });
+      await ekm.admin.call('setPolicy', { cryptoSpace: 'kms', policy: EKM_POLICY });
     }
     const [version] = await kms.client.getCryptoKeyVersion({ name: `${vpcKey}/cryptoKeyVersions/1` });
     assert.equal(version.state, 'DISABLED', 'a PERMISSION_DENIED from the EKM disables the version');
@@ -260,6 +258,59 @@ describe('external keys end to end', () => {
     const [enc] = await kms.client.encrypt({ name: key.name, plaintext: Buffer.from('over the internet') });
     const [dec] = await kms.client.decrypt({ name: key.name, ciphertext: enc.ciphertext });
     assert.equal(Buffer.from(dec.plaintext as Uint8Array).toString(), 'over the internet');
+  });
+
+  test('a CLOUD_KMS connection: the EKM makes the material; destruction reaches the EKM', async () => {
+    const coordinated = `${PARENT}/ekmConnections/coordinated`;
+    await ekmService.createEkmConnection({
+      parent: PARENT,
+      ekmConnectionId: 'coordinated',
+      ekmConnection: {
+        serviceResolvers: [{
+          serviceDirectoryService: SERVICE,
+          hostname: HOSTNAME,
+          serverCertificates: [{ rawDer: fs.readFileSync(ekm.server.certificateDerPath) }],
+        }],
+        keyManagementMode: 'CLOUD_KMS',
+        cryptoSpacePath: 'v0/cryptospaces/kms',
+      },
+    });
+    await ekmService.verifyConnectivity({ name: coordinated });
+    const [key] = await kms.client.createCryptoKey({
+      parent: `${PARENT}/keyRings/ring`,
+      cryptoKeyId: 'coordinated',
+      cryptoKey: { purpose: 'ENCRYPT_DECRYPT', versionTemplate: { protectionLevel: 'EXTERNAL_VPC' }, cryptoKeyBackend: coordinated },
+    });
+    const v1 = key.primary!;
+    assert.match(v1.externalProtectionLevelOptions!.ekmConnectionKeyPath!, /^v0\/cryptospaces\/kms\/keys\//);
+    const [enc] = await kms.client.encrypt({ name: key.name, plaintext: Buffer.from('coordinated') });
+    const [dec] = await kms.client.decrypt({ name: key.name, ciphertext: enc.ciphertext });
+    assert.equal(Buffer.from(dec.plaintext as Uint8Array).toString(), 'coordinated');
+
+    // Signing keys on the same connection: the EKM signs, node:crypto verifies against GetPublicKey.
+    const [signer] = await kms.client.createCryptoKey({
+      parent: `${PARENT}/keyRings/ring`,
+      cryptoKeyId: 'coordinated-signer',
+      cryptoKey: {
+        purpose: 'ASYMMETRIC_SIGN',
+        versionTemplate: { protectionLevel: 'EXTERNAL_VPC', algorithm: 'EC_SIGN_P256_SHA256' },
+        cryptoKeyBackend: coordinated,
+      },
+    });
+    const signerVersion = `${signer.name}/cryptoKeyVersions/1`;
+    const message = Buffer.from('release 9');
+    const [signed] = await kms.client.asymmetricSign({ name: signerVersion, digest: { sha256: crypto.createHash('sha256').update(message).digest() } });
+    const [pub] = await kms.client.getPublicKey({ name: signerVersion });
+    assert.ok(crypto.verify('sha256', message, pub.pem!, Buffer.from(signed.signature as Uint8Array)));
+
+    // Destroy version 1: once the schedule runs out the KMS destroys its half, then asks the EKM.
+    await kms.client.destroyCryptoKeyVersion({ name: v1.name });
+    kms.clock.advance(31 * 24 * 3600 * 1000);
+    await kms.server.runScheduler();
+    const [gone] = await kms.client.getCryptoKeyVersion({ name: v1.name });
+    assert.equal(gone.state, 'DESTROYED');
+    const external = await ekm.admin.call<{ state: string }>('getKey', { path: v1.externalProtectionLevelOptions!.ekmConnectionKeyPath });
+    assert.equal(external.state, 'DESTROYED');
   });
 
   test('Cloud KMS rules for external keys', async () => {
