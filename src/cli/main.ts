@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // The `openekm` command. `openekm serve` runs the KMS on the embedded store
 // and prints one JSON line with its addresses once it is listening.
+import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createServer } from '../server';
 import { ekmMain } from '../ekm/cli';
 
 const USAGE = `usage: openekm serve [--data DIR | --in-memory] [--host HOST] [--grpc-port PORT]
                      [--rest-port PORT] [--root-key-file FILE]
+                     [--ekm-ca-file PEM] [--ekm-deadline-ms MS] [--ekm-issuer URL]
        openekm ekm ...   the reference external key manager (openekm ekm help)
 
   --data DIR          data directory (SQLite database, root key); default ./.openekm
@@ -15,6 +17,10 @@ const USAGE = `usage: openekm serve [--data DIR | --in-memory] [--host HOST] [--
   --grpc-port PORT    gRPC port; 0 picks a free one; default 9090
   --rest-port PORT    REST/JSON port; 0 picks a free one; default 8080
   --root-key-file F   root key file (base64 of 32 bytes); default DIR/root.key, created on first start
+  --ekm-ca-file PEM   extra CA certificates trusted for EXTERNAL key URIs (besides the system's)
+  --ekm-deadline-ms MS  budget of one call to an EKM, retries included; default 5000
+  --ekm-issuer URL    the iss of the tokens the KMS signs for EKMs; default https://openekm.kms/
+                      (the signing keys: DIR/kms-jwks.json, and GET /openekm/v1/jwks.json on the REST port)
 Environment: OPENEKM_ROOT_KEY (base64 of 32 bytes) overrides the root key file.
 `;
 
@@ -27,6 +33,13 @@ function port(value: string | undefined, fallback: number, flag: string): number
 
 class UsageError extends Error {}
 
+function positive(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag}: not a positive integer: ${value}`);
+  return n;
+}
+
 async function serve(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
@@ -37,6 +50,9 @@ async function serve(args: string[]): Promise<void> {
       'grpc-port': { type: 'string' },
       'rest-port': { type: 'string' },
       'root-key-file': { type: 'string' },
+      'ekm-ca-file': { type: 'string' },
+      'ekm-deadline-ms': { type: 'string' },
+      'ekm-issuer': { type: 'string' },
     },
     strict: true,
   });
@@ -49,6 +65,11 @@ async function serve(args: string[]): Promise<void> {
     restPort: port(values['rest-port'], 8080, '--rest-port'),
     rootKey: process.env.OPENEKM_ROOT_KEY || undefined,
     rootKeyFile: values['root-key-file'],
+    ekm: {
+      extraCaPem: values['ekm-ca-file'] ? fs.readFileSync(values['ekm-ca-file'], 'utf8') : undefined,
+      deadlineMs: positive(values['ekm-deadline-ms'], '--ekm-deadline-ms'),
+      issuer: values['ekm-issuer'],
+    },
   });
   process.stdout.write(`${JSON.stringify(server.addresses)}\n`);
   let closing = false;
