@@ -2,13 +2,18 @@
 // The `openekm` command. `openekm serve` runs the KMS on the embedded store
 // and prints one JSON line with its addresses once it is listening.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createServer } from '../server';
 import { ekmMain } from '../ekm/cli';
+import { howTo, runDemo, startPair } from './dev';
 
 const USAGE = `usage: openekm serve [--data DIR | --in-memory] [--host HOST] [--grpc-port PORT]
                      [--rest-port PORT] [--root-key-file FILE]
                      [--ekm-ca-file PEM] [--ekm-deadline-ms MS] [--ekm-issuer URL]
+       openekm dev [--grpc-port P] [--rest-port P] [--ekm-port P]
+                         the KMS and a reference EKM together (./.openekm, ./.openekm-ekm)
+       openekm demo      Cloud EKM's usage flow end to end, in a temporary directory
        openekm ekm ...   the reference external key manager (openekm ekm help)
 
   --data DIR          data directory (SQLite database, root key); default ./.openekm
@@ -85,10 +90,34 @@ async function serve(args: string[]): Promise<void> {
   process.on('SIGINT', stop);
 }
 
+async function dev(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { 'grpc-port': { type: 'string' }, 'rest-port': { type: 'string' }, 'ekm-port': { type: 'string' } },
+    strict: true,
+  });
+  const pair = await startPair(path.resolve('.openekm'), path.resolve('.openekm-ekm'), {
+    grpc: port(values['grpc-port'], 9090, '--grpc-port'),
+    rest: port(values['rest-port'], 8080, '--rest-port'),
+    ekm: port(values['ekm-port'], 8443, '--ekm-port'),
+  });
+  process.stdout.write(`${JSON.stringify({ ...pair.kms.addresses, ekm: pair.ekm.url })}\n${howTo(pair)}`);
+  let closing = false;
+  const stop = () => {
+    if (closing) return;
+    closing = true;
+    pair.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (command === 'serve') return serve(rest);
   if (command === 'ekm') return ekmMain(rest);
+  if (command === 'dev') return dev(rest);
+  if (command === 'demo') return runDemo((line) => process.stdout.write(`${line}\n`));
   if (command === undefined || command === 'help' || command === '--help') {
     process.stdout.write(USAGE);
     return;
