@@ -55,6 +55,10 @@ export interface EkmOptions {
 
 /** The KMS's signing keys for EKM tokens, as a JWKS document EKMs are configured to trust. */
 export const JWKS_FILE = 'kms-jwks.json';
+/** The same JWKS on the REST port, for EKMs that fetch it (`--trust-issuer ISSUER=URL`). */
+export const JWKS_PATH = '/openekm/v1/jwks.json';
+/** Prometheus text of the EKM metrics (ekm_external_request_count, ekm_external_request_latencies) on the REST port. */
+export const METRICS_PATH = '/metrics';
 
 export interface OpenEkmServer {
   /** gRPC as host:port (what clients take as an endpoint); REST as a base URL. */
@@ -137,7 +141,10 @@ export async function createServer(options: ServerOptions = {}): Promise<OpenEkm
     const grpc = await startGrpc(table, host, options.grpcPort ?? 0, log);
     let rest;
     try {
-      rest = await startRest(table, host, options.restPort ?? 0, log);
+      rest = await startRest(table, host, options.restPort ?? 0, log, new Map([
+        [JWKS_PATH, () => ({ contentType: 'application/json', body: `${JSON.stringify(identity.jwks())}\n` })],
+        [METRICS_PATH, () => ({ contentType: 'text/plain; version=0.0.4; charset=utf-8', body: ekm.metrics.prometheusText() })],
+      ]));
     } catch (err) {
       await grpc.close();
       throw err;

@@ -54,6 +54,9 @@ export interface RestTransport {
   close(): Promise<void>;
 }
 
+/** A plain GET resource served beside the API (the JWKS, /metrics): its content type and body, made per request. */
+export type PlainResource = () => { contentType: string; body: string };
+
 /** Parses the query string into name → values, keeping repeated names. */
 function parseQuery(query: string): Map<string, string[]> {
   const params = new Map<string, string[]>();
@@ -234,6 +237,7 @@ class RestDispatcher {
   constructor(
     table: ReadonlyMap<string, Handler>,
     private readonly log: Logger,
+    private readonly plain: ReadonlyMap<string, PlainResource> = new Map(),
   ) {
     this.router = new Router(routesOf(SERVICES, service));
     for (const route of this.router.routes) {
@@ -253,6 +257,12 @@ class RestDispatcher {
       format = responseFormat(params);
     } catch (err) {
       this.drainThen(req, () => sendError(res, 400, asKmsError(err), format));
+      return;
+    }
+    const resource = req.method === 'GET' ? this.plain.get(rawPath) : undefined;
+    if (resource) {
+      const { contentType, body } = resource();
+      this.drainThen(req, () => send(res, 200, body, { 'content-type': contentType }));
       return;
     }
     const override = req.headers['x-http-method-override'];
@@ -344,8 +354,9 @@ export async function startRest(
   host: string,
   port: number,
   log: Logger,
+  plain?: ReadonlyMap<string, PlainResource>,
 ): Promise<RestTransport> {
-  const dispatcher = new RestDispatcher(table, log);
+  const dispatcher = new RestDispatcher(table, log, plain);
   const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 60_000 }, (req, res) =>
     dispatcher.onRequest(req, res),
   );

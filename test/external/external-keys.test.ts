@@ -313,6 +313,20 @@ describe('external keys end to end', () => {
     assert.equal(external.state, 'DESTROYED');
   });
 
+  test('the REST port publishes the KMS JWKS and the EKM metrics in Prometheus text', async () => {
+    const jwks = await fetch(`${kms.server.addresses.rest}/openekm/v1/jwks.json`);
+    assert.equal(jwks.status, 200);
+    assert.deepEqual(await jwks.json(), kms.server.jwks);
+    const metrics = await fetch(`${kms.server.addresses.rest}/metrics`);
+    assert.equal(metrics.status, 200);
+    assert.match(metrics.headers.get('content-type') ?? '', /^text\/plain/);
+    const text = await metrics.text();
+    assert.match(text, /^# TYPE ekm_external_request_count counter$/m);
+    assert.match(text, /^ekm_external_request_count\{[^}]*method="wrap"[^}]*final="true"[^}]*\} \d+$/m);
+    assert.match(text, /ekm_external_request_latencies_bucket\{/);
+    assert.match(text, /status="CONNECTION"/, 'the EKM-down test left connection failures');
+  });
+
   test('Cloud KMS rules for external keys', async () => {
     const ring = `${PARENT}/keyRings/ring`;
     await rejectsWithCode(kms.client.createCryptoKey({
