@@ -26,6 +26,34 @@ export enum Code {
 }
 
 /**
+ * The HTTP status of each canonical code (google/rpc/code.proto), for the
+ * transports that answer over HTTP/JSON: the KMS's REST front and the EKM.
+ */
+const HTTP_STATUS: Readonly<Record<Code, number>> = {
+  [Code.OK]: 200,
+  [Code.CANCELLED]: 499,
+  [Code.UNKNOWN]: 500,
+  [Code.INVALID_ARGUMENT]: 400,
+  [Code.DEADLINE_EXCEEDED]: 504,
+  [Code.NOT_FOUND]: 404,
+  [Code.ALREADY_EXISTS]: 409,
+  [Code.PERMISSION_DENIED]: 403,
+  [Code.RESOURCE_EXHAUSTED]: 429,
+  [Code.FAILED_PRECONDITION]: 400,
+  [Code.ABORTED]: 409,
+  [Code.OUT_OF_RANGE]: 400,
+  [Code.UNIMPLEMENTED]: 501,
+  [Code.INTERNAL]: 500,
+  [Code.UNAVAILABLE]: 503,
+  [Code.DATA_LOSS]: 500,
+  [Code.UNAUTHENTICATED]: 401,
+};
+
+export function httpStatus(code: Code): number {
+  return HTTP_STATUS[code] ?? 500;
+}
+
+/**
  * A detail carried in google.rpc.Status.details: the fully-qualified proto
  * type name (without the type.googleapis.com/ prefix) and a plain object in
  * the shape protobufjs' fromObject accepts for that type.

@@ -3,28 +3,9 @@
 // {"error": {"code", "status", "message"}} (docs/ekm-protocol.md, "Errors").
 // Routing faults (404 for no such operation, 405, 413) carry their own HTTP
 // status through HttpFault.
-import { Code, KmsError, asKmsError } from '../errors';
+import { Code, KmsError, asKmsError, httpStatus } from '../errors';
 import type { EkmErrorBody } from '../protocol/ekm';
 
-const HTTP_STATUS: Readonly<Record<Code, number>> = {
-  [Code.OK]: 200,
-  [Code.CANCELLED]: 499,
-  [Code.UNKNOWN]: 500,
-  [Code.INVALID_ARGUMENT]: 400,
-  [Code.DEADLINE_EXCEEDED]: 504,
-  [Code.NOT_FOUND]: 404,
-  [Code.ALREADY_EXISTS]: 409,
-  [Code.PERMISSION_DENIED]: 403,
-  [Code.RESOURCE_EXHAUSTED]: 429,
-  [Code.FAILED_PRECONDITION]: 400,
-  [Code.ABORTED]: 409,
-  [Code.OUT_OF_RANGE]: 400,
-  [Code.UNIMPLEMENTED]: 501,
-  [Code.INTERNAL]: 500,
-  [Code.UNAVAILABLE]: 503,
-  [Code.DATA_LOSS]: 500,
-  [Code.UNAUTHENTICATED]: 401,
-};
 
 /** A fault answered with an explicit HTTP status (routing, size, method). */
 export class HttpFault extends Error {
@@ -43,9 +24,7 @@ export const unauthenticated = (message: string): KmsError => new KmsError(Code.
 export const permissionDenied = (message: string): KmsError => new KmsError(Code.PERMISSION_DENIED, message);
 export const internal = (message: string): KmsError => new KmsError(Code.INTERNAL, message);
 
-export function httpStatus(code: Code): number {
-  return HTTP_STATUS[code] ?? 500;
-}
+export { httpStatus };
 
 export interface HttpAnswer {
   httpStatus: number;
