@@ -50,6 +50,8 @@ export interface H2loadOptions {
   logFile: string;
   concurrency: number;
   durationS: number;
+  /** More request headers, as `name: value` (the EKM workloads' bearer token). */
+  headers?: readonly string[];
 }
 
 function count(text: string, re: RegExp, what: string): number[] {
@@ -79,7 +81,9 @@ function loadArgs(protocol: Protocol, concurrency: number): string[] {
   // REST over HTTP/1.1: one request at a time per connection, as HTTP clients
   // send them (Node's, gax's, curl, browsers: none pipelines), so that many
   // keep-alive connections with one request each. With --h1, -m is the
-  // pipelining depth: 1 means none.
+  // pipelining depth: 1 means none. The EKM protocol is the same over TLS
+  // (the https URL): each connection's handshake happens once, before the
+  // warm-up ends, and the connection is kept for the whole run.
   return ['--h1', '-c', String(concurrency), '-m', '1', '-H', 'content-type: application/json'];
 }
 
@@ -89,6 +93,7 @@ export function runH2load(o: H2loadOptions): Promise<H2loadRun> {
     String(LOADGEN_CPU), 'h2load',
     '-D', String(o.durationS), '--warm-up-time', '1',
     ...loadArgs(o.protocol, o.concurrency),
+    ...(o.headers ?? []).flatMap((h) => ['-H', h]),
     '-d', o.bodyFile, '--log-file', o.logFile,
     o.url,
   ];

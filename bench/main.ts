@@ -1,12 +1,14 @@
 // `npm run bench`: throughput and latency of the KMS over gRPC and over REST,
-// each against the limit of its transport (a bare grpc-js echo server, a bare
-// node:http echo server), each server in its own process on CPU 0, loaded by
-// h2load on CPU 1. See docs/benchmark.md.
+// and of the reference EKM (wrap, unwrap over TLS with a bearer token), each
+// against the limit of its transport (a bare grpc-js echo server, a bare
+// node:http echo server, a bare node:https echo server), each server in its
+// own process on CPU 0, loaded by h2load on CPU 1. See docs/benchmark.md.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { prepareWorkloads, type Workload } from './bodies';
+import { EKM_WORKLOAD_IDS, ekmSetup, prepareEkmWorkloads, type BenchWorkload } from './ekm-workloads';
 import { ensureH2load } from './h2load';
 import { measureCase } from './measure';
 import { type Options, parseOptions, USAGE, UsageError } from './options';
@@ -18,6 +20,9 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const SERVER_MAIN = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const GRPC_ECHO_MAIN = path.join(__dirname, 'echo-server.js');
 const HTTP_ECHO_MAIN = path.join(__dirname, 'http-echo-server.js');
+const HTTPS_ECHO_MAIN = path.join(__dirname, 'https-echo-server.js');
+/** The workloads served by the KMS (`openekm serve`); the EKM's are EKM_WORKLOAD_IDS. */
+const KMS_WORKLOAD_IDS: readonly Workload['id'][] = ['encrypt', 'decrypt', 'sign', 'rest-encrypt'];
 const RESULTS = path.join(ROOT, 'bench', 'results', 'latest.json');
 
 // Progress goes to stderr so that stdout is the table and the verdict.
@@ -28,22 +33,30 @@ function h2loadVersion(): string {
   return spawnSync('h2load', ['--version'], { encoding: 'utf8' }).stdout.trim();
 }
 
-function selectWorkloads(all: Workload[], ids: string[] | undefined): Workload[] {
+/** The workload ids to run: --workloads (checked) or all of them. */
+function selectIds(ids: string[] | undefined): string[] {
+  const all: string[] = [...KMS_WORKLOAD_IDS, ...EKM_WORKLOAD_IDS];
   if (!ids) return all;
-  const unknown = ids.filter((id) => !all.some((w) => w.id === id));
+  const unknown = ids.filter((id) => !all.includes(id));
   if (unknown.length) throw new UsageError(`--workloads: unknown ${unknown.join(', ')}`);
-  return all.filter((w) => ids.includes(w.id));
+  return all.filter((id) => ids.includes(id));
 }
 
 /** The concurrencies a workload runs at: --concurrency if given, else its own. */
-const concurrenciesOf = (opts: Options, w: Workload) => opts.concurrencies ?? w.concurrencies;
+const concurrenciesOf = (opts: Options, w: BenchWorkload) => opts.concurrencies ?? w.concurrencies;
+
+/** The EKM's certificate and key, which the HTTPS echo serves too. */
+interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+}
 
 /**
  * The echo servers the selected workloads need (one per protocol), each
  * started pinned, added to `servers` at once (so that it is stopped even if
  * a later step fails), and checked with every body.
  */
-async function startEchoes(workloads: Workload[], servers: ServerProcess[]): Promise<Map<Protocol, ServerProcess>> {
+async function startEchoes(workloads: BenchWorkload[], servers: ServerProcess[], tls: TlsFiles | undefined): Promise<Map<Protocol, ServerProcess>> {
   const echoes = new Map<Protocol, ServerProcess>();
   const start = async (protocol: Protocol, label: string, args: string[]) => {
     const echo = await startPinned(label, args);
@@ -53,6 +66,7 @@ async function startEchoes(workloads: Workload[], servers: ServerProcess[]): Pro
   const grpcPaths = workloads.filter((w) => w.protocol === 'grpc').map((w) => w.path);
   if (grpcPaths.length) await start('grpc', 'grpc echo', [GRPC_ECHO_MAIN, '0', ...grpcPaths]);
   if (workloads.some((w) => w.protocol === 'rest')) await start('rest', 'http echo', [HTTP_ECHO_MAIN, '0']);
+  if (workloads.some((w) => w.protocol === 'ekm')) await start('ekm', 'https echo', [HTTPS_ECHO_MAIN, '0', tls!.certFile, tls!.keyFile]);
   for (const w of workloads) {
     const echo = echoes.get(w.protocol)!;
     await w.verify('echo', echo.port(w.protocol));
@@ -88,14 +102,31 @@ async function main(): Promise<number> {
   });
   try {
     const profArgs = opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [];
-    // The default mode, as `npm start` runs it: SQLite in a data directory.
-    const dataDir = path.join(tmp, 'data');
-    const ours = await startPinned('openekm', [...profArgs, SERVER_MAIN, 'serve', '--data', dataDir, '--grpc-port', '0', '--rest-port', '0']);
-    servers.push(ours);
-    const workloads = selectWorkloads(await prepareWorkloads(ours), opts.workloads);
-    const echoes = await startEchoes(workloads, servers);
-    const echoPids = [...echoes.values()].map((e) => `${e.label} pid ${e.pid}`).join(', ');
-    progress(`server under test pid ${ours.pid}, ${echoPids}, all on CPU ${SERVER_CPU}; h2load on CPU ${LOADGEN_CPU}`);
+    const ids = selectIds(opts.workloads);
+    // The servers under test, by the protocol of the workloads they serve.
+    const ours = new Map<Protocol, ServerProcess>();
+    const workloads: BenchWorkload[] = [];
+    if (ids.some((id) => (KMS_WORKLOAD_IDS as readonly string[]).includes(id))) {
+      // The default mode, as `npm start` runs it: SQLite in a data directory.
+      const dataDir = path.join(tmp, 'data');
+      const kms = await startPinned('openekm', [...profArgs, SERVER_MAIN, 'serve', '--data', dataDir, '--grpc-port', '0', '--rest-port', '0']);
+      servers.push(kms);
+      ours.set('grpc', kms).set('rest', kms);
+      workloads.push(...(await prepareWorkloads(kms)).filter((w) => ids.includes(w.id)));
+    }
+    let tls: TlsFiles | undefined;
+    if (ids.some((id) => (EKM_WORKLOAD_IDS as readonly string[]).includes(id))) {
+      // The reference EKM, SQLite in its own data directory, trusting the bench's token issuer.
+      const setup = ekmSetup(SERVER_MAIN, tmp);
+      const ekm = await startPinned('openekm ekm', [...profArgs, ...setup.serveArgs]);
+      servers.push(ekm);
+      ours.set('ekm', ekm);
+      workloads.push(...(await prepareEkmWorkloads(ekm, setup, SERVER_MAIN)).filter((w) => ids.includes(w.id)));
+      tls = setup;
+    }
+    const echoes = await startEchoes(workloads, servers, tls);
+    const pids = (m: Map<Protocol, ServerProcess>) => [...new Set(m.values())].map((s) => `${s.label} pid ${s.pid}`).join(', ');
+    progress(`under test: ${pids(ours)}; limits: ${pids(echoes)}; all on CPU ${SERVER_CPU}; h2load on CPU ${LOADGEN_CPU}`);
     const { runs, warnings } = await runRounds(opts, workloads, ours, echoes, tmp);
     report(opts, workloads, runs, warnings);
     return 0;
@@ -105,7 +136,7 @@ async function main(): Promise<number> {
   }
 }
 
-async function runRounds(opts: Options, workloads: Workload[], ours: ServerProcess, echoes: Map<Protocol, ServerProcess>, tmp: string) {
+async function runRounds(opts: Options, workloads: BenchWorkload[], oursBy: Map<Protocol, ServerProcess>, echoes: Map<Protocol, ServerProcess>, tmp: string) {
   const cases = workloads.reduce((n, w) => n + concurrenciesOf(opts, w).length, 0);
   progress(`${opts.rounds} round(s) x ${cases} case(s) x 2 servers, ${opts.durationS} s each + 1 s warm-up`);
   const bodyFiles = new Map<string, string>();
@@ -119,6 +150,7 @@ async function runRounds(opts: Options, workloads: Workload[], ours: ServerProce
   for (let round = 1; round <= opts.rounds; round++) {
     for (const workload of workloads) {
       const echo = echoes.get(workload.protocol)!;
+      const ours = oursBy.get(workload.protocol)!;
       // Alternate who goes first so that drift (thermal, other tenants) falls on both alike.
       const order: [ServerKind, ServerProcess][] = round % 2 ? [['ours', ours], ['echo', echo]] : [['echo', echo], ['ours', ours]];
       for (const concurrency of concurrenciesOf(opts, workload)) {
@@ -134,14 +166,15 @@ async function runRounds(opts: Options, workloads: Workload[], ours: ServerProce
   return { runs, warnings };
 }
 
-function report(opts: Options, workloads: Workload[], runs: RunResult[], warnings: string[]): void {
+function report(opts: Options, workloads: BenchWorkload[], runs: RunResult[], warnings: string[]): void {
   const rows = summarize(runs, workloads.map((w) => ({ ...w, concurrencies: concurrenciesOf(opts, w) })));
   say(`\n${markdownTable(rows)}`);
   say(
     `medians of ${opts.rounds} round(s), ${opts.durationS} s each; ratio of medians = median ours / median echo req/s; ` +
       `paired ratio = median over rounds of ours / echo in that round; echo = bare grpc-js echo for gRPC rows, ` +
-      `bare node:http echo for REST rows; concurrency = streams on one HTTP/2 connection (gRPC), ` +
-      `keep-alive HTTP/1.1 connections with one request each (REST); ${os.cpus().length} cores, node ${process.version}, ${h2loadVersion()}`,
+      `bare node:http echo for REST rows, bare node:https echo for EKM rows; concurrency = streams on one HTTP/2 connection (gRPC), ` +
+      `keep-alive HTTP/1.1 connections with one request each (REST), the same over TLS (EKM); ` +
+      `${os.cpus().length} cores, node ${process.version}, ${h2loadVersion()}`,
   );
   warnings.forEach(say);
 

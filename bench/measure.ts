@@ -4,9 +4,9 @@
 // the figure is (the server's, the generator's, or other tenants').
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Workload } from './bodies';
 import { busySeconds, processSeconds, waitForQuiet } from './cpu';
 import { runH2load } from './h2load';
+import type { BenchWorkload } from './ekm-workloads';
 import { readLatencyLog } from './latency';
 import { LOADGEN_CPU, SERVER_CPU, type ServerProcess } from './processes';
 import type { RunResult, ServerKind } from './report';
@@ -25,7 +25,7 @@ const BENCH_CPUS = [SERVER_CPU, LOADGEN_CPU];
 export interface Case {
   kind: ServerKind;
   server: ServerProcess;
-  workload: Workload;
+  workload: BenchWorkload;
   concurrency: number;
   round: number;
   bodyFile: string;
@@ -73,7 +73,12 @@ async function measureOnce(c: Case, progress: (line: string) => void): Promise<R
   const ownBefore = process.cpuUsage();
   const started = process.hrtime.bigint();
   const port = server.port(w.protocol);
-  const run = await runH2load({ protocol: w.protocol, url: `http://127.0.0.1:${port}${w.path}`, bodyFile: c.bodyFile, logFile, concurrency, durationS: c.durationS });
+  // The EKM protocol is over TLS, with a bearer token on every request.
+  const scheme = w.protocol === 'ekm' ? 'https' : 'http';
+  const headers = 'headers' in w ? w.headers : [];
+  const run = await runH2load({
+    protocol: w.protocol, url: `${scheme}://127.0.0.1:${port}${w.path}`, headers, bodyFile: c.bodyFile, logFile, concurrency, durationS: c.durationS,
+  });
   const wallS = Number(process.hrtime.bigint() - started) / 1e9;
   const serverS = processSeconds(server.pid) - serverBefore;
   const own = process.cpuUsage(ownBefore);

@@ -3,16 +3,18 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 
 export const USAGE = `usage: npm run bench -- [--duration S] [--rounds N] [--quick]
-                       [--workloads encrypt,decrypt,sign,rest-encrypt] [--concurrency 1,16,64] [--cpu-prof DIR]
+                       [--workloads encrypt,decrypt,sign,rest-encrypt,ekm-wrap,ekm-unwrap]
+                       [--concurrency 1,16,64] [--cpu-prof DIR]
 
   --duration S    measured seconds per run, after 1 s of warm-up; default 5
   --rounds N      rounds, each running every case on both servers; default 3
   --quick         1 round of 2 s (a smoke check)
-  --workloads L   subset of encrypt,decrypt,sign (gRPC) and rest-encrypt (REST)
+  --workloads L   subset of encrypt,decrypt,sign (gRPC), rest-encrypt (REST) and
+                  ekm-wrap,ekm-unwrap (the reference EKM, over TLS)
   --concurrency L requests in flight, for every workload run (gRPC: streams on one
-                  connection; REST: keep-alive connections). Default: 1,16,64 for
-                  gRPC, 16,64 for REST
-  --cpu-prof DIR  run the server under test with node --cpu-prof, profiles written to DIR
+                  connection; REST, EKM: keep-alive connections). Default: 1,16,64 for
+                  gRPC, 16,64 for REST and EKM
+  --cpu-prof DIR  run the servers under test with node --cpu-prof, profiles written to DIR
                   (results are then not written: a profiled server is slower)
 `;
 

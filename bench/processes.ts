@@ -7,8 +7,11 @@ import * as fs from 'node:fs';
 export const SERVER_CPU = 0;
 export const LOADGEN_CPU = 1;
 
-/** How a workload reaches a server: gRPC over HTTP/2, or REST/JSON over HTTP/1.1. */
-export type Protocol = 'grpc' | 'rest';
+/**
+ * How a workload reaches a server: gRPC over HTTP/2, REST/JSON over HTTP/1.1,
+ * or the EKM protocol (JSON over HTTP/1.1 over TLS, with a bearer token).
+ */
+export type Protocol = 'grpc' | 'rest' | 'ekm';
 
 export interface ServerProcess {
   label: string;
@@ -27,11 +30,14 @@ const STOP_TIMEOUT_MS = 10_000;
 /**
  * The ports in a server's first line: `{"grpc":"HOST:PORT","rest":"http://HOST:PORT"}`,
  * either key optional (an echo server serves one protocol), at least one present.
+ * An EKM (`openekm ekm serve`) announces `{"url":"https://HOST:PORT",...}`,
+ * the HTTPS echo `{"ekm":"https://HOST:PORT"}`: both are the ekm port.
  */
 function parsePorts(line: string): Partial<Record<Protocol, number>> {
-  const announced = JSON.parse(line) as { grpc?: unknown; rest?: unknown };
+  const announced = JSON.parse(line) as { grpc?: unknown; rest?: unknown; ekm?: unknown; url?: unknown };
+  if (announced.ekm === undefined && typeof announced.url === 'string' && announced.url.startsWith('https://')) announced.ekm = announced.url;
   const ports: Partial<Record<Protocol, number>> = {};
-  for (const protocol of ['grpc', 'rest'] as const) {
+  for (const protocol of ['grpc', 'rest', 'ekm'] as const) {
     const address = announced[protocol];
     if (address === undefined) continue;
     const port = typeof address === 'string' ? Number(address.slice(address.lastIndexOf(':') + 1)) : NaN;

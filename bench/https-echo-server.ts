@@ -1,0 +1,55 @@
+// The limit the EKM workloads are compared against: a bare node:https server
+// that reads the request body and answers 200 with that same body as JSON. No
+// routing, no JSON parsing, no token check, no crypto beyond TLS: its
+// throughput is what Node's HTTPS/1.1 server alone carries on one core for a
+// request and a response of about the size of an EKM wrap or unwrap. It
+// serves the EKM's own certificate and key (the same ECDSA P-256 leaf, so
+// both handshakes and both record layers cost the same) with the EKM's TLS
+// floor and keep-alive timeout. Run as its own process, pinned like the
+// server under test, and prints `{"ekm":"https://127.0.0.1:PORT"}` once
+// listening.
+//
+// usage: node dist/bench/https-echo-server.js PORT CERT_PEM_FILE KEY_PEM_FILE
+import * as fs from 'node:fs';
+import type * as http from 'node:http';
+import * as https from 'node:https';
+
+function echo(req: http.IncomingMessage, res: http.ServerResponse): void {
+  const chunks: Buffer[] = [];
+  req.on('data', (chunk: Buffer) => chunks.push(chunk));
+  req.on('end', () => {
+    const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+    // The content headers the EKM writes, so both answers cost about the same on the wire.
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(body.length) });
+    res.end(body);
+  });
+}
+
+function main(): void {
+  const [portArg, certFile, keyFile] = process.argv.slice(2);
+  const port = Number(portArg ?? '0');
+  if (!Number.isInteger(port) || !certFile || !keyFile) {
+    process.stderr.write('usage: https-echo-server PORT CERT_PEM_FILE KEY_PEM_FILE\n');
+    process.exit(2);
+  }
+  const server = https.createServer(
+    { cert: fs.readFileSync(certFile), key: fs.readFileSync(keyFile), minVersion: 'TLSv1.2', keepAliveTimeout: 65_000 },
+    echo,
+  );
+  server.on('error', (err) => {
+    process.stderr.write(`https-echo-server: ${err.message}\n`);
+    process.exit(1);
+  });
+  server.listen(port, '127.0.0.1', () => {
+    const bound = (server.address() as { port: number }).port;
+    process.stdout.write(`${JSON.stringify({ ekm: `https://127.0.0.1:${bound}` })}\n`);
+  });
+  const stop = () => {
+    server.close(() => process.exit(0));
+    server.closeAllConnections();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main();
