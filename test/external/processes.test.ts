@@ -1,6 +1,6 @@
 // Cloud EKM as a user runs it: the KMS (`openekm serve`) and the reference
 // EKM (`openekm ekm serve`) as two processes over real TLS, the EKM set up
-// with its operator commands, and gcloud driving the KMS: Service Directory
+// with its operator commands, gcloud and the official Node client driving the KMS: Service Directory
 // endpoint, EkmConnection, VerifyConnectivity, EXTERNAL_VPC and EXTERNAL
 // keys, encrypt/decrypt of files; then the EKM stopped and the same call
 // failing with FAILED_PRECONDITION.
@@ -13,6 +13,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { promisify } from 'node:util';
+import * as grpc from '@grpc/grpc-js';
+import { KeyManagementServiceClient } from '@google-cloud/kms';
 import { serviceIdentityEmail } from '../../src/services/ekm-client';
 import { type Gcloud, gcloudSkip, startGcloud } from '../helpers/gcloud';
 import { tempDir } from '../helpers/kms';
@@ -131,6 +133,20 @@ describe('KMS and EKM as two processes, driven by gcloud', { skip: gcloudSkip() 
     await gcloud.run(['kms', 'encrypt', ...at, '--plaintext-file', file('plain2'), '--ciphertext-file', file('ct2')]);
     await gcloud.run(['kms', 'decrypt', ...at, '--ciphertext-file', file('ct2'), '--plaintext-file', file('back2')]);
     assert.equal(fs.readFileSync(file('back2'), 'utf8'), 'over the internet');
+  });
+
+  test('the official Node client against the KMS process: Encrypt and Decrypt with the EXTERNAL_VPC key', async () => {
+    const [host, port] = kms!.line.grpc.split(':');
+    const client = new KeyManagementServiceClient({ apiEndpoint: host, port: Number(port), sslCreds: grpc.credentials.createInsecure() });
+    try {
+      const name = `${PARENT}/keyRings/ring/cryptoKeys/vpc`;
+      const [enc] = await client.encrypt({ name, plaintext: Buffer.from('two processes'), additionalAuthenticatedData: Buffer.from('aad') });
+      assert.equal(enc.protectionLevel, 'EXTERNAL_VPC');
+      const [dec] = await client.decrypt({ name, ciphertext: enc.ciphertext, additionalAuthenticatedData: Buffer.from('aad') });
+      assert.equal(Buffer.from(dec.plaintext as Uint8Array).toString(), 'two processes');
+    } finally {
+      await client.close();
+    }
   });
 
   test('the EKM stopped: the same decrypt fails with FAILED_PRECONDITION naming the cause', async () => {
