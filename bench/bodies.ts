@@ -11,7 +11,7 @@ import type { Protocol, ServerProcess } from './processes';
 import type { ServerKind } from './report';
 import { restEncryptWorkload } from './rest-check';
 
-type KmsClient = InstanceType<(typeof import('@google-cloud/kms'))['KeyManagementServiceClient']>;
+export type KmsClient = InstanceType<(typeof import('@google-cloud/kms'))['KeyManagementServiceClient']>;
 
 const SERVICE = '/google.cloud.kms.v1.KeyManagementService';
 const PLAINTEXT_BYTES = 1024;
@@ -19,7 +19,7 @@ const PLAINTEXT_BYTES = 1024;
 const GRPC_CONCURRENCIES = [1, 16, 64];
 
 export interface Workload {
-  id: 'encrypt' | 'decrypt' | 'sign' | 'rest-encrypt';
+  id: 'encrypt' | 'decrypt' | 'sign' | 'rest-encrypt' | 'encrypt-external';
   label: string;
   protocol: Protocol;
   /** The concurrencies it runs at unless --concurrency says otherwise. */
@@ -32,7 +32,7 @@ export interface Workload {
   verify(kind: ServerKind, port: number): Promise<void>;
 }
 
-async function loadClient(port: number): Promise<KmsClient> {
+export async function loadClient(port: number): Promise<KmsClient> {
   // gax probes the GCE metadata server for credentials while loading and on
   // first use; pointing it at a closed local port keeps the bench offline.
   process.env.METADATA_SERVER_DETECTION = 'none';
@@ -55,7 +55,7 @@ function expect(ok: boolean, what: string): void {
 }
 
 /** A gRPC workload; `checkReply` throws unless a raw reply from the KMS is the right answer. */
-function grpcWorkload(
+export function grpcWorkload(
   id: Workload['id'],
   label: string,
   method: string,

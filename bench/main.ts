@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { prepareWorkloads, type Workload } from './bodies';
 import { EKM_WORKLOAD_IDS, ekmSetup, prepareEkmWorkloads, type BenchWorkload } from './ekm-workloads';
+import { EXTERNAL_WORKLOAD_ID, prepareExternalEncrypt } from './external-encrypt';
 import { ensureH2load } from './h2load';
 import { measureCase } from './measure';
 import { type Options, parseOptions, USAGE, UsageError } from './options';
@@ -22,7 +23,7 @@ const GRPC_ECHO_MAIN = path.join(__dirname, 'echo-server.js');
 const HTTP_ECHO_MAIN = path.join(__dirname, 'http-echo-server.js');
 const HTTPS_ECHO_MAIN = path.join(__dirname, 'https-echo-server.js');
 /** The workloads served by the KMS (`openekm serve`); the EKM's are EKM_WORKLOAD_IDS. */
-const KMS_WORKLOAD_IDS: readonly Workload['id'][] = ['encrypt', 'decrypt', 'sign', 'rest-encrypt'];
+const KMS_WORKLOAD_IDS: readonly Workload['id'][] = ['encrypt', 'decrypt', 'sign', 'rest-encrypt', EXTERNAL_WORKLOAD_ID];
 const RESULTS = path.join(ROOT, 'bench', 'results', 'latest.json');
 
 // Progress goes to stderr so that stdout is the table and the verdict.
@@ -113,6 +114,12 @@ async function main(): Promise<number> {
       servers.push(kms);
       ours.set('grpc', kms).set('rest', kms);
       workloads.push(...(await prepareWorkloads(kms)).filter((w) => ids.includes(w.id)));
+      if (ids.includes(EXTERNAL_WORKLOAD_ID)) {
+        // The EKM of the KMS's external key, in its own process, trusting the KMS's JWKS.
+        const external = await prepareExternalEncrypt(kms, dataDir, tmp, SERVER_MAIN, profArgs);
+        servers.push(external.ekm);
+        workloads.push(external.workload);
+      }
     }
     let tls: TlsFiles | undefined;
     if (ids.some((id) => (EKM_WORKLOAD_IDS as readonly string[]).includes(id))) {

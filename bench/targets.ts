@@ -14,6 +14,12 @@ export interface Target {
   alsoAt: number[];
   /** A latency budget the case's median p99 must stay under too (ms). */
   p99BudgetMs?: number;
+  /**
+   * Judge against another of our workloads at the same concurrency instead of
+   * the echo: per round, (ours/echo) over (theirs/echo), which is ours/theirs
+   * with each measured beside the same echo in the same round.
+   */
+  relativeTo?: string;
 }
 
 export const TARGETS: Target[] = [
@@ -25,6 +31,11 @@ export const TARGETS: Target[] = [
   // node:https echo, with p99 under the protocol's 250 ms per-call budget.
   { workload: 'ekm-wrap', concurrency: 64, minRatio: 0.6, subject: 'EKM wrap', against: 'the bare HTTPS echo', alsoAt: [16], p99BudgetMs: 250 },
   { workload: 'ekm-unwrap', concurrency: 64, minRatio: 0.6, subject: 'EKM unwrap', against: 'the bare HTTPS echo', alsoAt: [16], p99BudgetMs: 250 },
+  // External keys: EXTERNAL_VPC Encrypt (two hops) carries at least 0.4 of SOFTWARE Encrypt, p99 under 50 ms.
+  {
+    workload: 'encrypt-external', concurrency: 64, minRatio: 0.4, subject: 'EXTERNAL_VPC Encrypt',
+    against: 'SOFTWARE Encrypt', alsoAt: [16], p99BudgetMs: 50, relativeTo: 'encrypt',
+  },
 ];
 
 interface Figures {
@@ -54,16 +65,28 @@ export interface Judged {
   verdict: string;
 }
 
-function figures(rows: Row[], workload: string, concurrency: number): Figures | undefined {
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+function figures(rows: Row[], workload: string, concurrency: number, relativeTo?: string): Figures | undefined {
   const row = rows.find((r) => r.workload === workload && r.concurrency === concurrency);
-  return row && { concurrency, pairedRatio: row.pairedRatio, ratioOfMedians: row.ratio, roundRatios: row.roundRatios, p99Ms: row.p99Ms };
+  if (!row || !relativeTo) return row && { concurrency, pairedRatio: row.pairedRatio, ratioOfMedians: row.ratio, roundRatios: row.roundRatios, p99Ms: row.p99Ms };
+  const base = rows.find((r) => r.workload === relativeTo && r.concurrency === concurrency);
+  if (!base) return undefined;
+  const roundRatios = row.roundRatios.map((r, i) => r / base.roundRatios[i]);
+  return { concurrency, pairedRatio: median(roundRatios), ratioOfMedians: row.oursRps / base.oursRps, roundRatios, p99Ms: row.p99Ms };
 }
 
 /** The ratio is at least the target's, and the p99 under its budget when it has one. */
 const isMet = (t: Target, f: Figures) => f.pairedRatio >= t.minRatio && (t.p99BudgetMs === undefined || f.p99Ms < t.p99BudgetMs);
 
 function verdict(t: Target, main: Figures | undefined, also: Figures[]): string {
-  if (!main) return `target not measured: ${t.subject} at concurrency ${t.concurrency} (needs --workloads ${t.workload} and concurrency ${t.concurrency})`;
+  if (!main) {
+    const needs = t.relativeTo ? `${t.workload},${t.relativeTo}` : t.workload;
+    return `target not measured: ${t.subject} at concurrency ${t.concurrency} (needs --workloads ${needs} and concurrency ${t.concurrency})`;
+  }
   const met = isMet(t, main);
   const beside = also.map((f) => `; at concurrency ${f.concurrency}: ${f.pairedRatio.toFixed(2)} paired, ${f.ratioOfMedians.toFixed(2)} ratio of medians`);
   return (
@@ -77,8 +100,8 @@ function verdict(t: Target, main: Figures | undefined, also: Figures[]): string 
 /** Every target against the rows of this run. */
 export function judge(rows: Row[]): Judged[] {
   return TARGETS.map((t) => {
-    const main = figures(rows, t.workload, t.concurrency);
-    const also = t.alsoAt.flatMap((c) => figures(rows, t.workload, c) ?? []);
+    const main = figures(rows, t.workload, t.concurrency, t.relativeTo);
+    const also = t.alsoAt.flatMap((c) => figures(rows, t.workload, c, t.relativeTo) ?? []);
     return {
       workload: t.workload,
       concurrency: t.concurrency,

@@ -36,8 +36,12 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const POOL_LIMIT = 256;
 const BASE_AGENT_OPTIONS: https.AgentOptions = {
   keepAlive: true,
+  // As many idle connections are kept as may be open: with fewer, a burst of
+  // concurrent calls closes the surplus afterwards and the next burst pays a
+  // TLS handshake per call (measured: Encrypt of an external key fell from
+  // thousands to ~1k calls/s at 64 in flight).
   maxSockets: 64,
-  maxFreeSockets: 16,
+  maxFreeSockets: 64,
   // Idle pooled connections close before the EKM's keep-alive timeout (65 s on the reference EKM) would.
   timeout: 30_000,
   minVersion: 'TLSv1.2',
@@ -85,6 +89,9 @@ export class EkmAgent extends https.Agent {
       return undefined;
     }
     const socket = super.createConnection(rest) as tls.TLSSocket;
+    // A request goes out as several writes (head, body): with Nagle's algorithm
+    // the second waits for the EKM's delayed ACK, milliseconds per call.
+    socket.setNoDelay(true);
     this.#pending.add(socket);
     let tcpUp = false;
     let settled = false;
