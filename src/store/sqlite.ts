@@ -5,7 +5,6 @@
 // returns, so a killed process loses no acknowledged write.
 import Database from 'better-sqlite3';
 import { aborted, notFound } from '../errors';
-import type { CollectionSpec } from '../list/query';
 import type { DirectoryStore } from './directory';
 import type { EkmStore } from './ekm';
 import { conflict, listPage, type Row, translate } from './sqlite-common';
@@ -237,7 +236,7 @@ class SqliteStore implements Store {
   }
 
   async listKeyRings(query: ListQuery): Promise<Page<KeyRingRecord>> {
-    return this.list('key_rings', '', KEY_RING_LIST, query, keyRingFrom);
+    return listPage(this.db, 'key_rings', '', KEY_RING_LIST, query, keyRingFrom);
   }
 
   async createCryptoKey(
@@ -259,13 +258,13 @@ class SqliteStore implements Store {
   }
 
   async listCryptoKeys(query: ListQuery): Promise<Page<CryptoKeyRecord>> {
-    return this.list('crypto_keys', 'k', CRYPTO_KEY_LIST, query, cryptoKeyFrom);
+    return listPage(this.db, 'crypto_keys', 'k', CRYPTO_KEY_LIST, query, cryptoKeyFrom);
   }
 
   async updateCryptoKey(record: CryptoKeyRecord): Promise<CryptoKeyRecord> {
     return this.write(() => {
       const info = this.s.updateKey.run({ ...keyParams(record), revision: record.revision });
-      if (info.changes === 0) this.conflict('CryptoKey', record.name, this.s.getKey);
+      if (info.changes === 0) conflict('CryptoKey', record.name, this.s.getKey);
       return this.mustGetKey(record.name);
     });
   }
@@ -307,7 +306,7 @@ class SqliteStore implements Store {
   }
 
   async listCryptoKeyVersions(query: ListQuery): Promise<Page<CryptoKeyVersionRecord>> {
-    return this.list('crypto_key_versions', '', CRYPTO_KEY_VERSION_LIST, query, versionFrom);
+    return listPage(this.db, 'crypto_key_versions', '', CRYPTO_KEY_VERSION_LIST, query, versionFrom);
   }
 
   async updateCryptoKeyVersion(record: CryptoKeyVersionRecord): Promise<CryptoKeyVersionRecord> {
@@ -369,7 +368,7 @@ class SqliteStore implements Store {
 
   private writeVersion(record: CryptoKeyVersionRecord): CryptoKeyVersionRecord {
     const info = this.s.updateVersion.run({ ...versionParams(record), revision: record.revision });
-    if (info.changes === 0) this.conflict('CryptoKeyVersion', record.name, this.s.getVersion);
+    if (info.changes === 0) conflict('CryptoKeyVersion', record.name, this.s.getVersion);
     return versionFrom(this.s.getVersion.get(record.name) as Row);
   }
 
@@ -377,17 +376,4 @@ class SqliteStore implements Store {
     return cryptoKeyFrom(this.s.getKey.get(name) as Row);
   }
 
-  private conflict(kind: string, name: string, get: Database.Statement): never {
-    return conflict(kind, name, get);
-  }
-
-  private list<T>(
-    table: string,
-    alias: string,
-    spec: CollectionSpec,
-    query: ListQuery,
-    from: (row: Row) => T,
-  ): Page<T> {
-    return listPage(this.db, table, alias, spec, query, from);
-  }
 }
