@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { systemClock, type Clock } from '../clock';
 import { loadOrCreateRootKeyFile, type RootKey } from '../crypto/root-key';
 import { jsonLogger, type Logger } from '../log';
+import { listen } from '../listen';
 import { adminSocketPath as defaultAdminSocket } from './admin-client';
 import { startAdminServer } from './admin';
 import { FileAuditSink, type AuditSink } from './audit';
@@ -71,16 +72,6 @@ const DEFAULT_MAX_BODY = 1024 * 1024;
 function urlHost(host: string, hostname: string): string {
   if (host === '0.0.0.0' || host === '::') return hostname;
   return host.includes(':') ? `[${host}]` : host;
-}
-
-function listen(server: https.Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve((server.address() as { port: number }).port);
-    });
-  });
 }
 
 const closeServer = (server: http.Server | https.Server): Promise<void> =>

@@ -12,6 +12,7 @@ import * as zlib from 'node:zlib';
 import type * as protobuf from 'protobufjs';
 import { type Handler, handlerFor, SERVICES } from '../api/methods';
 import { asKmsError, Code, invalidArgument, KmsError, unimplemented } from '../errors';
+import { listen } from '../listen';
 import type { Logger } from '../log';
 import { decodeMessage, encodeMessage, type Msg, service } from '../proto/registry';
 import type { CallContext } from '../services/context';
@@ -209,14 +210,7 @@ export async function startGrpc(
     session.on('error', () => undefined);
   });
   server.on('stream', (stream, headers) => dispatcher.onStream(stream, headers));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const bound = (server.address() as { port: number }).port;
+  const bound = await listen(server, port, host);
   return {
     port: bound,
     close: () =>

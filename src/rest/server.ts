@@ -7,6 +7,7 @@ import * as http from 'node:http';
 import * as zlib from 'node:zlib';
 import { type Handler, handlerFor, SERVICES } from '../api/methods';
 import { asKmsError, Code, invalidArgument, KmsError } from '../errors';
+import { listen } from '../listen';
 import type { Logger } from '../log';
 import { type Msg, service } from '../proto/registry';
 import type { CallContext } from '../services/context';
@@ -364,14 +365,7 @@ export async function startRest(
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     else socket.destroy();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const bound = (server.address() as { port: number }).port;
+  const bound = await listen(server, port, host);
   return {
     port: bound,
     close: () =>
