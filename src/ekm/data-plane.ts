@@ -6,14 +6,29 @@ import { signData, signDigest } from '../crypto/asymmetric';
 import type {
   AsymmetricSignResponse, GetPublicKeyResponse, KeyOperation, UnwrapResponse, WrapResponse,
 } from '../protocol/ekm';
-import { authorizedKey, usable, type OperationContext } from './access';
+import { authorize, usable, type OperationContext } from './access';
+import type { FullPolicy } from './policy';
 import { bytesField, isObject, requiredBytes } from './json';
-import type { KeyManager, LoadedKey } from './keys';
+import type { KeyKind } from './algorithms';
+import type { LoadedKey } from './keys';
 import { unwrap, wrap, WRAP_OVERHEAD } from './wrap';
 
 /** Plaintext and AAD limit: four times the protocol's 64 KiB floor, so a KMS ciphertext of a 64 KiB plaintext fits. */
 export const MAX_DATA_BYTES = 256 * 1024;
 const DIGEST_FIELDS = ['sha256', 'sha384', 'sha512'] as const;
+
+/**
+ * A data-plane operation: the kind of key it needs and the work itself, run
+ * synchronously once the key is found and its policy has allowed the caller.
+ * Being synchronous lets the handler serve a request whose token, key and
+ * policy are all cached without a single promise hop.
+ */
+export interface KeyOperationSpec {
+  kind: KeyKind;
+  run(ctx: OperationContext, key: LoadedKey): object;
+}
+
+export type DataOperation = Exclude<KeyOperation, 'destroyKey'>;
 
 export type Handler = (ctx: OperationContext) => Promise<object>;
 
@@ -34,30 +49,45 @@ function signWith(key: LoadedKey, body: OperationContext['body']): Buffer {
   return signData(info, key.privateKey!, data);
 }
 
-export function dataPlane(keys: KeyManager): Record<Exclude<KeyOperation, 'destroyKey'>, Handler> {
-  return {
-    async wrap(ctx): Promise<WrapResponse> {
-      const key = usable(await authorizedKey(keys, ctx, 'wrap'), 'wrap', 'wrap');
+export const DATA_PLANE: Readonly<Record<DataOperation, KeyOperationSpec>> = {
+  wrap: {
+    kind: 'wrap',
+    run(ctx, key): WrapResponse {
       const plaintext = requiredBytes(ctx.body, 'plaintext', MAX_DATA_BYTES);
-      const aad = bytesField(ctx.body, 'additionalAuthenticatedData', { maxBytes: MAX_DATA_BYTES }) ?? Buffer.alloc(0);
+      const aad = bytesField(ctx.body, 'additionalAuthenticatedData', { maxBytes: MAX_DATA_BYTES });
       return { wrappedBlob: wrap(key.wrapKey!, key.record.path, plaintext, aad).toString('base64') };
     },
-
-    async unwrap(ctx): Promise<UnwrapResponse> {
-      const key = usable(await authorizedKey(keys, ctx, 'unwrap'), 'wrap', 'unwrap');
+  },
+  unwrap: {
+    kind: 'wrap',
+    run(ctx, key): UnwrapResponse {
       const blob = requiredBytes(ctx.body, 'wrappedBlob', MAX_DATA_BYTES + WRAP_OVERHEAD);
-      const aad = bytesField(ctx.body, 'additionalAuthenticatedData', { maxBytes: MAX_DATA_BYTES }) ?? Buffer.alloc(0);
+      const aad = bytesField(ctx.body, 'additionalAuthenticatedData', { maxBytes: MAX_DATA_BYTES });
       return { plaintext: unwrap(key.wrapKey!, key.record.path, blob, aad).toString('base64') };
     },
-
-    async asymmetricSign(ctx): Promise<AsymmetricSignResponse> {
-      const key = usable(await authorizedKey(keys, ctx, 'asymmetricSign'), 'sign', 'asymmetricSign');
+  },
+  asymmetricSign: {
+    kind: 'sign',
+    run(ctx, key): AsymmetricSignResponse {
       return { signature: signWith(key, ctx.body).toString('base64') };
     },
-
-    async getPublicKey(ctx): Promise<GetPublicKeyResponse> {
-      const key = usable(await authorizedKey(keys, ctx, 'getPublicKey'), 'sign', 'getPublicKey');
+  },
+  getPublicKey: {
+    kind: 'sign',
+    run(_ctx, key): GetPublicKeyResponse {
       return { pem: key.publicKeyPem!, algorithm: key.algorithm.name };
     },
-  };
+  },
+};
+
+export function isDataOperation(op: string): op is DataOperation {
+  return Object.prototype.hasOwnProperty.call(DATA_PLANE, op);
+}
+
+/** Authorizes, checks the key is of the right kind and ENABLED, then runs: in that order, so the audit shows the decision. */
+export function runDataOperation(ctx: OperationContext, op: DataOperation, key: LoadedKey, policy: FullPolicy): object {
+  const spec = DATA_PLANE[op];
+  authorize(ctx, policy, op);
+  usable(key, spec.kind, op);
+  return spec.run(ctx, key);
 }

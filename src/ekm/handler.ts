@@ -1,6 +1,17 @@
 // One request on the EKM's HTTPS front: route, read the body, verify the
 // token, run the operation, write the audit line, answer. The handler only
 // parses, calls and maps; the rules live in access.ts and the operations.
+//
+// Two paths share every rule. A data-plane request whose token, key and
+// crypto space are all cached runs synchronously from the end of its body to
+// its audit line (no promise hops; this is the steady state of a KMS reusing
+// its token). Anything else takes the asynchronous path, which loads what is
+// missing and reports why a token or key is refused.
+//
+// Audit lines are written in batches: the answers of the requests that
+// finished in one turn of the event loop wait until their lines are written
+// together (one write(2)), then go out. A line is still written before its
+// answer, and if the write fails every answer of the batch becomes INTERNAL.
 import { randomUUID } from 'node:crypto';
 import type * as http from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -10,11 +21,11 @@ import type { Logger } from '../log';
 import type { OperationContext } from './access';
 import { auditLine, type AuditFields, type AuditSink } from './audit';
 import { controlPlane } from './control-plane';
-import { dataPlane, type Handler } from './data-plane';
+import { isDataOperation, runDataOperation } from './data-plane';
 import { HttpFault, errorAnswer, internal } from './errors';
-import { readBody, sendJson } from './http';
+import { collectBody, sendJson } from './http';
 import { isHealthCheck, kmsResource, parseJsonObject, type JsonObject } from './json';
-import type { TokenVerifier } from './jwt';
+import type { TokenVerifier, VerifiedCaller } from './jwt';
 import type { KeyManager } from './keys';
 import { describeRoute, resolveRoute, type Route } from './routes';
 import { INTERNAL_MESSAGE } from '../errors';
@@ -35,20 +46,79 @@ interface Answer {
   headers: Readonly<Record<string, string>>;
 }
 
-export function ekmRequestHandler(deps: HandlerDeps): (req: http.IncomingMessage, res: http.ServerResponse) => void {
-  const operations: Record<string, Handler> = { ...dataPlane(deps.keys), ...controlPlane(deps.keys) };
+type OperationRoute = Exclude<Route, { kind: 'health' }>;
 
-  async function run(req: http.IncomingMessage, route: Exclude<Route, { kind: 'health' }>, audit: AuditFields): Promise<object> {
-    const body: JsonObject = route.kind === 'info' ? {} : parseJsonObject(await readBody(req, deps.maxBodyBytes));
-    audit.kmsResource = kmsResource(body);
-    if (isHealthCheck(body)) audit.healthCheck = true;
-    const caller = await deps.verifier.verify(req.headers.authorization).catch((err: unknown) => {
-      audit.decision = 'DENIED';
-      throw err;
+interface Exchange {
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+  started: number;
+  audit: AuditFields;
+  answer?: Answer;
+  line?: string;
+  requestId?: string;
+}
+
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
+export function ekmRequestHandler(deps: HandlerDeps): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+  const { keys, verifier } = deps;
+  const control = controlPlane(keys);
+  const controlOps = control as unknown as Record<string, (ctx: OperationContext) => Promise<object>>;
+
+  // --- the audit batch -----------------------------------------------------
+  let batch: Exchange[] = [];
+  let lastMs = -1;
+  let lastIso = '';
+
+  function isoTime(): string {
+    const now = deps.clock.now();
+    if (now !== lastMs) {
+      lastMs = now;
+      lastIso = new Date(now).toISOString();
+    }
+    return lastIso;
+  }
+
+  function flush(): void {
+    const exchanges = batch;
+    batch = [];
+    try {
+      deps.audit.write(exchanges.length === 1 ? exchanges[0].line! : exchanges.map((e) => e.line).join(''));
+    } catch (err) {
+      // Nothing leaves unrecorded: the answers become INTERNAL.
+      deps.logger.error('EKM audit write failed; failing the requests', {
+        requestIds: exchanges.map((e) => e.requestId).join(' '), error: String((err as Error)?.message ?? err),
+      });
+      for (const e of exchanges) e.answer = failure(internal(INTERNAL_MESSAGE), e.req);
+    }
+    for (const e of exchanges) {
+      try {
+        const a = e.answer!;
+        sendJson(e.res, a.httpStatus, a.body, a.headers, e.requestId);
+      } catch (err) {
+        deps.logger.error('EKM answer failed', { requestId: e.requestId, error: String((err as Error)?.stack ?? err) });
+      }
+    }
+  }
+
+  /** Records the exchange's audit line in the current batch; its answer goes out when the batch is written. */
+  function finish(e: Exchange, answer: Answer): void {
+    e.answer = answer;
+    e.requestId = randomUUID();
+    e.line = auditLine({
+      time: isoTime(),
+      requestId: e.requestId,
+      ...e.audit,
+      status: answer.status,
+      httpStatus: answer.httpStatus,
+      latencyMs: Math.round((performance.now() - e.started) * 1000) / 1000,
+      remoteAddress: e.req.socket.remoteAddress,
     });
-    audit.caller = caller.email;
-    const ctx: OperationContext = { caller, target: route.kind === 'info' ? '' : route.target, body, audit };
-    return operations[route.kind === 'info' ? 'info' : route.operation](ctx);
+    if (batch.push(e) === 1) setImmediate(flush);
+  }
+
+  function ok(body: object): Answer {
+    return { httpStatus: 200, status: 'OK', body, headers: NO_HEADERS };
   }
 
   function failure(err: unknown, req: http.IncomingMessage): Answer {
@@ -59,46 +129,92 @@ export function ekmRequestHandler(deps: HandlerDeps): (req: http.IncomingMessage
     return { httpStatus: a.httpStatus, status: a.status, body: a.body, headers: a.headers };
   }
 
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const started = performance.now();
-    const requestId = randomUUID();
-    const audit: AuditFields = { operation: 'unknown', keyPath: null, caller: null, reason: null, decision: 'NOT_EVALUATED' };
-    let answer: Answer;
+  // --- the operation -------------------------------------------------------
+
+  /** The synchronous path: an answer, or undefined when something it needs is not cached. */
+  function runCached(route: OperationRoute, ctx: Omit<OperationContext, 'caller'>, authorization: string | undefined): object | undefined {
+    if (route.kind !== 'key' || !isDataOperation(route.operation)) return undefined;
+    const caller = verifier.cachedCaller(authorization);
+    if (!caller) return undefined;
+    const key = keys.cachedKey(route.target);
+    const policy = key && keys.cachedPolicy(key.record);
+    if (!policy) return undefined;
+    ctx.audit.caller = caller.email;
+    return runDataOperation({ ...ctx, caller }, route.operation, key!, policy);
+  }
+
+  async function runLoading(route: OperationRoute, body: JsonObject, audit: AuditFields, authorization: string | undefined): Promise<object> {
+    let caller: VerifiedCaller;
     try {
-      const route = resolveRoute(req.method ?? '', req.url ?? '');
-      if (route.kind === 'health') {
-        // Health probes are not audited: load balancers send them every few seconds.
-        sendJson(res, 200, { status: 'SERVING' });
-        return;
-      }
-      Object.assign(audit, describeRoute(route));
-      answer = { httpStatus: 200, status: 'OK', body: await run(req, route, audit), headers: {} };
+      caller = await verifier.verify(authorization);
     } catch (err) {
-      if (!req.complete) req.resume();
-      answer = failure(err, req);
+      audit.decision = 'DENIED';
+      throw err;
     }
+    audit.caller = caller.email;
+    const ctx: OperationContext = { caller, target: route.kind === 'info' ? '' : route.target, body, audit };
+    if (route.kind === 'key' && isDataOperation(route.operation)) {
+      const key = await keys.key(route.target);
+      return runDataOperation(ctx, route.operation, key, await keys.policyFor(key.record));
+    }
+    return controlOps[route.kind === 'info' ? 'info' : route.operation](ctx);
+  }
+
+  function proceed(e: Exchange, route: OperationRoute, raw: Buffer): void {
+    let body: JsonObject;
+    let cached: object | undefined;
+    const authorization = e.req.headers.authorization;
     try {
-      deps.audit.write(auditLine({
-        time: new Date(deps.clock.now()).toISOString(),
-        requestId,
-        ...audit,
-        status: answer.status,
-        httpStatus: answer.httpStatus,
-        latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
-        remoteAddress: req.socket.remoteAddress,
-      }));
+      body = route.kind === 'info' ? {} : parseJsonObject(raw);
+      e.audit.kmsResource = kmsResource(body);
+      if (isHealthCheck(body)) e.audit.healthCheck = true;
+      cached = runCached(route, { target: route.kind === 'info' ? '' : route.target, body, audit: e.audit }, authorization);
     } catch (err) {
-      // Nothing leaves unrecorded: the answer becomes INTERNAL.
-      deps.logger.error('EKM audit write failed; failing the request', { requestId, error: String((err as Error)?.message ?? err) });
-      answer = failure(internal(INTERNAL_MESSAGE), req);
+      finish(e, failure(err, e.req));
+      return;
     }
-    sendJson(res, answer.httpStatus, answer.body, { ...answer.headers, 'x-request-id': requestId });
+    if (cached) {
+      finish(e, ok(cached));
+      return;
+    }
+    runLoading(route, body, e.audit, authorization).then(
+      (result) => finish(e, ok(result)),
+      (err: unknown) => finish(e, failure(err, e.req)),
+    );
   }
 
   return (req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      deps.logger.error('EKM handler crashed', { error: String((err as Error)?.stack ?? err) });
-      if (!res.headersSent) sendJson(res, 500, errorAnswer(err).body);
+    const e: Exchange = {
+      req, res, started: performance.now(),
+      audit: { operation: 'unknown', keyPath: null, caller: null, reason: null, decision: 'NOT_EVALUATED' },
+    };
+    let route: Route;
+    try {
+      route = resolveRoute(req.method ?? '', req.url ?? '');
+    } catch (err) {
+      req.resume();
+      finish(e, failure(err, req));
+      return;
+    }
+    if (route.kind === 'health') {
+      // Health probes are not audited: load balancers send them every few seconds.
+      sendJson(res, 200, { status: 'SERVING' });
+      return;
+    }
+    const described = describeRoute(route);
+    e.audit.operation = described.operation;
+    e.audit.keyPath = described.keyPath;
+    if (route.kind === 'info') {
+      req.resume();
+      proceed(e, route, Buffer.alloc(0));
+      return;
+    }
+    collectBody(req, deps.maxBodyBytes, (err, raw) => {
+      if (err) {
+        finish(e, failure(err, req));
+        return;
+      }
+      proceed(e, route as OperationRoute, raw);
     });
   };
 }

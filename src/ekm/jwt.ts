@@ -91,6 +91,17 @@ export class TokenVerifier {
     return verifier;
   }
 
+  /**
+   * The caller, when this exact "Bearer <token>" header was verified before
+   * and has not expired; undefined means ask verify(), which also gives the
+   * reason for a refusal.
+   */
+  cachedCaller(authorization: string | undefined): VerifiedCaller | undefined {
+    if (authorization === undefined || !authorization.startsWith('Bearer ')) return undefined;
+    const cached = this.#cache.get(authorization.slice(7));
+    return cached && this.options.clock.now() <= cached.expiresAt + this.#skewMs ? cached : undefined;
+  }
+
   /** The caller of a request with this Authorization header; UNAUTHENTICATED otherwise. */
   async verify(authorization: string | undefined): Promise<VerifiedCaller> {
     const token = bearer(authorization);

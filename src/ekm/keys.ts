@@ -146,6 +146,17 @@ export class KeyManager {
     return this.remember(record);
   }
 
+  /** The key if it is in the cache (the hot path's synchronous lookup); undefined means ask key(). */
+  cachedKey(path: string): LoadedKey | undefined {
+    return this.#keys.get(path);
+  }
+
+  /** policyFor, when the key's crypto space is cached; undefined means ask policyFor(). */
+  cachedPolicy(record: KeyRecord): FullPolicy | undefined {
+    const space = this.#spaces.get(record.cryptoSpace);
+    return space ? effectivePolicy(space.policy, record.policy) : undefined;
+  }
+
   listKeys(cryptoSpace?: string): Promise<KeyRecord[]> {
     return this.store.listKeys(cryptoSpace === undefined ? undefined : cryptoSpaceName(cryptoSpace));
   }

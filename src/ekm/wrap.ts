@@ -7,7 +7,7 @@
 //   "openekm-ekm/wrap/v1" 0x00 || u32be(len(path)) || path || AAD
 // A blob therefore opens only under the key and AAD that made it; a blob of
 // another key, a changed AAD and any flipped bit all fail alike.
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
 import { invalidArgument } from '../errors';
 
 const FORMAT = 0x01;
@@ -19,22 +19,57 @@ export const WRAP_OVERHEAD = 1 + IV_BYTES + TAG_BYTES;
 /** One message for every unwrap failure, so failures reveal nothing about why. */
 const CANNOT_UNWRAP = 'The wrapped blob cannot be unwrapped with this key and additional authenticated data.';
 
-function associatedData(keyPath: string, aad: Buffer): Buffer {
-  const path = Buffer.from(keyPath, 'utf8');
-  const length = Buffer.allocUnsafe(4);
-  length.writeUInt32BE(path.length);
-  return Buffer.concat([LABEL, length, path, aad]);
+// IVs come from the CSPRNG in blocks: one randomFillSync per 256 IVs instead
+// of one per wrap. Every IV is still fresh random bytes, used once.
+const IV_POOL = Buffer.alloc(IV_BYTES * 256);
+let ivOffset = IV_POOL.length;
+
+function nextIv(): Buffer {
+  if (ivOffset === IV_POOL.length) {
+    randomFillSync(IV_POOL);
+    ivOffset = 0;
+  }
+  const iv = IV_POOL.subarray(ivOffset, ivOffset + IV_BYTES);
+  ivOffset += IV_BYTES;
+  return iv;
 }
 
-export function wrap(key: Buffer, keyPath: string, plaintext: Buffer, aad: Buffer): Buffer {
-  const iv = randomBytes(IV_BYTES);
+// The label and length-prefixed path of a key: the same for every call.
+const prefixes = new Map<string, Buffer>();
+
+function pathPrefix(keyPath: string): Buffer {
+  let prefix = prefixes.get(keyPath);
+  if (!prefix) {
+    const path = Buffer.from(keyPath, 'utf8');
+    prefix = Buffer.allocUnsafe(LABEL.length + 4 + path.length);
+    LABEL.copy(prefix, 0);
+    prefix.writeUInt32BE(path.length, LABEL.length);
+    path.copy(prefix, LABEL.length + 4);
+    if (prefixes.size >= 10_000) prefixes.clear();
+    prefixes.set(keyPath, prefix);
+  }
+  return prefix;
+}
+
+function associatedData(keyPath: string, aad: Buffer | undefined): Buffer {
+  const prefix = pathPrefix(keyPath);
+  return aad && aad.length > 0 ? Buffer.concat([prefix, aad]) : prefix;
+}
+
+export function wrap(key: Buffer, keyPath: string, plaintext: Buffer, aad?: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(WRAP_OVERHEAD + plaintext.length);
+  out[0] = FORMAT;
+  const iv = nextIv();
+  iv.copy(out, 1);
   const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
   cipher.setAAD(associatedData(keyPath, aad));
-  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-  return Buffer.concat([Buffer.of(FORMAT), iv, body, cipher.getAuthTag()]);
+  let at = 1 + IV_BYTES + cipher.update(plaintext).copy(out, 1 + IV_BYTES);
+  at += cipher.final().copy(out, at);
+  cipher.getAuthTag().copy(out, at);
+  return out;
 }
 
-export function unwrap(key: Buffer, keyPath: string, blob: Buffer, aad: Buffer): Buffer {
+export function unwrap(key: Buffer, keyPath: string, blob: Buffer, aad?: Buffer): Buffer {
   if (blob.length < WRAP_OVERHEAD || blob[0] !== FORMAT) throw invalidArgument(CANNOT_UNWRAP);
   const tagStart = blob.length - TAG_BYTES;
   const decipher = createDecipheriv('aes-256-gcm', key, blob.subarray(1, 1 + IV_BYTES), { authTagLength: TAG_BYTES });
