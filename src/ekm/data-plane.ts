@@ -11,6 +11,7 @@ import type { FullPolicy } from './policy';
 import { bytesField, isObject, requiredBytes } from './json';
 import type { KeyKind } from './algorithms';
 import type { LoadedKey } from './keys';
+import { JsonText } from './http';
 import { unwrap, wrap, WRAP_OVERHEAD } from './wrap';
 
 /** Plaintext and AAD limit: four times the protocol's 64 KiB floor, so a KMS ciphertext of a 64 KiB plaintext fits. */
@@ -52,24 +53,24 @@ function signWith(key: LoadedKey, body: OperationContext['body']): Buffer {
 export const DATA_PLANE: Readonly<Record<DataOperation, KeyOperationSpec>> = {
   wrap: {
     kind: 'wrap',
-    run(ctx, key): WrapResponse {
+    run(ctx, key): JsonText {
       const plaintext = requiredBytes(ctx.body, 'plaintext', MAX_DATA_BYTES);
       const aad = bytesField(ctx.body, 'additionalAuthenticatedData', { maxBytes: MAX_DATA_BYTES });
-      return { wrappedBlob: wrap(key.wrapKey!, key.record.path, plaintext, aad).toString('base64') };
+      return JsonText.bytesField<WrapResponse>('wrappedBlob', wrap(key.wrapKey!, key.record.path, plaintext, aad));
     },
   },
   unwrap: {
     kind: 'wrap',
-    run(ctx, key): UnwrapResponse {
+    run(ctx, key): JsonText {
       const blob = requiredBytes(ctx.body, 'wrappedBlob', MAX_DATA_BYTES + WRAP_OVERHEAD);
       const aad = bytesField(ctx.body, 'additionalAuthenticatedData', { maxBytes: MAX_DATA_BYTES });
-      return { plaintext: unwrap(key.wrapKey!, key.record.path, blob, aad).toString('base64') };
+      return JsonText.bytesField<UnwrapResponse>('plaintext', unwrap(key.wrapKey!, key.record.path, blob, aad));
     },
   },
   asymmetricSign: {
     kind: 'sign',
-    run(ctx, key): AsymmetricSignResponse {
-      return { signature: signWith(key, ctx.body).toString('base64') };
+    run(ctx, key): JsonText {
+      return JsonText.bytesField<AsymmetricSignResponse>('signature', signWith(key, ctx.body));
     },
   },
   getPublicKey: {

@@ -132,9 +132,11 @@ export function ekmRequestHandler(deps: HandlerDeps): (req: http.IncomingMessage
   // --- the operation -------------------------------------------------------
 
   /** The synchronous path: an answer, or undefined when something it needs is not cached. */
-  function runCached(route: OperationRoute, ctx: Omit<OperationContext, 'caller'>, authorization: string | undefined): object | undefined {
+  function runCached(
+    route: OperationRoute, ctx: Omit<OperationContext, 'caller'>, authorization: string | undefined, connection: object,
+  ): object | undefined {
     if (route.kind !== 'key' || !isDataOperation(route.operation)) return undefined;
-    const caller = verifier.cachedCaller(authorization);
+    const caller = verifier.cachedCaller(authorization, connection);
     if (!caller) return undefined;
     const key = keys.cachedKey(route.target);
     const policy = key && keys.cachedPolicy(key.record);
@@ -168,7 +170,7 @@ export function ekmRequestHandler(deps: HandlerDeps): (req: http.IncomingMessage
       body = route.kind === 'info' ? {} : parseJsonObject(raw);
       e.audit.kmsResource = kmsResource(body);
       if (isHealthCheck(body)) e.audit.healthCheck = true;
-      cached = runCached(route, { target: route.kind === 'info' ? '' : route.target, body, audit: e.audit }, authorization);
+      cached = runCached(route, { target: route.kind === 'info' ? '' : route.target, body, audit: e.audit }, authorization, e.req.socket);
     } catch (err) {
       finish(e, failure(err, e.req));
       return;
