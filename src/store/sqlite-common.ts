@@ -15,6 +15,93 @@ import type { ListQuery, Page } from './store';
 
 export type Row = Record<string, unknown>;
 
+const CACHE_LIMIT = 10_000;
+
+/** Freezes a record and the objects and arrays it holds, one level down. */
+export function freeze<T extends object>(record: T): T {
+  for (const value of Object.values(record)) if (value && typeof value === 'object') Object.freeze(value);
+  return Object.freeze(record);
+}
+
+/**
+ * The records read on every cryptographic call (keys, versions, EkmConnections,
+ * Service Directory services and endpoint lists), cached as frozen records,
+ * one cache for every table family on a database connection. It is exact:
+ * each write by this connection clears it (writers call clear()), and PRAGMA
+ * data_version, which changes when any other connection (in this process or
+ * another) commits, is read once per event-loop turn, clearing it when anyone
+ * else wrote. Every read in a turn therefore sees the database as of the
+ * turn's first read, or this connection's own later writes: as if they all
+ * happened at that instant. Under load a turn serves many calls, and the
+ * PRAGMA costs ~2 us.
+ */
+export class ReadCache {
+  readonly #entries = new Map<string, object>();
+  readonly #dataVersion: Database.Statement;
+  #version = -1;
+  #checkedThisTurn = false;
+  readonly #nextTurn = (): void => {
+    this.#checkedThisTurn = false;
+  };
+
+  constructor(db: Database.Database) {
+    this.#dataVersion = db.prepare('PRAGMA data_version').pluck();
+  }
+
+  /** The cached value of `key`, else load()'s (cached when defined). */
+  get<T extends object>(key: string, load: () => T | undefined): T | undefined {
+    this.#refresh();
+    const hit = this.#entries.get(key) as T | undefined;
+    if (hit) return hit;
+    const value = load();
+    if (value === undefined) return undefined;
+    if (this.#entries.size >= CACHE_LIMIT) this.#entries.clear();
+    this.#entries.set(key, value);
+    return value;
+  }
+
+  clear(): void {
+    this.#entries.clear();
+  }
+
+  /** Runs a write, clearing the cache whatever its outcome. */
+  writing<T>(fn: () => T): T {
+    try {
+      return fn();
+    } finally {
+      this.#entries.clear();
+    }
+  }
+
+  #refresh(): void {
+    if (this.#checkedThisTurn) return;
+    this.#checkedThisTurn = true;
+    setImmediate(this.#nextTurn);
+    const version = this.#dataVersion.get() as number;
+    if (version !== this.#version) {
+      this.#entries.clear();
+      this.#version = version;
+    }
+  }
+}
+
+// Prepared list statements by SQL text, per connection: a list's SQL depends
+// only on its filter and order_by shape, and preparing costs more than a run.
+const statements = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+const STATEMENT_LIMIT = 256;
+
+function prepared(db: Database.Database, sql: string): Database.Statement {
+  let byText = statements.get(db);
+  if (!byText) statements.set(db, (byText = new Map()));
+  let statement = byText.get(sql);
+  if (!statement) {
+    if (byText.size >= STATEMENT_LIMIT) byText.clear();
+    statement = db.prepare(sql);
+    byText.set(sql, statement);
+  }
+  return statement;
+}
+
 /** Translates SQLite's errors into the store's codes where they enter. */
 export function translate<T>(what: string, fn: () => T): T {
   try {
@@ -50,10 +137,9 @@ export function listPage<T>(
   const after = query.after ? keysetAfter(terms, query.after) : { sql: '1', params: [] };
   const parentCol = alias ? `${alias}.parent` : 'parent';
   const from_ = `FROM ${table} ${alias} WHERE ${parentCol} = ? AND (${where.sql})`;
-  const rows = db
-    .prepare(`SELECT ${alias ? alias + '.' : ''}*, ${selectOrderValues(terms)} ${from_} AND (${after.sql}) ${orderBySql(terms)} LIMIT ?`)
+  const rows = prepared(db, `SELECT ${alias ? alias + '.' : ''}*, ${selectOrderValues(terms)} ${from_} AND (${after.sql}) ${orderBySql(terms)} LIMIT ?`)
     .all(query.parent, ...where.params, ...after.params, query.pageSize + 1) as Row[];
-  const total = db.prepare(`SELECT COUNT(*) ${from_}`).pluck().get(query.parent, ...where.params) as number;
+  const total = prepared(db, `SELECT COUNT(*) ${from_}`).pluck().get(query.parent, ...where.params) as number;
   const more = rows.length > query.pageSize;
   const page = more ? rows.slice(0, query.pageSize) : rows;
   const last = page[page.length - 1];

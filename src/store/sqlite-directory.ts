@@ -7,7 +7,7 @@ import type Database from 'better-sqlite3';
 import { notFound } from '../errors';
 import type { CollectionSpec } from '../list/query';
 import type { DirectoryStore, EndpointRecord, NamespaceRecord, ServiceRecord } from './directory';
-import { conflict, listPage, type Row, translate } from './sqlite-common';
+import { conflict, freeze, listPage, ReadCache, type Row, translate } from './sqlite-common';
 import type { ListQuery, Page } from './store';
 
 export const DIRECTORY_SCHEMA = `
@@ -140,7 +140,10 @@ const endpointParams = (e: Omit<EndpointRecord, 'revision'>): Row => ({
 export class SqliteDirectoryStore implements DirectoryStore {
   private readonly s;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly cache: ReadCache = new ReadCache(db),
+  ) {
     db.exec(DIRECTORY_SCHEMA);
     const p = (sql: string) => db.prepare(sql);
     this.s = {
@@ -177,9 +180,11 @@ export class SqliteDirectoryStore implements DirectoryStore {
   }
 
   async createNamespace(record: Omit<NamespaceRecord, 'revision'>): Promise<NamespaceRecord> {
-    return translate(`Namespace ${record.name}`, () => {
-      this.s.insertNamespace.run(namespaceParams(record));
-      return namespaceFrom(this.s.getNamespace.get(record.name) as Row);
+    return this.cache.writing(() => {
+      return translate(`Namespace ${record.name}`, () => {
+        this.s.insertNamespace.run(namespaceParams(record));
+        return namespaceFrom(this.s.getNamespace.get(record.name) as Row);
+      });
     });
   }
 
@@ -193,32 +198,41 @@ export class SqliteDirectoryStore implements DirectoryStore {
   }
 
   async updateNamespace(record: NamespaceRecord): Promise<NamespaceRecord> {
-    const info = this.s.updateNamespace.run({ ...namespaceParams(record), revision: record.revision });
-    if (info.changes === 0) conflict('Namespace', record.name, this.s.getNamespace);
-    return namespaceFrom(this.s.getNamespace.get(record.name) as Row);
+    return this.cache.writing(() => {
+      const info = this.s.updateNamespace.run({ ...namespaceParams(record), revision: record.revision });
+      if (info.changes === 0) conflict('Namespace', record.name, this.s.getNamespace);
+      return namespaceFrom(this.s.getNamespace.get(record.name) as Row);
+    });
   }
 
   async deleteNamespace(name: string): Promise<boolean> {
-    return this.write(() => {
-      this.s.deleteNamespaceEndpoints.run(name);
-      this.s.deleteNamespaceServices.run(name);
-      return this.s.deleteNamespace.run(name).changes > 0;
+    return this.cache.writing(() => {
+      return this.write(() => {
+        this.s.deleteNamespaceEndpoints.run(name);
+        this.s.deleteNamespaceServices.run(name);
+        return this.s.deleteNamespace.run(name).changes > 0;
+      });
     });
   }
 
   async createService(record: Omit<ServiceRecord, 'revision'>): Promise<ServiceRecord> {
-    return translate(`Service ${record.name}`, () =>
-      this.write(() => {
-        if (!this.s.getNamespace.get(record.parent)) throw notFound(`Namespace ${record.parent} not found.`);
-        this.s.insertService.run(serviceParams(record));
-        return serviceFrom(this.s.getService.get(record.name) as Row);
-      }),
-    );
+    return this.cache.writing(() => {
+      return translate(`Service ${record.name}`, () =>
+        this.write(() => {
+          if (!this.s.getNamespace.get(record.parent)) throw notFound(`Namespace ${record.parent} not found.`);
+          this.s.insertService.run(serviceParams(record));
+          return serviceFrom(this.s.getService.get(record.name) as Row);
+        }),
+      );
+    });
   }
 
   async getService(name: string): Promise<ServiceRecord | undefined> {
-    const row = this.s.getService.get(name) as Row | undefined;
-    return row && serviceFrom(row);
+    // Read on every call with an EXTERNAL_VPC key (resolution): cached (ReadCache).
+    return this.cache.get(`sd_services\0${name}`, () => {
+      const row = this.s.getService.get(name) as Row | undefined;
+      return row && freeze(serviceFrom(row));
+    });
   }
 
   async listServices(query: ListQuery): Promise<Page<ServiceRecord>> {
@@ -226,26 +240,32 @@ export class SqliteDirectoryStore implements DirectoryStore {
   }
 
   async updateService(record: ServiceRecord): Promise<ServiceRecord> {
-    const info = this.s.updateService.run({ ...serviceParams(record), revision: record.revision });
-    if (info.changes === 0) conflict('Service', record.name, this.s.getService);
-    return serviceFrom(this.s.getService.get(record.name) as Row);
+    return this.cache.writing(() => {
+      const info = this.s.updateService.run({ ...serviceParams(record), revision: record.revision });
+      if (info.changes === 0) conflict('Service', record.name, this.s.getService);
+      return serviceFrom(this.s.getService.get(record.name) as Row);
+    });
   }
 
   async deleteService(name: string): Promise<boolean> {
-    return this.write(() => {
-      this.s.deleteServiceEndpoints.run(name);
-      return this.s.deleteService.run(name).changes > 0;
+    return this.cache.writing(() => {
+      return this.write(() => {
+        this.s.deleteServiceEndpoints.run(name);
+        return this.s.deleteService.run(name).changes > 0;
+      });
     });
   }
 
   async createEndpoint(record: Omit<EndpointRecord, 'revision'>): Promise<EndpointRecord> {
-    return translate(`Endpoint ${record.name}`, () =>
-      this.write(() => {
-        if (!this.s.getService.get(record.parent)) throw notFound(`Service ${record.parent} not found.`);
-        this.s.insertEndpoint.run(endpointParams(record));
-        return endpointFrom(this.s.getEndpoint.get(record.name) as Row);
-      }),
-    );
+    return this.cache.writing(() => {
+      return translate(`Endpoint ${record.name}`, () =>
+        this.write(() => {
+          if (!this.s.getService.get(record.parent)) throw notFound(`Service ${record.parent} not found.`);
+          this.s.insertEndpoint.run(endpointParams(record));
+          return endpointFrom(this.s.getEndpoint.get(record.name) as Row);
+        }),
+      );
+    });
   }
 
   async getEndpoint(name: string): Promise<EndpointRecord | undefined> {
@@ -254,16 +274,25 @@ export class SqliteDirectoryStore implements DirectoryStore {
   }
 
   async listEndpoints(query: ListQuery): Promise<Page<EndpointRecord>> {
-    return listPage(this.db, 'sd_endpoints', '', ENDPOINT_LIST, query, endpointFrom);
+    // Resolution lists a service's endpoints on every call with an EXTERNAL_VPC key: cached (ReadCache).
+    return this.cache.get(`sd_endpoints\0${JSON.stringify(query)}`, () => {
+      const page = listPage(this.db, 'sd_endpoints', '', ENDPOINT_LIST, query, (row) => freeze(endpointFrom(row)));
+      Object.freeze(page.items);
+      return Object.freeze(page);
+    })!;
   }
 
   async updateEndpoint(record: EndpointRecord): Promise<EndpointRecord> {
-    const info = this.s.updateEndpoint.run({ ...endpointParams(record), revision: record.revision });
-    if (info.changes === 0) conflict('Endpoint', record.name, this.s.getEndpoint);
-    return endpointFrom(this.s.getEndpoint.get(record.name) as Row);
+    return this.cache.writing(() => {
+      const info = this.s.updateEndpoint.run({ ...endpointParams(record), revision: record.revision });
+      if (info.changes === 0) conflict('Endpoint', record.name, this.s.getEndpoint);
+      return endpointFrom(this.s.getEndpoint.get(record.name) as Row);
+    });
   }
 
   async deleteEndpoint(name: string): Promise<boolean> {
-    return this.s.deleteEndpoint.run(name).changes > 0;
+    return this.cache.writing(() => {
+      return this.s.deleteEndpoint.run(name).changes > 0;
+    });
   }
 }

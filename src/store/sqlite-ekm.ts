@@ -5,7 +5,7 @@ import { aborted } from '../errors';
 import type { CollectionSpec } from '../list/query';
 import { enumNames } from '../proto/registry';
 import type { EkmConfigRecord, EkmConnectionRecord, EkmStore, ServiceResolverRecord } from './ekm';
-import { conflict, listPage, type Row, translate } from './sqlite-common';
+import { conflict, freeze, listPage, ReadCache, type Row, translate } from './sqlite-common';
 import type { ListQuery, Page } from './store';
 
 export const EKM_SCHEMA = `
@@ -91,7 +91,10 @@ const configFrom = (r: Row): EkmConfigRecord => ({
 export class SqliteEkmStore implements EkmStore {
   private readonly s;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly cache: ReadCache = new ReadCache(db),
+  ) {
     db.exec(EKM_SCHEMA);
     const p = (sql: string) => db.prepare(sql);
     this.s = {
@@ -110,15 +113,20 @@ export class SqliteEkmStore implements EkmStore {
   }
 
   async createEkmConnection(record: Omit<EkmConnectionRecord, 'revision'>): Promise<EkmConnectionRecord> {
-    return translate(`EkmConnection ${record.name}`, () => {
-      this.s.insert.run(connectionParams(record));
-      return connectionFrom(this.s.get.get(record.name) as Row);
+    return this.cache.writing(() => {
+      return translate(`EkmConnection ${record.name}`, () => {
+        this.s.insert.run(connectionParams(record));
+        return connectionFrom(this.s.get.get(record.name) as Row);
+      });
     });
   }
 
   async getEkmConnection(name: string): Promise<EkmConnectionRecord | undefined> {
-    const row = this.s.get.get(name) as Row | undefined;
-    return row && connectionFrom(row);
+    // Read on every call with an EXTERNAL_VPC key: cached (ReadCache).
+    return this.cache.get(`ekm_connections\0${name}`, () => {
+      const row = this.s.get.get(name) as Row | undefined;
+      return row && freeze(connectionFrom(row));
+    });
   }
 
   async listEkmConnections(query: ListQuery): Promise<Page<EkmConnectionRecord>> {
@@ -126,9 +134,11 @@ export class SqliteEkmStore implements EkmStore {
   }
 
   async updateEkmConnection(record: EkmConnectionRecord): Promise<EkmConnectionRecord> {
-    const info = this.s.update.run({ ...connectionParams(record), revision: record.revision });
-    if (info.changes === 0) conflict('EkmConnection', record.name, this.s.get);
-    return connectionFrom(this.s.get.get(record.name) as Row);
+    return this.cache.writing(() => {
+      const info = this.s.update.run({ ...connectionParams(record), revision: record.revision });
+      if (info.changes === 0) conflict('EkmConnection', record.name, this.s.get);
+      return connectionFrom(this.s.get.get(record.name) as Row);
+    });
   }
 
   async getEkmConfig(name: string): Promise<EkmConfigRecord | undefined> {
@@ -137,14 +147,16 @@ export class SqliteEkmStore implements EkmStore {
   }
 
   async putEkmConfig(record: EkmConfigRecord): Promise<EkmConfigRecord> {
-    return this.db.transaction(() => {
-      if (record.revision === 0) {
-        if (this.s.getConfig.get(record.name)) throw aborted(`EkmConfig ${record.name} was changed concurrently; retry the request.`);
-        this.s.insertConfig.run(record.name, record.defaultEkmConnection);
-      } else if (this.s.updateConfig.run(record.defaultEkmConnection, record.name, record.revision).changes === 0) {
-        throw aborted(`EkmConfig ${record.name} was changed concurrently; retry the request.`);
-      }
-      return configFrom(this.s.getConfig.get(record.name) as Row);
-    })();
+    return this.cache.writing(() => {
+      return this.db.transaction(() => {
+        if (record.revision === 0) {
+          if (this.s.getConfig.get(record.name)) throw aborted(`EkmConfig ${record.name} was changed concurrently; retry the request.`);
+          this.s.insertConfig.run(record.name, record.defaultEkmConnection);
+        } else if (this.s.updateConfig.run(record.defaultEkmConnection, record.name, record.revision).changes === 0) {
+          throw aborted(`EkmConfig ${record.name} was changed concurrently; retry the request.`);
+        }
+        return configFrom(this.s.getConfig.get(record.name) as Row);
+      })();
+    });
   }
 }

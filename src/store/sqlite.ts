@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { aborted, notFound } from '../errors';
 import type { DirectoryStore } from './directory';
 import type { EkmStore } from './ekm';
-import { conflict, listPage, type Row, translate } from './sqlite-common';
+import { conflict, freeze, listPage, ReadCache, type Row, translate } from './sqlite-common';
 import { SqliteDirectoryStore } from './sqlite-directory';
 import { SqliteEkmStore } from './sqlite-ekm';
 import { CRYPTO_KEY_LIST, CRYPTO_KEY_VERSION_LIST, KEY_RING_LIST, SCHEMA } from './schema';
@@ -112,32 +112,17 @@ function versionParams(v: Omit<CryptoKeyVersionRecord, 'revision'>): Row {
   };
 }
 
-// Reads of single keys and versions are on every cryptographic request, so
-// they are cached, as frozen records. The cache is exact: this connection's
-// own writes clear it, and PRAGMA data_version (which changes when any other
-// connection, in this process or another, commits) is checked on every
-// cached read, clearing it when anyone else wrote.
-const CACHE_LIMIT = 10_000;
-
-function freeze<T extends object>(record: T): T {
-  for (const value of Object.values(record)) if (value && typeof value === 'object') Object.freeze(value);
-  return Object.freeze(record);
-}
-
+// Reads of keys and versions are cached (ReadCache, sqlite-common.ts).
 class SqliteStore implements Store {
   readonly ekm: EkmStore;
   readonly directory: DirectoryStore;
   private readonly s;
-  private readonly cache = new Map<string, CryptoKeyRecord | CryptoKeyVersionRecord>();
-  private dataVersion = -1;
-  private checkedThisTurn = false;
-  private readonly nextTurn = (): void => {
-    this.checkedThisTurn = false;
-  };
+  private readonly cache: ReadCache;
 
   constructor(private readonly db: Database.Database) {
-    this.ekm = new SqliteEkmStore(db);
-    this.directory = new SqliteDirectoryStore(db);
+    this.cache = new ReadCache(db);
+    this.ekm = new SqliteEkmStore(db, this.cache);
+    this.directory = new SqliteDirectoryStore(db, this.cache);
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       insertKeyRing: p('INSERT INTO key_rings (name, parent, create_time) VALUES (@name, @parent, @create_time)'),
@@ -177,26 +162,7 @@ class SqliteStore implements Store {
         AND next_rotation_time <= ? ORDER BY next_rotation_time LIMIT ?`),
       getSetting: p('SELECT value FROM settings WHERE key = ?').pluck(),
       initSetting: p('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
-      dataVersion: p('PRAGMA data_version').pluck(),
     };
-  }
-
-  /**
-   * Empties the cache if another connection committed since the last check.
-   * The check runs once per event-loop turn: every read in a turn sees the
-   * database as of the turn's first read (or this connection's own later
-   * writes, which clear the cache), as if they all happened at that instant.
-   * Under load a turn serves many requests, and the PRAGMA costs ~2 us.
-   */
-  private refresh(): void {
-    if (this.checkedThisTurn) return;
-    this.checkedThisTurn = true;
-    setImmediate(this.nextTurn);
-    const version = this.s.dataVersion.get() as number;
-    if (version !== this.dataVersion) {
-      this.cache.clear();
-      this.dataVersion = version;
-    }
   }
 
   private cached<T extends CryptoKeyRecord | CryptoKeyVersionRecord>(
@@ -204,23 +170,15 @@ class SqliteStore implements Store {
     read: () => Row | undefined,
     from: (row: Row) => T,
   ): T | undefined {
-    const hit = this.cache.get(name) as T | undefined;
-    if (hit) return hit;
-    const row = read();
-    if (!row) return undefined;
-    const record = freeze(from(row));
-    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
-    this.cache.set(name, record);
-    return record;
+    return this.cache.get(name, () => {
+      const row = read();
+      return row ? freeze(from(row)) : undefined;
+    });
   }
 
   /** Runs a write in a transaction; the read cache is cleared whatever the outcome. */
   private write<T>(fn: () => T): T {
-    try {
-      return this.db.transaction(fn)();
-    } finally {
-      this.cache.clear();
-    }
+    return this.cache.writing(() => this.db.transaction(fn)());
   }
 
   async createKeyRing(record: KeyRingRecord): Promise<void> {
@@ -253,7 +211,6 @@ class SqliteStore implements Store {
   }
 
   async getCryptoKey(name: string): Promise<CryptoKeyRecord | undefined> {
-    this.refresh();
     return this.cached(name, () => this.s.getKey.get(name) as Row | undefined, cryptoKeyFrom);
   }
 
@@ -286,7 +243,6 @@ class SqliteStore implements Store {
   }
 
   async getCryptoKeyVersion(name: string): Promise<CryptoKeyVersionRecord | undefined> {
-    this.refresh();
     return this.cachedVersion(name);
   }
 
@@ -294,7 +250,6 @@ class SqliteStore implements Store {
     cryptoKey: string,
     version: number | null,
   ): Promise<{ key?: CryptoKeyRecord; version?: CryptoKeyVersionRecord }> {
-    this.refresh();
     const key = this.cached(cryptoKey, () => this.s.getKey.get(cryptoKey) as Row | undefined, cryptoKeyFrom);
     const number = version ?? key?.primaryVersion;
     if (!key || number == null) return { key };

@@ -135,6 +135,21 @@ export class EkmAgent extends https.Agent {
   }
 }
 
+// The pins of a certificate list, by list: the store hands out the same
+// frozen list while the EkmConnection is unchanged, so each call does not
+// hash every certificate again.
+const pinCache = new WeakMap<readonly Buffer[], { set: ReadonlySet<string>; sorted: string[] }>();
+
+function pinsOf(certificates: readonly Buffer[]): { set: ReadonlySet<string>; sorted: string[] } {
+  let pins = pinCache.get(certificates);
+  if (!pins) {
+    const set = new Set(certificates.map(sha256Hex));
+    pins = { set, sorted: [...set].sort() };
+    pinCache.set(certificates, pins);
+  }
+  return pins;
+}
+
 /** Agents by target, so connections to one EKM replica are pooled and reused across calls. */
 export class AgentPool {
   readonly #agents = new Map<string, EkmAgent>();
@@ -143,12 +158,12 @@ export class AgentPool {
 
   /** EXTERNAL_VPC: one agent per (address, port, hostname, pins). */
   pinned(address: string, port: number, hostname: string, certificates: readonly Buffer[]): EkmAgent {
-    const pins = new Set(certificates.map(sha256Hex));
-    const key = JSON.stringify(['vpc', address, port, hostname, [...pins].sort()]);
+    const pins = pinsOf(certificates);
+    const key = JSON.stringify(['vpc', address, port, hostname, pins.sorted]);
     return this.#get(key, () => new EkmAgent(
       // Session resumption off: every new connection shows its certificate to the pin check.
       { ...BASE_AGENT_OPTIONS, rejectUnauthorized: false, maxCachedSessions: 0 },
-      pinnedPeerCheck(hostname, pins),
+      pinnedPeerCheck(hostname, pins.set),
     ));
   }
 
