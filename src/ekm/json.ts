@@ -2,6 +2,7 @@
 // padding optional, as proto3 JSON parsers accept), enums by name or number.
 // Malformed input is INVALID_ARGUMENT naming the field. Unknown fields are
 // ignored so an older EKM keeps serving a newer KMS.
+import { decodeBase64 } from '../base64';
 import { invalidArgument } from '../errors';
 import { ACCESS_REASONS, type AccessReason } from '../protocol/ekm';
 
@@ -22,27 +23,6 @@ export function parseJsonObject(body: Buffer): JsonObject {
 
 export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Decoded bytes for `length` base64 characters (without padding), by length mod 4 (1 cannot occur). */
-const TAIL_BYTES = [0, 0, 1, 2];
-
-/**
- * Standard or URL-safe base64 (not a mix), padding optional; undefined when
- * malformed. Buffer.from skips characters outside the alphabet and stops at
- * a misplaced '=', so every malformed text decodes to fewer bytes than its
- * length promises: comparing the two validates it without a pass of its own.
- */
-function decodeBase64(text: string): Buffer | undefined {
-  const n = text.length;
-  const padding = n > 0 && text.charCodeAt(n - 1) === 0x3d ? (n > 1 && text.charCodeAt(n - 2) === 0x3d ? 2 : 1) : 0;
-  if ((padding > 0 && n % 4 !== 0) || n % 4 === 1) return undefined;
-  const bytes = Buffer.from(text, 'base64');
-  const chars = n - padding;
-  if (bytes.length !== (chars >> 2) * 3 + TAIL_BYTES[chars & 3]) return undefined;
-  const standard = text.includes('+') || text.includes('/');
-  if (standard && (text.includes('-') || text.includes('_'))) return undefined;
-  return bytes;
 }
 
 export interface BytesRule {

@@ -14,6 +14,7 @@
 // computed once per protobufjs Type and cached in WeakMaps: this runs on every
 // REST request.
 import * as protobuf from 'protobufjs';
+import { decodeBase64 } from '../base64';
 import { invalidArgument, KmsError } from '../errors';
 import { Msg, OBJECT_OPTIONS, protoRoot } from '../proto/registry';
 
@@ -568,21 +569,6 @@ function parseFloating(v: unknown, float: boolean): number | undefined {
   if (!float || !Number.isFinite(n)) return n;
   if (Math.abs(n) > FLOAT_MAX) return undefined;
   return Math.fround(n);
-}
-
-/**
- * Strict base64 (standard or URL-safe alphabet, padding optional) → bytes, or
- * undefined if the string is not base64. Buffer.from alone skips junk silently.
- */
-// Either alphabet, padding only at the end: checked by one native regex scan
-// (a per-character loop in JS costs microseconds on a 64 KiB field).
-const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
-
-function decodeBase64(s: string): Buffer | undefined {
-  if (!BASE64.test(s)) return undefined;
-  const pad = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0;
-  if ((pad > 0 && s.length % 4 !== 0) || (s.length - pad) % 4 === 1) return undefined;
-  return Buffer.from(s, 'base64'); // decodes both alphabets
 }
 
 // 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z in Unix seconds.

@@ -1,6 +1,7 @@
 // Request bodies and answer reading for the EKM protocol (src/protocol/ekm.ts):
 // proto3 JSON, bytes as standard base64, and the additionalContext every
 // request carries.
+import { decodeBase64 } from '../../base64';
 import type { AdditionalContext, AsymmetricSignRequest } from '../../protocol/ekm';
 import type { CallInfo } from './types';
 
@@ -49,8 +50,6 @@ export function stringField(answer: Answer, name: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2,3})?$/;
-
 /**
  * Bytes from a base64 field (standard or URL-safe, padding optional, as the
  * protocol lets a server write them); undefined when absent or not base64,
@@ -58,10 +57,7 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A
  * an empty value (unwrap of an empty plaintext).
  */
 export function decodeBytes(value: unknown): Buffer | undefined {
-  if (typeof value !== 'string') return undefined;
-  const standard = value.replace(/-/g, '+').replace(/_/g, '/');
-  if (!BASE64.test(standard)) return undefined;
-  return Buffer.from(standard, 'base64');
+  return typeof value === 'string' ? decodeBase64(value) : undefined;
 }
 
 /**
