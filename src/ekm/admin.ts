@@ -133,8 +133,9 @@ function handler(deps: AdminDeps) {
       const error = isObject(result.body) && isObject(result.body.error) ? result.body.error : undefined;
       try {
         deps.audit.write(auditLine({
-          time: new Date(deps.clock.now()).toISOString(), requestId: randomUUID(), operation: `admin.${name}`,
-          keyPath: result.target ?? null, caller: OPERATOR, reason: null, decision: 'ALLOWED',
+          operation: `admin.${name}`, keyPath: result.target ?? null, caller: OPERATOR, reason: null, decision: 'ALLOWED',
+        }, {
+          time: new Date(deps.clock.now()).toISOString(), requestId: randomUUID(),
           status: error ? String(error.status ?? `HTTP_${result.status}`) : 'OK',
           httpStatus: result.status, latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
         }));

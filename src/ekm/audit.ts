@@ -24,7 +24,8 @@ export interface AuditFields {
   createdKeyPath?: string;
 }
 
-export interface AuditRecord extends AuditFields {
+/** How a request ended: what the handler adds to the AuditFields. */
+export interface AuditOutcome {
   time: string;
   requestId: string;
   status: string;
@@ -47,15 +48,16 @@ const textOrNull = (value: string | null): string => (value === null ? 'null' : 
  * field (every string still through JSON.stringify): it runs once per request,
  * and a generic stringify of the record costs twice as much.
  */
-export function auditLine(r: AuditRecord): string {
-  let line = `{"time":${text(r.time)},"requestId":${text(r.requestId)},"operation":${text(r.operation)}`
+export function auditLine(r: AuditFields, o: AuditOutcome): string {
+  // time (ISO 8601), requestId (a UUID), decision and status (code names) never need escaping.
+  let line = `{"time":"${o.time}","requestId":"${o.requestId}","operation":${text(r.operation)}`
     + `,"keyPath":${textOrNull(r.keyPath)},"caller":${textOrNull(r.caller)},"reason":${textOrNull(r.reason)}`
-    + `,"decision":${text(r.decision)}`;
+    + `,"decision":"${r.decision}"`;
   if (r.kmsResource !== undefined) line += `,"kmsResource":${text(r.kmsResource)}`;
   if (r.healthCheck !== undefined) line += `,"healthCheck":${r.healthCheck}`;
   if (r.createdKeyPath !== undefined) line += `,"createdKeyPath":${text(r.createdKeyPath)}`;
-  line += `,"status":${text(r.status)},"httpStatus":${r.httpStatus},"latencyMs":${JSON.stringify(r.latencyMs)}`;
-  if (r.remoteAddress !== undefined) line += `,"remoteAddress":${text(r.remoteAddress)}`;
+  line += `,"status":"${o.status}","httpStatus":${o.httpStatus},"latencyMs":${JSON.stringify(o.latencyMs)}`;
+  if (o.remoteAddress !== undefined) line += `,"remoteAddress":${text(o.remoteAddress)}`;
   return `${line}}\n`;
 }
 

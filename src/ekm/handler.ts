@@ -105,10 +105,9 @@ export function ekmRequestHandler(deps: HandlerDeps): (req: http.IncomingMessage
   function finish(e: Exchange, answer: Answer): void {
     e.answer = answer;
     e.requestId = randomUUID();
-    e.line = auditLine({
+    e.line = auditLine(e.audit, {
       time: isoTime(),
       requestId: e.requestId,
-      ...e.audit,
       status: answer.status,
       httpStatus: answer.httpStatus,
       latencyMs: Math.round((performance.now() - e.started) * 1000) / 1000,
@@ -132,17 +131,15 @@ export function ekmRequestHandler(deps: HandlerDeps): (req: http.IncomingMessage
   // --- the operation -------------------------------------------------------
 
   /** The synchronous path: an answer, or undefined when something it needs is not cached. */
-  function runCached(
-    route: OperationRoute, ctx: Omit<OperationContext, 'caller'>, authorization: string | undefined, connection: object,
-  ): object | undefined {
+  function runCached(route: OperationRoute, body: JsonObject, audit: AuditFields, authorization: string | undefined, connection: object): object | undefined {
     if (route.kind !== 'key' || !isDataOperation(route.operation)) return undefined;
     const caller = verifier.cachedCaller(authorization, connection);
     if (!caller) return undefined;
     const key = keys.cachedKey(route.target);
     const policy = key && keys.cachedPolicy(key.record);
     if (!policy) return undefined;
-    ctx.audit.caller = caller.email;
-    return runDataOperation({ ...ctx, caller }, route.operation, key!, policy);
+    audit.caller = caller.email;
+    return runDataOperation({ caller, target: route.target, body, audit }, route.operation, key!, policy);
   }
 
   async function runLoading(route: OperationRoute, body: JsonObject, audit: AuditFields, authorization: string | undefined): Promise<object> {
@@ -170,7 +167,7 @@ export function ekmRequestHandler(deps: HandlerDeps): (req: http.IncomingMessage
       body = route.kind === 'info' ? {} : parseJsonObject(raw);
       e.audit.kmsResource = kmsResource(body);
       if (isHealthCheck(body)) e.audit.healthCheck = true;
-      cached = runCached(route, { target: route.kind === 'info' ? '' : route.target, body, audit: e.audit }, authorization, e.req.socket);
+      cached = runCached(route, body, e.audit, authorization, e.req.socket);
     } catch (err) {
       finish(e, failure(err, e.req));
       return;
