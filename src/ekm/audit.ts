@@ -40,8 +40,13 @@ export interface AuditSink {
   close(): void;
 }
 
-const text = (value: string): string => JSON.stringify(value);
-const textOrNull = (value: string | null): string => (value === null ? 'null' : JSON.stringify(value));
+// Printable ASCII other than `"` and `\\`: such a string is its own JSON text
+// between quotes. Key paths, emails, reasons and resource names are; anything
+// else goes through JSON.stringify. The test is JIT-compiled, while
+// JSON.stringify of a short string is a runtime call costing ~0.4 µs.
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+const text = (value: string): string => (PLAIN.test(value) ? `"${value}"` : JSON.stringify(value));
+const textOrNull = (value: string | null): string => (value === null ? 'null' : text(value));
 
 /**
  * The record as one JSON line, fields in a fixed order. Written out field by
@@ -56,7 +61,7 @@ export function auditLine(r: AuditFields, o: AuditOutcome): string {
   if (r.kmsResource !== undefined) line += `,"kmsResource":${text(r.kmsResource)}`;
   if (r.healthCheck !== undefined) line += `,"healthCheck":${r.healthCheck}`;
   if (r.createdKeyPath !== undefined) line += `,"createdKeyPath":${text(r.createdKeyPath)}`;
-  line += `,"status":"${o.status}","httpStatus":${o.httpStatus},"latencyMs":${JSON.stringify(o.latencyMs)}`;
+  line += `,"status":"${o.status}","httpStatus":${o.httpStatus},"latencyMs":${Number.isFinite(o.latencyMs) ? String(o.latencyMs) : 'null'}`;
   if (o.remoteAddress !== undefined) line += `,"remoteAddress":${text(o.remoteAddress)}`;
   return `${line}}\n`;
 }

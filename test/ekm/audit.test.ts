@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import type { AuditSink } from '../../src/ekm/audit';
+import { auditLine, type AuditSink } from '../../src/ekm/audit';
 import { CALLER, startReferenceEkm, withReason } from './helpers';
 
 const FIELDS = ['time', 'requestId', 'operation', 'keyPath', 'caller', 'reason', 'decision', 'status', 'httpStatus', 'latencyMs'];
@@ -70,4 +70,24 @@ void test('a request whose audit line cannot be written fails with INTERNAL and 
   } finally {
     await ekm.close();
   }
+});
+
+void test('an audit line is valid JSON whatever its strings hold', () => {
+  const awkward = ['plain', 'quote " inside', 'back\\slash', 'tab\there', 'nul\u0000', 'line\u2028sep', 'é and 鍵', '', '\u007f'];
+  for (const value of awkward) {
+    const line = auditLine(
+      { operation: value, keyPath: value, caller: null, reason: value, decision: 'DENIED', kmsResource: value },
+      { time: '2026-01-01T00:00:00.000Z', requestId: 'id', status: 'OK', httpStatus: 200, latencyMs: 0.125, remoteAddress: value },
+    );
+    assert.ok(line.endsWith('}\n'));
+    const parsed = JSON.parse(line) as Record<string, unknown>;
+    for (const field of ['operation', 'keyPath', 'reason', 'kmsResource', 'remoteAddress']) assert.equal(parsed[field], value, field);
+    assert.equal(parsed.caller, null);
+    assert.equal(parsed.latencyMs, 0.125);
+  }
+  const nan = auditLine(
+    { operation: 'wrap', keyPath: null, caller: null, reason: null, decision: 'ALLOWED' },
+    { time: 't', requestId: 'id', status: 'OK', httpStatus: 200, latencyMs: Number.NaN },
+  );
+  assert.equal((JSON.parse(nan) as { latencyMs: unknown }).latencyMs, null);
 });
