@@ -57,6 +57,7 @@ export function versionResource(v: CryptoKeyVersionRecord): Msg {
     destroyTime: optionalTime(v.destroyTime),
     destroyEventTime: optionalTime(v.destroyEventTime),
     externalProtectionLevelOptions: external,
+    externalDestructionFailureReason: v.state === 'EXTERNAL_DESTRUCTION_FAILED' ? v.externalDestructionFailureReason || undefined : undefined,
   };
 }
 

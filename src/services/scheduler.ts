@@ -1,5 +1,6 @@
 // Carries out what is due by the injected clock: scheduled destructions (key
-// material erased, state DESTROYED) and automatic rotations (a new primary at
+// material erased, state DESTROYED, or for a CLOUD_KMS-managed external key
+// PENDING_EXTERNAL_DESTRUCTION until the EKM has destroyed its half) and automatic rotations (a new primary at
 // next_rotation_time). The schedule lives in the store (destroy_time,
 // next_rotation_time), so it survives restarts; a server that was down catches
 // up on start. Each change is conditional on the revision read, so two
@@ -51,6 +52,13 @@ export class Scheduler {
       for (const v of due) result.destroyed += await this.guard(v.name, () => this.destroy(v));
       if (due.length < BATCH) break;
     }
+    // Only left by a stop mid-destruction; each is settled (DESTROYED or FAILED) below, so the loop ends.
+    for (;;) {
+      const pending = await this.ctx.store.pendingExternalDestructions(BATCH);
+      let settled = 0;
+      for (const v of pending) settled += await this.guard(v.name, () => this.resumeExternal(v));
+      if (pending.length < BATCH || settled === 0) break;
+    }
     for (;;) {
       const due = await this.ctx.store.dueRotations(this.ctx.clock.now(), BATCH);
       for (const k of due) result.rotated += await this.guard(k.name, () => this.rotate(k));
@@ -69,42 +77,69 @@ export class Scheduler {
     }
   }
 
+  /**
+   * Destroys a version whose schedule ran out: its key material in the KMS is
+   * erased. A version of a CLOUD_KMS-managed external key then goes
+   * PENDING_EXTERNAL_DESTRUCTION until the EKM has destroyed its half too
+   * (the data is unreadable from the first step on, whatever the EKM does).
+   * The pending state is in the store, so a server stopped between the two
+   * steps asks the EKM on its next run.
+   */
   private async destroy(first: CryptoKeyVersionRecord): Promise<number> {
+    const external = await this.coordinatedKey(first);
     const destroyed = await retryOnConflict(async () => {
       const v = (await this.ctx.store.getCryptoKeyVersion(first.name)) ?? first;
       const now = this.ctx.clock.now();
       if (v.state !== 'DESTROY_SCHEDULED' || v.destroyTime == null || v.destroyTime > now) return undefined;
-      const written = await this.ctx.store.destroyCryptoKeyVersion({ ...v, state: 'DESTROYED', destroyTime: null, destroyEventTime: now });
+      const state = external ? 'PENDING_EXTERNAL_DESTRUCTION' : 'DESTROYED';
+      const written = await this.ctx.store.destroyCryptoKeyVersion({ ...v, state, destroyTime: null, destroyEventTime: now });
       this.ctx.material.forget(v.name);
-      this.ctx.log.info('key version destroyed', { resource: v.name });
+      this.ctx.log.info('key version destroyed', { resource: v.name, state });
       return written;
     });
     if (!destroyed) return 0;
-    await this.destroyExternal(destroyed);
+    if (external) await this.destroyExternal(external, destroyed);
     return 1;
   }
 
-  /**
-   * A CLOUD_KMS-managed version's material is destroyed in the EKM too, once
-   * the KMS's own half is gone (the data is unreadable from then on whatever
-   * the EKM does). If the EKM fails, the version says so:
-   * EXTERNAL_DESTRUCTION_FAILED (the cause goes to the log).
-   */
-  private async destroyExternal(v: CryptoKeyVersionRecord): Promise<void> {
-    if (v.protectionLevel !== 'EXTERNAL_VPC') return;
+  /** The key of a version whose external half the KMS must destroy (EXTERNAL_VPC on a CLOUD_KMS connection). */
+  private async coordinatedKey(v: CryptoKeyVersionRecord): Promise<CryptoKeyRecord | undefined> {
+    if (v.protectionLevel !== 'EXTERNAL_VPC') return undefined;
     const key = await this.ctx.store.getCryptoKey(v.cryptoKey);
-    if (!key || !(await this.keys.external.coordinated(key).catch(() => false))) return;
+    return key && (await this.keys.external.coordinated(key)) ? key : undefined;
+  }
+
+  /**
+   * Asks the EKM to destroy the version's key: DESTROYED when it has, else
+   * EXTERNAL_DESTRUCTION_FAILED with the cause in
+   * external_destruction_failure_reason (and the log).
+   */
+  private async destroyExternal(key: CryptoKeyRecord, v: CryptoKeyVersionRecord): Promise<void> {
+    let state = 'DESTROYED';
+    let reason = '';
     try {
       const system = { headers: { [ACCESS_REASON_HEADER]: 'GOOGLE_INITIATED_SYSTEM_OPERATION' } };
       const info = this.keys.external.callInfo(key, v.name, system);
       await this.ctx.ekm.destroyKey(await this.keys.external.target(key, v), info);
     } catch (err) {
-      this.ctx.log.error('external key destruction failed', { resource: v.name, error: (err as Error).message });
-      await retryOnConflict(async () => {
-        const current = await this.ctx.store.getCryptoKeyVersion(v.name);
-        if (current?.state === 'DESTROYED') await this.ctx.store.updateCryptoKeyVersion({ ...current, state: 'EXTERNAL_DESTRUCTION_FAILED' });
-      });
+      state = 'EXTERNAL_DESTRUCTION_FAILED';
+      reason = `The external key manager did not confirm destroying ${v.ekmConnectionKeyPath || 'the key'}: ${
+        String((err as Error)?.message ?? err).slice(0, 500)}`;
+      this.ctx.log.error('external key destruction failed', { resource: v.name, error: reason });
     }
+    await retryOnConflict(async () => {
+      const current = await this.ctx.store.getCryptoKeyVersion(v.name);
+      if (current?.state !== 'PENDING_EXTERNAL_DESTRUCTION') return;
+      await this.ctx.store.updateCryptoKeyVersion({ ...current, state, externalDestructionFailureReason: reason });
+    });
+  }
+
+  /** Versions left PENDING_EXTERNAL_DESTRUCTION by a server that stopped before the EKM answered. */
+  private async resumeExternal(v: CryptoKeyVersionRecord): Promise<number> {
+    const key = await this.ctx.store.getCryptoKey(v.cryptoKey);
+    if (!key) return 0;
+    await this.destroyExternal(key, v);
+    return 1;
   }
 
   private async rotate(key: CryptoKeyRecord): Promise<number> {

@@ -6,6 +6,21 @@ import { enumNames } from '../proto/registry';
 
 export const SCHEMA_VERSION = 1;
 
+/**
+ * Columns added after a store may have been made: [table, column, definition].
+ * Opening a store adds whichever are missing (CREATE TABLE IF NOT EXISTS
+ * leaves an existing table as it was).
+ */
+export const ADDED_COLUMNS: readonly (readonly [string, string, string])[] = [
+  ['crypto_key_versions', 'external_destruction_failure_reason', "TEXT NOT NULL DEFAULT ''"],
+];
+
+/** Made after ADDED_COLUMNS, since they may index one. */
+export const INDEXES = `
+CREATE INDEX IF NOT EXISTS crypto_key_versions_pending_external ON crypto_key_versions (name)
+  WHERE state = 'PENDING_EXTERNAL_DESTRUCTION';
+`;
+
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS settings (
   key TEXT PRIMARY KEY,
@@ -52,6 +67,7 @@ CREATE TABLE IF NOT EXISTS crypto_key_versions (
   external_key_uri TEXT NOT NULL,
   ekm_connection_key_path TEXT NOT NULL,
   revision INTEGER NOT NULL,
+  external_destruction_failure_reason TEXT NOT NULL DEFAULT '',
   UNIQUE (parent, version)
 );
 CREATE INDEX IF NOT EXISTS crypto_key_versions_destroy ON crypto_key_versions (destroy_time)

@@ -10,7 +10,7 @@ import type { EkmStore } from './ekm';
 import { conflict, freeze, listPage, ReadCache, type Row, translate } from './sqlite-common';
 import { SqliteDirectoryStore } from './sqlite-directory';
 import { SqliteEkmStore } from './sqlite-ekm';
-import { CRYPTO_KEY_LIST, CRYPTO_KEY_VERSION_LIST, KEY_RING_LIST, SCHEMA } from './schema';
+import { ADDED_COLUMNS, CRYPTO_KEY_LIST, CRYPTO_KEY_VERSION_LIST, INDEXES, KEY_RING_LIST, SCHEMA } from './schema';
 import type {
   CreateVersionOptions,
   CryptoKeyRecord,
@@ -32,7 +32,17 @@ export function openSqliteStore(file: string): Store {
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
   db.exec(SCHEMA);
+  addMissingColumns(db);
+  db.exec(INDEXES);
   return new SqliteStore(db);
+}
+
+/** Brings a store made by an earlier release up to the current columns. */
+function addMissingColumns(db: Database.Database): void {
+  for (const [table, column, definition] of ADDED_COLUMNS) {
+    const columns = db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
+    if (!columns.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+  }
 }
 
 const keyRingFrom = (r: Row): KeyRingRecord => ({ name: r.name as string, createTime: r.create_time as number });
@@ -72,6 +82,7 @@ function versionFrom(r: Row): CryptoKeyVersionRecord {
     destroyEventTime: r.destroy_event_time as number | null,
     externalKeyUri: r.external_key_uri as string,
     ekmConnectionKeyPath: r.ekm_connection_key_path as string,
+    externalDestructionFailureReason: r.external_destruction_failure_reason as string,
     revision: r.revision as number,
   };
 }
@@ -109,6 +120,7 @@ function versionParams(v: Omit<CryptoKeyVersionRecord, 'revision'>): Row {
     destroy_event_time: v.destroyEventTime,
     external_key_uri: v.externalKeyUri,
     ekm_connection_key_path: v.ekmConnectionKeyPath,
+    external_destruction_failure_reason: v.externalDestructionFailureReason ?? '',
   };
 }
 
@@ -145,19 +157,22 @@ class SqliteStore implements Store {
       setRotation: p('UPDATE crypto_keys SET next_rotation_time = ?, revision = revision + 1 WHERE name = ?'),
       insertVersion: p(`INSERT INTO crypto_key_versions (name, parent, version, state, protection_level,
         algorithm, create_time, generate_time, destroy_time, destroy_event_time, external_key_uri,
-        ekm_connection_key_path, revision) VALUES (@name, @parent, @version, @state, @protection_level,
-        @algorithm, @create_time, @generate_time, @destroy_time, @destroy_event_time, @external_key_uri,
-        @ekm_connection_key_path, 1)`),
+        ekm_connection_key_path, external_destruction_failure_reason, revision) VALUES (@name, @parent,
+        @version, @state, @protection_level, @algorithm, @create_time, @generate_time, @destroy_time,
+        @destroy_event_time, @external_key_uri, @ekm_connection_key_path, @external_destruction_failure_reason, 1)`),
       getVersion: p('SELECT * FROM crypto_key_versions WHERE name = ?'),
       updateVersion: p(`UPDATE crypto_key_versions SET state = @state, generate_time = @generate_time,
         destroy_time = @destroy_time, destroy_event_time = @destroy_event_time,
         external_key_uri = @external_key_uri, ekm_connection_key_path = @ekm_connection_key_path,
+        external_destruction_failure_reason = @external_destruction_failure_reason,
         revision = revision + 1 WHERE name = @name AND revision = @revision`),
       insertMaterial: p('INSERT INTO key_material (version_name, sealed) VALUES (?, ?)'),
       getMaterial: p('SELECT sealed FROM key_material WHERE version_name = ?').pluck(),
       deleteMaterial: p('DELETE FROM key_material WHERE version_name = ?'),
       dueDestructions: p(`SELECT * FROM crypto_key_versions WHERE state = 'DESTROY_SCHEDULED'
         AND destroy_time <= ? ORDER BY destroy_time LIMIT ?`),
+      pendingExternalDestructions: p(`SELECT * FROM crypto_key_versions
+        WHERE state = 'PENDING_EXTERNAL_DESTRUCTION' ORDER BY name LIMIT ?`),
       dueRotations: p(`SELECT * FROM crypto_keys WHERE next_rotation_time IS NOT NULL
         AND next_rotation_time <= ? ORDER BY next_rotation_time LIMIT ?`),
       getSetting: p('SELECT value FROM settings WHERE key = ?').pluck(),
@@ -282,6 +297,10 @@ class SqliteStore implements Store {
 
   async dueDestructions(now: number, limit: number): Promise<CryptoKeyVersionRecord[]> {
     return (this.s.dueDestructions.all(now, limit) as Row[]).map(versionFrom);
+  }
+
+  async pendingExternalDestructions(limit: number): Promise<CryptoKeyVersionRecord[]> {
+    return (this.s.pendingExternalDestructions.all(limit) as Row[]).map(versionFrom);
   }
 
   async dueRotations(now: number, limit: number): Promise<CryptoKeyRecord[]> {

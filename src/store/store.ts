@@ -53,6 +53,8 @@ export interface CryptoKeyVersionRecord {
   destroyEventTime: number | null;
   externalKeyUri: string;
   ekmConnectionKeyPath: string;
+  /** Why the EKM did not destroy the version's external key (state EXTERNAL_DESTRUCTION_FAILED); '' otherwise. */
+  externalDestructionFailureReason?: string;
   revision: number;
 }
 
@@ -132,6 +134,8 @@ export interface Store {
 
   /** Versions in DESTROY_SCHEDULED whose destroy_time is at or before `now`. */
   dueDestructions(now: number, limit: number): Promise<CryptoKeyVersionRecord[]>;
+  /** Versions in PENDING_EXTERNAL_DESTRUCTION: the KMS's half is gone, the EKM's not yet confirmed. */
+  pendingExternalDestructions(limit: number): Promise<CryptoKeyVersionRecord[]>;
   /** Keys whose next_rotation_time is at or before `now`. */
   dueRotations(now: number, limit: number): Promise<CryptoKeyRecord[]>;
 

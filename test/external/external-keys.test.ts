@@ -311,6 +311,25 @@ describe('external keys end to end', () => {
     assert.equal(gone.state, 'DESTROYED');
     const external = await ekm.admin.call<{ state: string }>('getKey', { path: v1.externalProtectionLevelOptions!.ekmConnectionKeyPath });
     assert.equal(external.state, 'DESTROYED');
+    assert.equal(gone.externalDestructionFailureReason, '');
+
+    // When the EKM refuses, the version says so, with the cause, and the EKM's key is untouched.
+    const [v2] = await kms.client.createCryptoKeyVersion({ parent: key.name, cryptoKeyVersion: {} });
+    const v2Path = v2.externalProtectionLevelOptions!.ekmConnectionKeyPath!;
+    await ekm.admin.call('setPolicy', { cryptoSpace: 'kms', policy: { ...EKM_POLICY, reasons: { default: ['CUSTOMER_INITIATED_ACCESS'] } } });
+    try {
+      await kms.client.destroyCryptoKeyVersion({ name: v2.name });
+      kms.clock.advance(31 * 24 * 3600 * 1000);
+      await kms.server.runScheduler();
+    } finally {
+      await ekm.admin.call('setPolicy', { cryptoSpace: 'kms', policy: EKM_POLICY });
+    }
+    const [failed] = await kms.client.getCryptoKeyVersion({ name: v2.name });
+    assert.equal(failed.state, 'EXTERNAL_DESTRUCTION_FAILED');
+    assert.ok(failed.externalDestructionFailureReason!.includes(v2Path), failed.externalDestructionFailureReason!);
+    assert.match(failed.externalDestructionFailureReason!, /GOOGLE_INITIATED_SYSTEM_OPERATION|denied|permission/i);
+    assert.equal((await ekm.admin.call<{ state: string }>('getKey', { path: v2Path })).state, 'ENABLED');
+    await rejectsWithCode(kms.client.encrypt({ name: v2.name, plaintext: Buffer.from('x') }), Code.FAILED_PRECONDITION);
   });
 
   test('the REST port publishes the KMS JWKS and the EKM metrics in Prometheus text', async () => {
