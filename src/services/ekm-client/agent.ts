@@ -1,13 +1,13 @@
-// Keep-alive HTTPS agents for EKMs, one per target, and the TLS checks made
-// before a connection carries anything.
+// Kept-alive TLS connections to EKMs, pooled per target, and the TLS checks
+// made before a connection carries anything.
 //
 // EXTERNAL_VPC (pinned): Cloud EKM's model is a leaf certificate the customer
 // pins on the EkmConnection, typically self-signed. Chain validation would
 // refuse such a certificate, and Node, told not to reject it
 // (rejectUnauthorized: false), then skips checkServerIdentity altogether. So
 // the agent connects with rejectUnauthorized: false and itself checks, once
-// the handshake is done and BEFORE handing the socket to HTTP (no request byte
-// is written until then): the leaf's DER SHA-256 must be one of the pins, and
+// the handshake is done and BEFORE the connection carries a request (no
+// request byte is written until then): the leaf's DER SHA-256 must be one of the pins, and
 // the leaf must be valid for the resolver's hostname (tls.checkServerIdentity).
 // The pin replaces the CA: it is an exact trust decision on one certificate,
 // stronger than any chain. Validity dates are not checked: the pin is the
@@ -16,36 +16,19 @@
 // EXTERNAL (URI): ordinary verification against Node's CA store plus an
 // optional extra bundle, hostname checked by Node.
 import { createHash } from 'node:crypto';
-import * as https from 'node:https';
-import type { Duplex } from 'node:stream';
+import { isIP, type LookupFunction } from 'node:net';
 import * as tls from 'node:tls';
 import { AttemptFailure, classifyError } from './failure';
-
-/** Options the transport adds to a request for the agent's connect phase. */
-export interface ConnectPhaseOptions {
-  ekmConnectTimeoutMs?: number;
-  /** The connect timeout is what is left of the call's deadline: its expiry is a timeout, not a connection failure. */
-  ekmConnectTimeoutIsDeadline?: boolean;
-  /** Aborted when the call's deadline passes: a pending connect is dropped at once. */
-  ekmAbort?: AbortSignal;
-}
+import { AnswerParser, type Http1Answer } from './http1';
 
 type PeerCheck = (socket: tls.TLSSocket, endpoint: string) => AttemptFailure | undefined;
 
-const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const POOL_LIMIT = 256;
-const BASE_AGENT_OPTIONS: https.AgentOptions = {
-  keepAlive: true,
-  // As many idle connections are kept as may be open: with fewer, a burst of
-  // concurrent calls closes the surplus afterwards and the next burst pays a
-  // TLS handshake per call (measured: Encrypt of an external key fell from
-  // thousands to ~1k calls/s at 64 in flight).
-  maxSockets: 64,
-  maxFreeSockets: 64,
-  // Idle pooled connections close before the EKM's keep-alive timeout (65 s on the reference EKM) would.
-  timeout: 30_000,
-  minVersion: 'TLSv1.2',
-};
+// As many idle connections are kept as may be open (64 per endpoint): with
+// fewer, a burst of concurrent calls closes the surplus afterwards and the
+// next burst pays a TLS handshake per call (measured: Encrypt of an external
+// key fell from thousands to ~1k calls/s at 64 in flight).
+const BASE_TLS_OPTIONS: tls.ConnectionOptions = { minVersion: 'TLSv1.2' };
 
 export const sha256Hex = (der: Buffer): string => createHash('sha256').update(der).digest('hex');
 
@@ -69,69 +52,317 @@ export function pinnedPeerCheck(hostname: string, pins: ReadonlySet<string>): Pe
   };
 }
 
-/**
- * An https.Agent whose connections are handed to HTTP only once TCP and TLS
- * are up and the peer checked; connect-phase failures come back classified.
- */
-export class EkmAgent extends https.Agent {
-  readonly #pending = new Set<tls.TLSSocket>();
+/** Where one attempt goes: the address to connect to and the TLS name. */
+export interface ConnectTarget {
+  host: string;
+  port: number;
+  /** SNI and the name checked: the resolver's hostname or the URI's host. */
+  servername: string;
+  /** "address:port", for failures. */
+  endpoint: string;
+  lookup?: LookupFunction;
+}
 
-  constructor(options: https.AgentOptions, private readonly peerCheck?: PeerCheck) {
-    super(options);
+export interface RequestLimits {
+  connectTimeoutMs: number;
+  /** The connect timeout is what is left of the call's deadline: its expiry is a timeout, not a connection failure. */
+  connectTimeoutIsDeadline: boolean;
+  maxResponseBytes: number;
+}
+
+/** One request on its way; cancel() ends it at once (the deadline passed) with the given failure. */
+export interface PendingAnswer {
+  answer: Promise<Http1Answer>;
+  cancel(failure: AttemptFailure): void;
+}
+
+const DEFAULT_LIMITS = { maxSockets: 64, idleTimeoutMs: 30_000 };
+const deadlineFailure = (endpoint: string, what: string) => new AttemptFailure('timeout', endpoint, 'EKM_DEADLINE', what);
+
+/** A request stopped because the connection it reused had gone stale; it is sent again on a new one. */
+class StaleConnection extends Error {}
+
+/** One kept-alive TLS connection, carrying one request at a time. */
+class Connection {
+  #exchange: { parser: AnswerParser; settle: (err: unknown) => void } | undefined;
+  #idleTimer: NodeJS.Timeout | undefined;
+  reused = false;
+
+  constructor(
+    readonly socket: tls.TLSSocket,
+    private readonly agent: EkmAgent,
+    readonly endpoint: string,
+  ) {
+    socket.on('data', (chunk: Buffer) => this.#data(chunk));
+    socket.on('end', () => this.#ended(undefined));
+    socket.on('close', () => this.#ended(undefined));
+    socket.on('error', (err) => this.#ended(err));
   }
 
-  override createConnection(options: https.RequestOptions, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
-    const { ekmConnectTimeoutMs, ekmConnectTimeoutIsDeadline, ekmAbort, ...rest } = options as https.RequestOptions & ConnectPhaseOptions;
-    const endpoint = `${rest.host ?? ''}:${String(rest.port ?? 443)}`;
-    if (!callback) throw new Error('EkmAgent connects asynchronously');
-    if (ekmAbort?.aborted) {
-      callback(new AttemptFailure('timeout', endpoint, 'EKM_DEADLINE', 'the deadline passed before connecting'), undefined as unknown as Duplex);
-      return undefined;
+  /** Sends the request and reads its answer; settle() is called exactly once. */
+  send(request: Buffer, parser: AnswerParser, settle: (err: unknown) => void): void {
+    clearTimeout(this.#idleTimer);
+    this.#exchange = { parser, settle };
+    this.socket.write(request);
+  }
+
+  /** Drops the connection; the request on it, if any, fails with `err`. */
+  abort(err: unknown): void {
+    this.#finish(err);
+    this.socket.destroy();
+  }
+
+  idle(timeoutMs: number): void {
+    this.#idleTimer = setTimeout(() => this.socket.destroy(), timeoutMs);
+    this.#idleTimer.unref();
+  }
+
+  #data(chunk: Buffer): void {
+    const exchange = this.#exchange;
+    // Bytes nobody asked for: the connection can't be trusted.
+    if (!exchange) {
+      this.socket.destroy();
+      return;
     }
-    const socket = super.createConnection(rest) as tls.TLSSocket;
-    // A request goes out as several writes (head, body): with Nagle's algorithm
-    // the second waits for the EKM's delayed ACK, milliseconds per call.
+    try {
+      if (exchange.parser.push(chunk)) this.#finish(undefined);
+    } catch (err) {
+      this.abort(err);
+    }
+  }
+
+  #ended(err: Error | undefined): void {
+    const exchange = this.#exchange;
+    this.agent.forget(this);
+    if (!exchange) {
+      this.socket.destroy();
+      return;
+    }
+    if (!exchange.parser.started && this.reused) {
+      // The EKM closed a kept-alive connection as the request went out: nothing was processed.
+      this.#finish(new StaleConnection());
+    } else if (err) {
+      this.#finish(classifyError(err, this.endpoint));
+    } else {
+      try {
+        exchange.parser.end();
+        this.#finish(undefined);
+      } catch (failure) {
+        this.#finish(failure);
+      }
+    }
+    this.socket.destroy();
+  }
+
+  #finish(err: unknown): void {
+    const exchange = this.#exchange;
+    if (!exchange) return;
+    this.#exchange = undefined;
+    const { parser } = exchange;
+    if (err === undefined && parser.keepAlive && !parser.extra && !this.socket.destroyed) this.agent.release(this);
+    else if (err === undefined) this.socket.destroy();
+    exchange.settle(err);
+  }
+}
+
+/**
+ * Kept-alive TLS connections to one EKM endpoint, at most 64 at a time (a
+ * request waits for a free one past that), idle ones closed after 30 s,
+ * before the reference EKM's 65 s keep-alive would. A connection is handed
+ * to a request only once TCP and TLS are up and the peer checked: no request
+ * byte is written before. Each request is written in one write, and its
+ * answer read with AnswerParser (http1.ts).
+ */
+export class EkmAgent {
+  readonly #idle: Connection[] = [];
+  readonly #all = new Set<Connection>();
+  readonly #connecting = new Set<tls.TLSSocket>();
+  readonly #waiting: Array<(connection: Connection | undefined) => void> = [];
+  #destroyed = false;
+
+  constructor(
+    private readonly tlsOptions: tls.ConnectionOptions,
+    private readonly peerCheck?: PeerCheck,
+    private readonly limits = DEFAULT_LIMITS,
+  ) {}
+
+  /** Sends `request` (a whole HTTP/1.1 request) and reads the answer; failures are AttemptFailures. */
+  request(target: ConnectTarget, request: Buffer, headRequest: boolean, limits: RequestLimits): PendingAnswer {
+    let cancelled: AttemptFailure | undefined;
+    let onCancel: (() => void) | undefined;
+    /** One step that waits (for room, a connection, an answer); cancel() stops it with `cancelled`. */
+    const stage = <T>(start: (resolve: (value: T) => void, reject: (err: unknown) => void) => () => void): Promise<T> =>
+      new Promise<T>((resolve, reject) => {
+        if (cancelled) {
+          reject(cancelled);
+          return;
+        }
+        let stop: () => void = () => undefined;
+        onCancel = () => {
+          onCancel = undefined;
+          stop();
+          reject(cancelled);
+        };
+        stop = start(
+          (value) => {
+            onCancel = undefined;
+            resolve(value);
+          },
+          (err) => {
+            onCancel = undefined;
+            reject(err);
+          },
+        );
+      });
+
+    const exchange = (connection: Connection): Promise<Http1Answer> =>
+      stage<Http1Answer>((resolve, reject) => {
+        const parser = new AnswerParser(headRequest, limits.maxResponseBytes, target.endpoint);
+        connection.send(request, parser, (err) => (err === undefined ? resolve({ status: parser.status, headers: parser.headers, body: parser.body() }) : reject(err)));
+        return () => connection.abort(cancelled);
+      });
+
+    const run = async (): Promise<Http1Answer> => {
+      // A kept-alive connection the EKM has just closed fails before any answer: the request goes again, once, on a new connection.
+      for (let attempt = 0; ; attempt++) {
+        const connection = await stage<Connection>((resolve, reject) => this.#acquire(target, limits, attempt === 0, resolve, reject));
+        try {
+          return await exchange(connection);
+        } catch (err) {
+          if (!(err instanceof StaleConnection)) throw err;
+          if (attempt > 0) throw new AttemptFailure('connection', target.endpoint, 'ECONNRESET', 'the connection closed before an answer');
+        }
+      }
+    };
+    return {
+      answer: run(),
+      cancel: (failure) => {
+        if (cancelled) return;
+        cancelled = failure;
+        onCancel?.();
+      },
+    };
+  }
+
+  /** A connection back from a request, for the next one (or for a request waiting for it). */
+  release(connection: Connection): void {
+    if (this.#destroyed) {
+      connection.socket.destroy();
+      return;
+    }
+    connection.reused = true;
+    const waiter = this.#waiting.shift();
+    if (waiter) {
+      waiter(connection);
+      return;
+    }
+    connection.idle(this.limits.idleTimeoutMs);
+    this.#idle.push(connection);
+  }
+
+  /** A connection closed: it leaves the pool, and a request waiting for room may connect. */
+  forget(connection: Connection): void {
+    if (!this.#all.delete(connection)) return;
+    const i = this.#idle.indexOf(connection);
+    if (i >= 0) this.#idle.splice(i, 1);
+    this.#waiting.shift()?.(undefined);
+  }
+
+  /** Closes idle connections only: requests in flight on an evicted agent finish. */
+  closeIdle(): void {
+    for (const c of this.#idle.splice(0)) c.socket.destroy();
+  }
+
+  destroy(): void {
+    this.#destroyed = true;
+    for (const c of this.#all) c.socket.destroy();
+    for (const s of this.#connecting) s.destroy();
+    this.#connecting.clear();
+  }
+
+  /** The most recently used idle connection (the likeliest to be alive). */
+  #takeIdle(): Connection | undefined {
+    for (let c = this.#idle.pop(); c; c = this.#idle.pop()) {
+      if (!c.socket.destroyed) return c;
+    }
+    return undefined;
+  }
+
+  /**
+   * A connection for one request: an idle one (when `reuse`), else a new one
+   * when there is room, else the next one freed (or, when one closes, a new
+   * one in its place). Room is taken synchronously, so a burst of requests
+   * never opens more than the limit.
+   */
+  #acquire(
+    target: ConnectTarget,
+    limits: RequestLimits,
+    reuse: boolean,
+    resolve: (c: Connection) => void,
+    reject: (err: unknown) => void,
+  ): () => void {
+    const idle = reuse ? this.#takeIdle() : undefined;
+    if (idle) {
+      resolve(idle);
+      return () => undefined;
+    }
+    if (this.#all.size + this.#connecting.size < this.limits.maxSockets) return this.#connect(target, limits, resolve, reject);
+    let stop = () => {
+      const i = this.#waiting.indexOf(waiter);
+      if (i >= 0) this.#waiting.splice(i, 1);
+    };
+    const waiter = (connection: Connection | undefined) => {
+      if (connection) resolve(connection);
+      else stop = this.#connect(target, limits, resolve, reject);
+    };
+    this.#waiting.push(waiter);
+    return () => stop();
+  }
+
+  #connect(target: ConnectTarget, limits: RequestLimits, resolve: (c: Connection) => void, reject: (err: unknown) => void): () => void {
+    const { endpoint } = target;
+    if (this.#destroyed) {
+      reject(new AttemptFailure('connection', endpoint, 'EKM_CLIENT_CLOSED', 'the KMS is shutting down'));
+      return () => undefined;
+    }
+    const socket = tls.connect({
+      ...this.tlsOptions,
+      host: target.host,
+      port: target.port,
+      // SNI must not carry an IP address (RFC 6066 §3); the peer check still uses the name.
+      ...(isIP(target.servername) ? {} : { servername: target.servername }),
+      ...(target.lookup ? { lookup: target.lookup } : {}),
+    });
+    // The request goes out in one write, but without this a second small write would wait for a delayed ACK.
     socket.setNoDelay(true);
-    this.#pending.add(socket);
+    this.#connecting.add(socket);
     let tcpUp = false;
     let settled = false;
     const settle = (failure: AttemptFailure | undefined) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      this.#pending.delete(socket);
+      this.#connecting.delete(socket);
       socket.off('connect', onConnect).off('secureConnect', onSecure).off('error', onError).off('close', onClose);
-      ekmAbort?.removeEventListener('abort', onAbort);
       if (failure) {
         socket.destroy();
-        callback(failure, undefined as unknown as Duplex);
-      } else {
-        callback(null, socket);
+        this.#waiting.shift()?.(undefined);
+        reject(failure);
+        return;
       }
+      const connection = new Connection(socket, this, endpoint);
+      this.#all.add(connection);
+      resolve(connection);
     };
     const onConnect = () => { tcpUp = true; };
     const onSecure = () => settle(this.peerCheck?.(socket, endpoint));
     const onError = (err: Error) => settle(classifyError(err, endpoint, tcpUp));
     const onClose = () => settle(new AttemptFailure('connection', endpoint, 'ECONNRESET', 'the connection closed during the TLS handshake'));
-    const onAbort = () => settle(new AttemptFailure('timeout', endpoint, 'EKM_DEADLINE', 'the deadline passed while connecting'));
-    const timeoutMs = ekmConnectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    const timer = setTimeout(() => settle(ekmConnectTimeoutIsDeadline
-      ? new AttemptFailure('timeout', endpoint, 'EKM_DEADLINE', 'the deadline passed while connecting')
-      : new AttemptFailure('connection', endpoint, 'EKM_CONNECT_TIMEOUT', `no TLS connection within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => settle(limits.connectTimeoutIsDeadline
+      ? deadlineFailure(endpoint, 'the deadline passed while connecting')
+      : new AttemptFailure('connection', endpoint, 'EKM_CONNECT_TIMEOUT', `no TLS connection within ${limits.connectTimeoutMs} ms`)), limits.connectTimeoutMs);
     socket.on('connect', onConnect).on('secureConnect', onSecure).on('error', onError).on('close', onClose);
-    ekmAbort?.addEventListener('abort', onAbort);
-    return undefined;
-  }
-
-  /** Closes idle connections only: requests in flight on an evicted agent finish. */
-  closeIdle(): void {
-    for (const list of Object.values(this.freeSockets)) list?.forEach((s) => s.destroy());
-  }
-
-  override destroy(): void {
-    super.destroy();
-    for (const s of this.#pending) s.destroy();
-    this.#pending.clear();
+    return () => settle(deadlineFailure(endpoint, 'the deadline passed while connecting'));
   }
 }
 
@@ -160,17 +391,14 @@ export class AgentPool {
   pinned(address: string, port: number, hostname: string, certificates: readonly Buffer[]): EkmAgent {
     const pins = pinsOf(certificates);
     const key = JSON.stringify(['vpc', address, port, hostname, pins.sorted]);
-    return this.#get(key, () => new EkmAgent(
-      // Session resumption off: every new connection shows its certificate to the pin check.
-      { ...BASE_AGENT_OPTIONS, rejectUnauthorized: false, maxCachedSessions: 0 },
-      pinnedPeerCheck(hostname, pins.set),
-    ));
+    // No TLS session is offered for resumption: every new connection shows its certificate to the pin check.
+    return this.#get(key, () => new EkmAgent({ ...BASE_TLS_OPTIONS, rejectUnauthorized: false }, pinnedPeerCheck(hostname, pins.set)));
   }
 
   /** EXTERNAL: one agent per origin; Node verifies the chain (its CAs plus the extra bundle) and the hostname. */
   uri(origin: string): EkmAgent {
     return this.#get(JSON.stringify(['uri', origin]), () => new EkmAgent({
-      ...BASE_AGENT_OPTIONS,
+      ...BASE_TLS_OPTIONS,
       rejectUnauthorized: true,
       // `ca` replaces Node's store, so the store's roots are listed with the extra bundle.
       ...(this.extraCaPem ? { ca: [...tls.rootCertificates, this.extraCaPem] } : {}),

@@ -1,5 +1,5 @@
 // One EKM request, attempted until it succeeds or should stop: HTTPS over the
-// pooled agents, a deadline for the whole call, fail-over across replicas,
+// pooled connections (agent.ts), a deadline for the whole call, fail-over across replicas,
 // bounded retries for connection failures, backing off on 429, bounded
 // answers, and one metrics sample per attempt.
 //
@@ -15,12 +15,11 @@
 // - HTTP 429: wait Retry-After (capped) or a backoff, at most
 //   `rateLimitRetries` times, never past the deadline. Other HTTP answers are
 //   final: the caller maps them.
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import * as https from 'node:https';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { LookupFunction } from 'node:net';
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { ConnectPhaseOptions, EkmAgent } from './agent';
+import type { EkmAgent } from './agent';
 import { AttemptFailure, DNS_ERROR, classifyError } from './failure';
 import type { EkmMetrics } from './metrics';
 
@@ -185,69 +184,54 @@ export class EkmTransport {
     if (remainingMs <= 0) {
       return Promise.resolve({ failure: new AttemptFailure('timeout', endpoint, 'EKM_DEADLINE', 'the deadline passed') });
     }
-    return new Promise<Outcome>((resolve) => {
-      let settled = false;
-      const abort = new AbortController();
-      const finish = (outcome: Outcome) => {
-        if (settled) return;
-        settled = true;
+    let wire: Buffer;
+    try {
+      wire = requestBytes(ep, request, payload);
+    } catch (err) {
+      return Promise.resolve({ failure: classifyError(err, endpoint) });
+    }
+    const pending = ep.agent.request(
+      { host: ep.host, port: ep.port, servername: ep.servername, endpoint, lookup: this.#lookup },
+      wire,
+      false,
+      {
+        connectTimeoutMs: Math.max(1, Math.min(this.options.connectTimeoutMs, remainingMs)),
+        connectTimeoutIsDeadline: this.options.connectTimeoutMs >= remainingMs,
+        maxResponseBytes: this.options.maxResponseBytes,
+      },
+    );
+    const timer = setTimeout(() => pending.cancel(new AttemptFailure('timeout', endpoint, 'EKM_DEADLINE', 'no answer before the deadline')), remainingMs);
+    return pending.answer.then(
+      (answer): Outcome => {
         clearTimeout(timer);
-        resolve(outcome);
-      };
-      const fail = (err: unknown) => finish({ failure: classifyError(err, endpoint) });
-      const req = https.request({
-        host: ep.host,
-        port: ep.port,
-        // SNI must not carry an IP address (RFC 6066 §3); the peer check still uses the name.
-        servername: isIP(ep.servername) ? '' : ep.servername,
-        method: request.method,
-        path: request.path,
-        agent: ep.agent,
-        lookup: this.#lookup,
-        headers: {
-          host: ep.port === 443 ? ep.servername : `${ep.servername}:${ep.port}`,
-          authorization: `Bearer ${request.token}`,
-          accept: 'application/json',
-          ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
-        },
-        ekmConnectTimeoutMs: Math.max(1, Math.min(this.options.connectTimeoutMs, remainingMs)),
-        ekmConnectTimeoutIsDeadline: this.options.connectTimeoutMs >= remainingMs,
-        ekmAbort: abort.signal,
-      } as https.RequestOptions & ConnectPhaseOptions);
-      const timer = setTimeout(() => {
-        const failure = new AttemptFailure('timeout', endpoint, 'EKM_DEADLINE', 'no answer before the deadline');
-        finish({ failure });
-        abort.abort();
-        req.destroy(failure);
-      }, remainingMs);
-      req.on('error', fail);
-      req.on('response', (res) => {
-        readBounded(res, this.options.maxResponseBytes, endpoint).then(
-          (body) => finish({ response: { status: res.statusCode ?? 0, headers: res.headers, body, endpoint } }),
-          fail,
-        );
-      });
-      req.end(payload);
-    });
+        return { response: { status: answer.status, headers: answer.headers, body: answer.body, endpoint } };
+      },
+      (err: unknown): Outcome => {
+        clearTimeout(timer);
+        return { failure: classifyError(err, endpoint) };
+      },
+    );
   }
 }
 
-/** The answer's body, refused (and the connection dropped) past `limit` bytes. */
-function readBounded(res: IncomingMessage, limit: number, endpoint: string): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    res.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        reject(new AttemptFailure('protocol', endpoint, 'EKM_RESPONSE_TOO_LARGE', `the answer is larger than ${limit} bytes`, { httpStatus: res.statusCode }));
-        res.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    res.on('end', () => resolve(Buffer.concat(chunks)));
-    res.on('error', reject);
-    res.on('aborted', () => reject(new AttemptFailure('connection', endpoint, 'ECONNRESET', 'the connection closed mid-answer', { httpStatus: res.statusCode })));
-  });
+// Visible ASCII only: a request line or header can't be split by what goes in it.
+const REQUEST_TARGET = /^\/[\x21-\x7e]*$/;
+const HEADER_VALUE = /^[\x21-\x7e]+$/;
+
+/** The whole request, head and body, as one buffer: one write, one TLS record for a small call. */
+export function requestBytes(ep: Pick<Endpoint, 'servername' | 'port'>, request: Pick<EkmHttpRequest, 'method' | 'path' | 'token'>, payload: Buffer | undefined): Buffer {
+  const host = ep.port === 443 ? hostHeader(ep.servername) : `${hostHeader(ep.servername)}:${ep.port}`;
+  if (!REQUEST_TARGET.test(request.path)) throw new AttemptFailure('protocol', host, 'EKM_BAD_REQUEST', 'the request path holds characters a request line can not carry');
+  if (!HEADER_VALUE.test(request.token) || !HEADER_VALUE.test(host)) throw new AttemptFailure('protocol', host, 'EKM_BAD_REQUEST', 'a header value holds characters a header can not carry');
+  let head = `${request.method} ${request.path} HTTP/1.1\r\nhost: ${host}\r\nauthorization: Bearer ${request.token}\r\naccept: application/json\r\n`;
+  if (payload) head += `content-type: application/json\r\ncontent-length: ${payload.length}\r\n`;
+  head += '\r\n';
+  const headBytes = head.length;
+  const out = Buffer.allocUnsafe(headBytes + (payload?.length ?? 0));
+  out.write(head, 0, 'latin1');
+  payload?.copy(out, headBytes);
+  return out;
 }
+
+/** An IPv6 literal goes in brackets in Host. */
+const hostHeader = (name: string): string => (isIP(name) === 6 ? `[${name}]` : name);
