@@ -255,12 +255,30 @@ export class DirectoryServices {
     endpointFilter: string,
     limit: number = MAX_ENDPOINTS,
   ): Promise<ResolvedEndpoint[]> => {
-    const service = serviceName(parseServiceName(name, 'name'));
-    const filter = directoryFilter(endpointFilter, ENDPOINT_FILTER_FIELDS, 'endpoint_filter');
+    const { service, filter } = this.#lookupQuery(name, endpointFilter);
     await this.mustGetService(service);
     const endpoints = await this.matchingEndpoints(service, filter, maxEndpoints(limit));
     return endpoints.map((e) => ({ name: e.name, address: e.address, port: e.port, annotations: { ...e.annotations } }));
   };
+
+  // The EKM client resolves the same service with the same filter on every
+  // call: the checked name and the compiled filter are kept (both are pure
+  // functions of the two strings; a bad one throws and is not kept).
+  readonly #lookups = new Map<string, { service: string; filter: DirectoryFilter }>();
+
+  #lookupQuery(name: string, endpointFilter: string): { service: string; filter: DirectoryFilter } {
+    const key = `${name}\n${endpointFilter}`;
+    let query = this.#lookups.get(key);
+    if (!query) {
+      query = {
+        service: serviceName(parseServiceName(name, 'name')),
+        filter: directoryFilter(endpointFilter, ENDPOINT_FILTER_FIELDS, 'endpoint_filter'),
+      };
+      if (this.#lookups.size >= 1024) this.#lookups.clear();
+      this.#lookups.set(key, query);
+    }
+    return query;
+  }
 
   private async matchingEndpoints(service: string, filter: DirectoryFilter, limit: number): Promise<EndpointRecord[]> {
     if (filter.match === 'none') return [];
