@@ -30,6 +30,12 @@ export interface Workload {
   body: Buffer;
   /** Sends `body` once by hand to a server of that kind; throws unless the reply is the right answer. */
   verify(kind: ServerKind, port: number): Promise<void>;
+  /**
+   * Other processes of the system under test (the EKM behind an external
+   * key): on the server CPU by design, so their CPU counts as the server's,
+   * not as a disturbance.
+   */
+  companions?: ServerProcess[];
 }
 
 export async function loadClient(port: number): Promise<KmsClient> {

@@ -118,7 +118,7 @@ async function main(): Promise<number> {
         // The EKM of the KMS's external key, in its own process, trusting the KMS's JWKS.
         const external = await prepareExternalEncrypt(kms, dataDir, tmp, SERVER_MAIN, profArgs);
         servers.push(external.ekm);
-        workloads.push(external.workload);
+        workloads.push({ ...external.workload, companions: [external.ekm] });
       }
     }
     let tls: TlsFiles | undefined;

@@ -69,7 +69,10 @@ async function measureOnce(c: Case, progress: (line: string) => void): Promise<R
 
   const logFile = path.join(c.tmp, `${c.kind}-${w.id}-${concurrency}-${c.round}.tsv`);
   const busyBefore = busySeconds(BENCH_CPUS);
-  const serverBefore = processSeconds(server.pid);
+  // The system under test: the server, and for ours any companion process (the EKM of an external key).
+  const under = [server, ...(c.kind === 'ours' ? (w.companions ?? []) : [])];
+  const cpuOfUnder = () => under.reduce((sum, p) => sum + processSeconds(p.pid), 0);
+  const serverBefore = cpuOfUnder();
   const ownBefore = process.cpuUsage();
   const started = process.hrtime.bigint();
   const port = server.port(w.protocol);
@@ -80,7 +83,7 @@ async function measureOnce(c: Case, progress: (line: string) => void): Promise<R
     protocol: w.protocol, url: `${scheme}://127.0.0.1:${port}${w.path}`, headers, bodyFile: c.bodyFile, logFile, concurrency, durationS: c.durationS,
   });
   const wallS = Number(process.hrtime.bigint() - started) / 1e9;
-  const serverS = processSeconds(server.pid) - serverBefore;
+  const serverS = cpuOfUnder() - serverBefore;
   const own = process.cpuUsage(ownBefore);
   // What the two cores did beyond the server, h2load and this process.
   const otherS = busySeconds(BENCH_CPUS) - busyBefore - serverS - run.cpuSeconds - (own.user + own.system) / 1e6;
