@@ -7,8 +7,9 @@
 // (rejectUnauthorized: false), then skips checkServerIdentity altogether. So
 // the agent connects with rejectUnauthorized: false and itself checks, once
 // the handshake is done and BEFORE the connection carries a request (no
-// request byte is written until then): the leaf's DER SHA-256 must be one of the pins, and
-// the leaf must be valid for the resolver's hostname (tls.checkServerIdentity).
+// request byte is written until then): the leaf's DER SHA-256 must be one of
+// the pins, and the leaf must be valid for the resolver's hostname
+// (tls.checkServerIdentity).
 // The pin replaces the CA: it is an exact trust decision on one certificate,
 // stronger than any chain. Validity dates are not checked: the pin is the
 // trust, and rotating it is how a certificate is replaced.
@@ -24,10 +25,6 @@ import { AnswerParser, type Http1Answer } from './http1';
 type PeerCheck = (socket: tls.TLSSocket, endpoint: string) => AttemptFailure | undefined;
 
 const POOL_LIMIT = 256;
-// As many idle connections are kept as may be open (64 per endpoint): with
-// fewer, a burst of concurrent calls closes the surplus afterwards and the
-// next burst pays a TLS handshake per call (measured: Encrypt of an external
-// key fell from thousands to ~1k calls/s at 64 in flight).
 const BASE_TLS_OPTIONS: tls.ConnectionOptions = { minVersion: 'TLSv1.2' };
 
 export const sha256Hex = (der: Buffer): string => createHash('sha256').update(der).digest('hex');
@@ -76,6 +73,11 @@ export interface PendingAnswer {
   cancel(failure: AttemptFailure): void;
 }
 
+// Every connection a pool may open is kept while idle: with fewer, a burst of
+// concurrent calls closes the surplus afterwards and the next burst pays a
+// TLS handshake per call (measured: Encrypt of an external key fell from
+// thousands to ~1k calls/s at 64 in flight). Idle ones close after 30 s,
+// before the reference EKM's 65 s keep-alive would.
 const DEFAULT_LIMITS = { maxSockets: 64, idleTimeoutMs: 30_000 };
 const deadlineFailure = (endpoint: string, what: string) => new AttemptFailure('timeout', endpoint, 'EKM_DEADLINE', what);
 
