@@ -1,10 +1,11 @@
 // Carries out what is due by the injected clock: scheduled destructions (key
 // material erased, state DESTROYED, or for a CLOUD_KMS-managed external key
-// PENDING_EXTERNAL_DESTRUCTION until the EKM has destroyed its half) and automatic rotations (a new primary at
-// next_rotation_time). The schedule lives in the store (destroy_time,
-// next_rotation_time), so it survives restarts; a server that was down catches
-// up on start. Each change is conditional on the revision read, so two
-// replicas can't rotate the same key twice.
+// PENDING_EXTERNAL_DESTRUCTION until the EKM has destroyed its half) and
+// automatic rotations (a new primary at next_rotation_time). The schedule
+// lives in the store (destroy_time, next_rotation_time), so it survives
+// restarts; a server that was down catches up on start. Each change is
+// conditional on the revision read, so two replicas can't rotate the same
+// key twice.
 import type { CryptoKeyRecord, CryptoKeyVersionRecord } from '../store/store';
 import type { ServiceContext } from './context';
 import { ACCESS_REASON_HEADER } from './external-keys';
