@@ -2,7 +2,7 @@
 // and the body helpers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeBytes, encodePath, keyContext, signRequest } from '../../src/services/ekm-client/bodies';
+import { Base64Value, bodyJson, decodeBytes, encodePath, keyContext, signRequest } from '../../src/services/ekm-client/bodies';
 import { EXTERNAL_FAILED_PRECONDITION, httpErrorDomain } from '../../src/services/ekm-client/errors';
 import { EkmMetrics, MetricsRegistry } from '../../src/services/ekm-client/metrics';
 import { CALL, VERSION } from './helpers';
@@ -67,4 +67,24 @@ void test('bodies: context, digests, base64 answers and URL-safe paths', () => {
   assert.equal(encodePath('v0/cryptospaces/a/keys/b'), 'v0/cryptospaces/a/keys/b');
   assert.equal(encodePath('/k?x=1#f'), 'k%3Fx=1%23f');
   assert.equal(encodePath('a b/ü%'), 'a%20b/%C3%BC%25');
+});
+
+void test('request bodies: base64 values written as they are, the rest as JSON.stringify writes it', () => {
+  const bytes = Buffer.from([0xfb, 0xff, 0x00, 0x41]);
+  const body = {
+    plaintext: new Base64Value(bytes),
+    skipped: undefined,
+    additionalContext: { ...keyContext(CALL), note: 'quote " and ü' },
+    'odd key': [1, null],
+    digest: { sha256: new Base64Value(Buffer.from([1])) },
+  };
+  const text = bodyJson(body);
+  assert.equal(text, JSON.stringify(body));
+  assert.deepEqual(JSON.parse(text), {
+    plaintext: bytes.toString('base64'),
+    additionalContext: { ...keyContext(CALL), note: 'quote " and ü' },
+    'odd key': [1, null],
+    digest: { sha256: 'AQ==' },
+  });
+  assert.equal(bodyJson({}), '{}');
 });

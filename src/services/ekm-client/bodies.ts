@@ -7,6 +7,37 @@ import type { CallInfo } from './types';
 
 export type Answer = Record<string, unknown>;
 
+/**
+ * Bytes as a JSON string value: base64 never needs escaping, so it is written
+ * between quotes as it is, where JSON.stringify would scan the whole string
+ * for characters to escape (~8 us of each 1 KiB wrap, measured in the KMS).
+ */
+export class Base64Value {
+  readonly text: string;
+
+  constructor(bytes: Buffer) {
+    this.text = bytes.toString('base64');
+  }
+
+  toJSON(): string {
+    return this.text;
+  }
+}
+
+// A key that is its own JSON text between quotes.
+const PLAIN_KEY = /^[A-Za-z0-9_]+$/;
+
+/** A request body as JSON text: top-level Base64Values written as they are, anything else through JSON.stringify. */
+export function bodyJson(body: object): string {
+  let text = '';
+  for (const [key, value] of Object.entries(body)) {
+    if (value === undefined) continue;
+    const name = PLAIN_KEY.test(key) ? `"${key}"` : JSON.stringify(key);
+    text += `${text === '' ? '{' : ','}${name}:${value instanceof Base64Value ? `"${value.text}"` : JSON.stringify(value)}`;
+  }
+  return text === '' ? '{}' : `${text}}`;
+}
+
 /** The request context: which KMS resource, why, and whether it is a health probe. */
 export function keyContext(call: CallInfo): AdditionalContext {
   return {

@@ -11,7 +11,7 @@ import { INFO_PATH, operationPath, type EkmOperation } from '../../protocol/ekm'
 import type { EkmConnectionRecord } from '../../store/ekm';
 import { AgentPool } from './agent';
 import {
-  decodeBytes, encodePath, keyContext, parseAnswer, signRequest, stringField, type Answer,
+  Base64Value, decodeBytes, encodePath, keyContext, parseAnswer, signRequest, stringField, type Answer,
 } from './bodies';
 import { ekmError, exchangeError, httpError, malformedAnswer, type FailureContext } from './errors';
 import type { ServiceIdentity } from './identity';
@@ -109,13 +109,13 @@ class Client implements EkmClientHandle {
   }
 
   async wrap(target: ExternalKeyTarget, plaintext: Buffer, aad: Buffer, call: CallInfo): Promise<Buffer> {
-    const body = { plaintext: plaintext.toString('base64'), ...aadField(aad), additionalContext: keyContext(call) };
+    const body = { plaintext: new Base64Value(plaintext), ...aadField(aad), additionalContext: keyContext(call) };
     const { answer, res, route } = await this.#keyCall(target, 'wrap', body, call);
     return this.#bytes(answer, 'wrappedBlob', res, route, call, 'wrap');
   }
 
   async unwrap(target: ExternalKeyTarget, wrappedBlob: Buffer, aad: Buffer, call: CallInfo): Promise<Buffer> {
-    const body = { wrappedBlob: wrappedBlob.toString('base64'), ...aadField(aad), additionalContext: keyContext(call) };
+    const body = { wrappedBlob: new Base64Value(wrappedBlob), ...aadField(aad), additionalContext: keyContext(call) };
     // allowedCacheDuration is ignored: the KMS never caches an unwrap result (protocol).
     const { answer, res, route } = await this.#keyCall(target, 'unwrap', body, call);
     return this.#bytes(answer, 'plaintext', res, route, call, 'unwrap');
@@ -179,7 +179,7 @@ class Client implements EkmClientHandle {
   }
 
   /** A call on a key path: `POST /{keyPath}:{operation}`. */
-  async #keyCall(target: ExternalKeyTarget, op: EkmOperation, body: unknown, call: CallInfo): Promise<{ answer: Answer; res: EkmHttpResponse; route: Route }> {
+  async #keyCall(target: ExternalKeyTarget, op: EkmOperation, body: object, call: CallInfo): Promise<{ answer: Answer; res: EkmHttpResponse; route: Route }> {
     const route = target.kind === 'vpc'
       ? await this.#vpcRoute(target.connection, call, op, target.keyPath)
       : this.#uriRoute(target.keyUri, call, op);
@@ -252,7 +252,7 @@ class Client implements EkmClientHandle {
   }
 
   /** Sends and returns a 2xx answer's JSON object; every failure becomes the KMS error, audited. */
-  async #send(route: Route, op: string, method: 'GET' | 'POST', path: string, body: unknown, call: CallInfo): Promise<{ answer: Answer; res: EkmHttpResponse }> {
+  async #send(route: Route, op: string, method: 'GET' | 'POST', path: string, body: object | undefined, call: CallInfo): Promise<{ answer: Answer; res: EkmHttpResponse }> {
     const token = this.#identity.token(call.project, route.audience);
     let res: EkmHttpResponse;
     try {
@@ -314,8 +314,8 @@ class Client implements EkmClientHandle {
   }
 }
 
-function aadField(aad: Buffer): { additionalAuthenticatedData?: string } {
-  return aad.length > 0 ? { additionalAuthenticatedData: aad.toString('base64') } : {};
+function aadField(aad: Buffer): { additionalAuthenticatedData?: Base64Value } {
+  return aad.length > 0 ? { additionalAuthenticatedData: new Base64Value(aad) } : {};
 }
 
 const violation = (err: KmsError) =>

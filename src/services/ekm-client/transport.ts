@@ -20,6 +20,7 @@ import type { LookupFunction } from 'node:net';
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { EkmAgent } from './agent';
+import { bodyJson } from './bodies';
 import { AttemptFailure, DNS_ERROR, classifyError } from './failure';
 import type { EkmMetrics } from './metrics';
 
@@ -35,7 +36,8 @@ export interface Endpoint {
 export interface EkmHttpRequest {
   method: 'GET' | 'POST';
   path: string;
-  body?: unknown;
+  /** A JSON object (bodyJson in bodies.ts writes it). */
+  body?: object;
   token: string;
   /** The metrics `method` label: the EKM operation. */
   operation: string;
@@ -113,7 +115,7 @@ export class EkmTransport {
 
   async exchange(endpoints: readonly Endpoint[], request: EkmHttpRequest): Promise<EkmHttpResponse> {
     if (endpoints.length === 0) throw new Error('no EKM endpoint to send to');
-    const payload = request.body === undefined ? undefined : Buffer.from(JSON.stringify(request.body), 'utf8');
+    const payload = request.body === undefined ? undefined : Buffer.from(bodyJson(request.body), 'utf8');
     const deadline = performance.now() + this.options.deadlineMs;
     const state = { failures: [] as AttemptFailure[], badTls: new Set<number>(), tried: new Set<number>(), round: 0, rateLimited: 0 };
     let index = 0;
