@@ -4,12 +4,7 @@
 // really wraps (its blob unwraps to the plaintext), that the unwrap body
 // really unwraps, and that the HTTPS echo returns the body.
 import * as https from 'node:https';
-
-export interface HttpsReply {
-  status: number;
-  contentType: string;
-  body: Buffer;
-}
+import { checkFailure, replyJson, sendForReply, type HttpReply } from './http-check';
 
 export interface HttpsTarget {
   port: number;
@@ -28,40 +23,22 @@ function headerObject(lines: readonly string[], length: number): Record<string, 
   return headers;
 }
 
-export function postHttps(target: HttpsTarget, path: string, body: Buffer): Promise<HttpsReply> {
-  return new Promise((resolve, reject) => {
-    // agent: false, a connection of its own that cannot outlive the check.
-    // The certificate covers IP 127.0.0.1, so the name check is a real one.
-    const req = https.request(
-      { host: '127.0.0.1', port: target.port, method: 'POST', path, ca: target.ca, agent: false, headers: headerObject(target.headers, body.length) },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', reject);
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks) }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+export function postHttps(target: HttpsTarget, path: string, body: Buffer): Promise<HttpReply> {
+  // agent: false, a connection of its own that cannot outlive the check.
+  // The certificate covers IP 127.0.0.1, so the name check is a real one.
+  return sendForReply((onReply) => https.request(
+    { host: '127.0.0.1', port: target.port, method: 'POST', path, ca: target.ca, agent: false, headers: headerObject(target.headers, body.length) },
+    onReply,
+  ), body);
 }
 
-function fail(what: string, reply?: HttpsReply): never {
-  const detail = reply ? ` (HTTP ${reply.status}: ${reply.body.toString('utf8').slice(0, 300)})` : '';
-  throw new Error(`EKM check: ${what}${detail}`);
+function fail(what: string, reply?: HttpReply): never {
+  throw checkFailure('EKM check', what, reply);
 }
 
 /** POSTs `body` and returns the reply's JSON; throws unless it is 200 application/json. */
 async function postForJson(target: HttpsTarget, path: string, body: Buffer): Promise<Record<string, unknown>> {
-  const reply = await postHttps(target, path, body);
-  if (reply.status !== 200 || !reply.contentType.startsWith('application/json')) fail(`POST ${path} did not answer 200 JSON`, reply);
-  try {
-    return JSON.parse(reply.body.toString('utf8')) as Record<string, unknown>;
-  } catch {
-    fail(`POST ${path} answered no valid JSON`, reply);
-  }
+  return replyJson('EKM check', path, await postHttps(target, path, body));
 }
 
 /** POST :wrap with `body`; returns the wrappedBlob (base64), which must be 29 bytes longer than the plaintext. */

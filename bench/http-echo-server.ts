@@ -8,18 +8,7 @@
 //
 // usage: node dist/bench/http-echo-server.js PORT
 import * as http from 'node:http';
-
-function echo(req: http.IncomingMessage, res: http.ServerResponse): void {
-  const chunks: Buffer[] = [];
-  req.on('data', (chunk: Buffer) => chunks.push(chunk));
-  req.on('end', () => {
-    const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-    // The same headers the KMS's REST transport writes, so both answers cost
-    // the same on the wire.
-    res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8', 'content-length': String(body.length) });
-    res.end(body);
-  });
-}
+import { echoHandler, serveEcho } from './echo-common';
 
 function main(): void {
   const port = Number(process.argv[2] ?? '0');
@@ -28,22 +17,11 @@ function main(): void {
     process.exit(2);
   }
   // Keep-alive as long as the KMS's REST server keeps it (65 s): h2load's
-  // connections stay open across the whole run on both servers.
-  const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 60_000 }, echo);
-  server.on('error', (err) => {
-    process.stderr.write(`http-echo-server: ${err.message}\n`);
-    process.exit(1);
-  });
-  server.listen(port, '127.0.0.1', () => {
-    const bound = (server.address() as { port: number }).port;
-    process.stdout.write(`${JSON.stringify({ rest: `http://127.0.0.1:${bound}` })}\n`);
-  });
-  const stop = () => {
-    server.close(() => process.exit(0));
-    server.closeAllConnections();
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  // connections stay open across the whole run on both servers. The content
+  // headers are the ones the KMS's REST transport writes, so both answers
+  // cost the same on the wire.
+  const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 60_000 }, echoHandler('application/json; charset=UTF-8'));
+  serveEcho(server, 'http-echo-server', 'rest', 'http', port);
 }
 
 main();

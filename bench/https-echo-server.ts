@@ -11,19 +11,8 @@
 //
 // usage: node dist/bench/https-echo-server.js PORT CERT_PEM_FILE KEY_PEM_FILE
 import * as fs from 'node:fs';
-import type * as http from 'node:http';
 import * as https from 'node:https';
-
-function echo(req: http.IncomingMessage, res: http.ServerResponse): void {
-  const chunks: Buffer[] = [];
-  req.on('data', (chunk: Buffer) => chunks.push(chunk));
-  req.on('end', () => {
-    const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-    // The content headers the EKM writes, so both answers cost about the same on the wire.
-    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(body.length) });
-    res.end(body);
-  });
-}
+import { echoHandler, serveEcho } from './echo-common';
 
 function main(): void {
   const [portArg, certFile, keyFile] = process.argv.slice(2);
@@ -32,24 +21,12 @@ function main(): void {
     process.stderr.write('usage: https-echo-server PORT CERT_PEM_FILE KEY_PEM_FILE\n');
     process.exit(2);
   }
+  // The content headers the EKM writes, so both answers cost about the same on the wire.
   const server = https.createServer(
     { cert: fs.readFileSync(certFile), key: fs.readFileSync(keyFile), minVersion: 'TLSv1.2', keepAliveTimeout: 65_000 },
-    echo,
+    echoHandler('application/json; charset=utf-8'),
   );
-  server.on('error', (err) => {
-    process.stderr.write(`https-echo-server: ${err.message}\n`);
-    process.exit(1);
-  });
-  server.listen(port, '127.0.0.1', () => {
-    const bound = (server.address() as { port: number }).port;
-    process.stdout.write(`${JSON.stringify({ ekm: `https://127.0.0.1:${bound}` })}\n`);
-  });
-  const stop = () => {
-    server.close(() => process.exit(0));
-    server.closeAllConnections();
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  serveEcho(server, 'https-echo-server', 'ekm', 'https', port);
 }
 
 main();

@@ -5,48 +5,25 @@
 // server returns the body.
 import * as http from 'node:http';
 import type { Workload } from './bodies';
-
-export interface HttpReply {
-  status: number;
-  contentType: string;
-  body: Buffer;
-}
+import { checkFailure, replyJson, sendForReply, type HttpReply } from './http-check';
 
 /** Concurrencies of the REST workloads (the issue's): keep-alive connections, one request in flight on each. */
 export const REST_CONCURRENCIES = [16, 64];
 
 export function postJson(port: number, path: string, body: Buffer): Promise<HttpReply> {
-  return new Promise((resolve, reject) => {
-    const headers = { 'content-type': 'application/json', 'content-length': String(body.length) };
-    // agent: false, a connection of its own: a check must not share or hold
-    // a socket that could outlive it.
-    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path, headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('error', reject);
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks) }),
-      );
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+  const headers = { 'content-type': 'application/json', 'content-length': String(body.length) };
+  // agent: false, a connection of its own: a check must not share or hold
+  // a socket that could outlive it.
+  return sendForReply((onReply) => http.request({ host: '127.0.0.1', port, method: 'POST', path, headers, agent: false }, onReply), body);
 }
 
 function fail(what: string, reply?: HttpReply): never {
-  const detail = reply ? ` (HTTP ${reply.status}: ${reply.body.toString('utf8').slice(0, 300)})` : '';
-  throw new Error(`REST check: ${what}${detail}`);
+  throw checkFailure('REST check', what, reply);
 }
 
 /** POSTs `body` and returns the reply's JSON; throws unless it is 200 application/json. */
 async function postForJson(port: number, path: string, body: Buffer): Promise<Record<string, unknown>> {
-  const reply = await postJson(port, path, body);
-  if (reply.status !== 200 || !reply.contentType.startsWith('application/json')) fail(`POST ${path} did not answer 200 JSON`, reply);
-  try {
-    return JSON.parse(reply.body.toString('utf8')) as Record<string, unknown>;
-  } catch {
-    fail(`POST ${path} answered no valid JSON`, reply);
-  }
+  return replyJson('REST check', path, await postJson(port, path, body));
 }
 
 /** Encrypt over REST, then Decrypt of its ciphertext over REST, must give back the plaintext. */
