@@ -174,18 +174,21 @@ export class SqliteDirectoryStore implements DirectoryStore {
     };
   }
 
-  /** Runs fn in a write transaction taken at BEGIN, so reads inside it cannot go stale before the write. */
+  /**
+   * Every mutation: fn in a write transaction taken at BEGIN, so reads inside
+   * it cannot go stale before the write, and the read cache cleared after.
+   */
   private write<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    return this.cache.writing(() => this.db.transaction(fn).immediate());
   }
 
   async createNamespace(record: Omit<NamespaceRecord, 'revision'>): Promise<NamespaceRecord> {
-    return this.cache.writing(() => {
-      return translate(`Namespace ${record.name}`, () => {
+    return translate(`Namespace ${record.name}`, () =>
+      this.write(() => {
         this.s.insertNamespace.run(namespaceParams(record));
         return namespaceFrom(this.s.getNamespace.get(record.name) as Row);
-      });
-    });
+      }),
+    );
   }
 
   async getNamespace(name: string): Promise<NamespaceRecord | undefined> {
@@ -198,7 +201,7 @@ export class SqliteDirectoryStore implements DirectoryStore {
   }
 
   async updateNamespace(record: NamespaceRecord): Promise<NamespaceRecord> {
-    return this.cache.writing(() => {
+    return this.write(() => {
       const info = this.s.updateNamespace.run({ ...namespaceParams(record), revision: record.revision });
       if (info.changes === 0) conflict('Namespace', record.name, this.s.getNamespace);
       return namespaceFrom(this.s.getNamespace.get(record.name) as Row);
@@ -206,25 +209,21 @@ export class SqliteDirectoryStore implements DirectoryStore {
   }
 
   async deleteNamespace(name: string): Promise<boolean> {
-    return this.cache.writing(() => {
-      return this.write(() => {
-        this.s.deleteNamespaceEndpoints.run(name);
-        this.s.deleteNamespaceServices.run(name);
-        return this.s.deleteNamespace.run(name).changes > 0;
-      });
+    return this.write(() => {
+      this.s.deleteNamespaceEndpoints.run(name);
+      this.s.deleteNamespaceServices.run(name);
+      return this.s.deleteNamespace.run(name).changes > 0;
     });
   }
 
   async createService(record: Omit<ServiceRecord, 'revision'>): Promise<ServiceRecord> {
-    return this.cache.writing(() => {
-      return translate(`Service ${record.name}`, () =>
-        this.write(() => {
-          if (!this.s.getNamespace.get(record.parent)) throw notFound(`Namespace ${record.parent} not found.`);
-          this.s.insertService.run(serviceParams(record));
-          return serviceFrom(this.s.getService.get(record.name) as Row);
-        }),
-      );
-    });
+    return translate(`Service ${record.name}`, () =>
+      this.write(() => {
+        if (!this.s.getNamespace.get(record.parent)) throw notFound(`Namespace ${record.parent} not found.`);
+        this.s.insertService.run(serviceParams(record));
+        return serviceFrom(this.s.getService.get(record.name) as Row);
+      }),
+    );
   }
 
   async getService(name: string): Promise<ServiceRecord | undefined> {
@@ -240,7 +239,7 @@ export class SqliteDirectoryStore implements DirectoryStore {
   }
 
   async updateService(record: ServiceRecord): Promise<ServiceRecord> {
-    return this.cache.writing(() => {
+    return this.write(() => {
       const info = this.s.updateService.run({ ...serviceParams(record), revision: record.revision });
       if (info.changes === 0) conflict('Service', record.name, this.s.getService);
       return serviceFrom(this.s.getService.get(record.name) as Row);
@@ -248,24 +247,20 @@ export class SqliteDirectoryStore implements DirectoryStore {
   }
 
   async deleteService(name: string): Promise<boolean> {
-    return this.cache.writing(() => {
-      return this.write(() => {
-        this.s.deleteServiceEndpoints.run(name);
-        return this.s.deleteService.run(name).changes > 0;
-      });
+    return this.write(() => {
+      this.s.deleteServiceEndpoints.run(name);
+      return this.s.deleteService.run(name).changes > 0;
     });
   }
 
   async createEndpoint(record: Omit<EndpointRecord, 'revision'>): Promise<EndpointRecord> {
-    return this.cache.writing(() => {
-      return translate(`Endpoint ${record.name}`, () =>
-        this.write(() => {
-          if (!this.s.getService.get(record.parent)) throw notFound(`Service ${record.parent} not found.`);
-          this.s.insertEndpoint.run(endpointParams(record));
-          return endpointFrom(this.s.getEndpoint.get(record.name) as Row);
-        }),
-      );
-    });
+    return translate(`Endpoint ${record.name}`, () =>
+      this.write(() => {
+        if (!this.s.getService.get(record.parent)) throw notFound(`Service ${record.parent} not found.`);
+        this.s.insertEndpoint.run(endpointParams(record));
+        return endpointFrom(this.s.getEndpoint.get(record.name) as Row);
+      }),
+    );
   }
 
   async getEndpoint(name: string): Promise<EndpointRecord | undefined> {
@@ -283,7 +278,7 @@ export class SqliteDirectoryStore implements DirectoryStore {
   }
 
   async updateEndpoint(record: EndpointRecord): Promise<EndpointRecord> {
-    return this.cache.writing(() => {
+    return this.write(() => {
       const info = this.s.updateEndpoint.run({ ...endpointParams(record), revision: record.revision });
       if (info.changes === 0) conflict('Endpoint', record.name, this.s.getEndpoint);
       return endpointFrom(this.s.getEndpoint.get(record.name) as Row);
@@ -291,8 +286,6 @@ export class SqliteDirectoryStore implements DirectoryStore {
   }
 
   async deleteEndpoint(name: string): Promise<boolean> {
-    return this.cache.writing(() => {
-      return this.s.deleteEndpoint.run(name).changes > 0;
-    });
+    return this.write(() => this.s.deleteEndpoint.run(name).changes > 0);
   }
 }
