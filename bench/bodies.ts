@@ -28,7 +28,14 @@ export interface Workload {
   path: string;
   /** The exact bytes h2load sends. gRPC: 0, 4-byte big-endian length, serialized request. REST: the JSON body. */
   body: Buffer;
-  /** Sends `body` once by hand to a server of that kind; throws unless the reply is the right answer. */
+  /**
+   * The body the work floor gets, when it can't be `body`: an unwrap body
+   * carries a blob that only the server that made it can open.
+   */
+  floorBody?: Buffer;
+  /** Makes floorBody against the work floor on `port`, once it is up. */
+  prepareFloor?(port: number): Promise<void>;
+  /** Sends the body of that kind once by hand to a server of that kind; throws unless the reply is the right answer. */
   verify(kind: ServerKind, port: number): Promise<void>;
   /**
    * Other processes of the system under test (the EKM behind an external

@@ -12,6 +12,7 @@ import type { Workload } from './bodies';
 import { checkEcho, checkUnwrap, wrapOnce, type HttpsTarget } from './ekm-check';
 import { BENCH_CALLER, BENCH_ISSUER, BenchSigner } from './ekm-token';
 import type { ServerProcess } from './processes';
+import type { ServerKind } from './report';
 
 export type EkmWorkloadId = 'ekm-wrap' | 'ekm-unwrap';
 export const EKM_WORKLOAD_IDS: readonly EkmWorkloadId[] = ['ekm-wrap', 'ekm-unwrap'];
@@ -116,7 +117,8 @@ export async function prepareEkmWorkloads(ekm: ServerProcess, setup: EkmSetup, s
   const blob = await wrapOnce(target(ekm.port('ekm')), wrapPath, wrapBody, plaintext);
   const unwrapBody = contextBody({ wrappedBlob: blob });
 
-  const workload = (id: EkmWorkloadId, label: string, p: string, body: Buffer, checkOurs: (t: HttpsTarget) => Promise<void>): EkmWorkload => ({
+  // ours and the work floor are checked alike (each with its own unwrap body); the echo must return the body.
+  const workload = (id: EkmWorkloadId, label: string, p: string, body: Buffer, check: (t: HttpsTarget, kind: ServerKind) => Promise<void>): EkmWorkload => ({
     id,
     label,
     protocol: 'ekm',
@@ -124,16 +126,23 @@ export async function prepareEkmWorkloads(ekm: ServerProcess, setup: EkmSetup, s
     path: p,
     body,
     headers,
-    verify: (kind, port) => (kind === 'ours' ? checkOurs(target(port)) : checkEcho(target(port), p, body)),
+    verify: (kind, port) => (kind === 'echo' ? checkEcho(target(port), p, body) : check(target(port), kind)),
   });
-  const workloads = [
-    workload('ekm-wrap', 'EKM wrap 1 KiB', wrapPath, wrapBody, async (t) => {
-      // A fresh blob each time (random IV): it must unwrap to the plaintext.
-      const fresh = await wrapOnce(t, wrapPath, wrapBody, plaintext);
-      await checkUnwrap(t, unwrapPath, contextBody({ wrappedBlob: fresh }), plaintext);
-    }),
-    workload('ekm-unwrap', 'EKM unwrap 1 KiB', unwrapPath, unwrapBody, (t) => checkUnwrap(t, unwrapPath, unwrapBody, plaintext)),
-  ];
+  const wrapWorkload = workload('ekm-wrap', 'EKM wrap 1 KiB', wrapPath, wrapBody, async (t) => {
+    // A fresh blob each time (random IV): it must unwrap to the plaintext.
+    const fresh = await wrapOnce(t, wrapPath, wrapBody, plaintext);
+    await checkUnwrap(t, unwrapPath, contextBody({ wrappedBlob: fresh }), plaintext);
+  });
+  const unwrapWorkload: EkmWorkload = workload('ekm-unwrap', 'EKM unwrap 1 KiB', unwrapPath, unwrapBody, (t, kind) => {
+    const own = kind === 'floor' ? unwrapWorkload.floorBody : unwrapBody;
+    if (!own) throw new Error('bench setup: the work floor has no unwrap body yet');
+    return checkUnwrap(t, unwrapPath, own, plaintext);
+  });
+  // The work floor opens only its own blobs: its unwrap body carries one it wrapped.
+  unwrapWorkload.prepareFloor = async (port) => {
+    unwrapWorkload.floorBody = contextBody({ wrappedBlob: await wrapOnce(target(port), wrapPath, wrapBody, plaintext) });
+  };
+  const workloads = [wrapWorkload, unwrapWorkload];
   for (const w of workloads) await w.verify('ours', ekm.port('ekm'));
   return workloads;
 }

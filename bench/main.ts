@@ -22,6 +22,8 @@ const SERVER_MAIN = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const GRPC_ECHO_MAIN = path.join(__dirname, 'echo-server.js');
 const HTTP_ECHO_MAIN = path.join(__dirname, 'http-echo-server.js');
 const HTTPS_ECHO_MAIN = path.join(__dirname, 'https-echo-server.js');
+const REST_FLOOR_MAIN = path.join(__dirname, 'rest-floor-server.js');
+const EKM_FLOOR_MAIN = path.join(__dirname, 'ekm-floor-server.js');
 /** The workloads served by the KMS (`openekm serve`); the EKM's are EKM_WORKLOAD_IDS. */
 const KMS_WORKLOAD_IDS: readonly Workload['id'][] = ['encrypt', 'decrypt', 'sign', 'rest-encrypt', EXTERNAL_WORKLOAD_ID];
 const RESULTS = path.join(ROOT, 'bench', 'results', 'latest.json');
@@ -52,28 +54,49 @@ interface TlsFiles {
   keyFile: string;
 }
 
-/**
- * The echo servers the selected workloads need (one per protocol), each
- * started pinned, added to `servers` at once (so that it is stopped even if
- * a later step fails), and checked with every body.
- */
-async function startEchoes(workloads: BenchWorkload[], servers: ServerProcess[], tls: TlsFiles | undefined): Promise<Map<Protocol, ServerProcess>> {
-  const echoes = new Map<Protocol, ServerProcess>();
-  const start = async (protocol: Protocol, label: string, args: string[]) => {
-    const echo = await startPinned(label, args);
-    servers.push(echo);
-    echoes.set(protocol, echo);
-  };
-  const grpcPaths = workloads.filter((w) => w.protocol === 'grpc').map((w) => w.path);
-  if (grpcPaths.length) await start('grpc', 'grpc echo', [GRPC_ECHO_MAIN, '0', ...grpcPaths]);
-  if (workloads.some((w) => w.protocol === 'rest')) await start('rest', 'http echo', [HTTP_ECHO_MAIN, '0']);
-  if (workloads.some((w) => w.protocol === 'ekm')) await start('ekm', 'https echo', [HTTPS_ECHO_MAIN, '0', tls!.certFile, tls!.keyFile]);
-  for (const w of workloads) {
-    const echo = echoes.get(w.protocol)!;
-    await w.verify('echo', echo.port(w.protocol));
-  }
-  return echoes;
+/** The servers a workload is compared with, by protocol. */
+interface Limits {
+  echoes: Map<Protocol, ServerProcess>;
+  /** The work floors (REST and EKM only; see rest-floor-server.ts, ekm-floor-server.ts). */
+  floors: Map<Protocol, ServerProcess>;
 }
+
+/**
+ * The echo servers the selected workloads need (one per protocol) and the
+ * work floors of the REST and EKM workloads, each started pinned, added to
+ * `servers` at once (so that it is stopped even if a later step fails), and
+ * checked with every body.
+ */
+async function startLimits(workloads: BenchWorkload[], servers: ServerProcess[], tls: TlsFiles | undefined, tmp: string): Promise<Limits> {
+  const limits: Limits = { echoes: new Map(), floors: new Map() };
+  const start = async (into: Map<Protocol, ServerProcess>, protocol: Protocol, label: string, args: string[]) => {
+    const server = await startPinned(label, args);
+    servers.push(server);
+    into.set(protocol, server);
+  };
+  const needs = (protocol: Protocol) => workloads.some((w) => w.protocol === protocol);
+  const grpcPaths = workloads.filter((w) => w.protocol === 'grpc').map((w) => w.path);
+  if (grpcPaths.length) await start(limits.echoes, 'grpc', 'grpc echo', [GRPC_ECHO_MAIN, '0', ...grpcPaths]);
+  if (needs('rest')) {
+    await start(limits.echoes, 'rest', 'http echo', [HTTP_ECHO_MAIN, '0']);
+    await start(limits.floors, 'rest', 'rest floor', [REST_FLOOR_MAIN, '0']);
+  }
+  if (needs('ekm')) {
+    await start(limits.echoes, 'ekm', 'https echo', [HTTPS_ECHO_MAIN, '0', tls!.certFile, tls!.keyFile]);
+    await start(limits.floors, 'ekm', 'ekm floor', [EKM_FLOOR_MAIN, '0', tls!.certFile, tls!.keyFile, path.join(tmp, 'ekm-floor-audit.log')]);
+  }
+  for (const w of workloads) {
+    await w.verify('echo', limits.echoes.get(w.protocol)!.port(w.protocol));
+    const floor = floorOf(limits, w);
+    if (!floor) continue;
+    await w.prepareFloor?.(floor.port(w.protocol));
+    await w.verify('floor', floor.port(w.protocol));
+  }
+  return limits;
+}
+
+/** The work floor a workload is compared with, if it has one (gRPC workloads have none). */
+const floorOf = (limits: Limits, w: BenchWorkload) => limits.floors.get(w.protocol);
 
 async function main(): Promise<number> {
   const opts = parseOptions(process.argv.slice(2));
@@ -131,10 +154,11 @@ async function main(): Promise<number> {
       workloads.push(...(await prepareEkmWorkloads(ekm, setup, SERVER_MAIN)).filter((w) => ids.includes(w.id)));
       tls = setup;
     }
-    const echoes = await startEchoes(workloads, servers, tls);
+    const limits = await startLimits(workloads, servers, tls, tmp);
     const pids = (m: Map<Protocol, ServerProcess>) => [...new Set(m.values())].map((s) => `${s.label} pid ${s.pid}`).join(', ');
-    progress(`under test: ${pids(ours)}; limits: ${pids(echoes)}; all on CPU ${SERVER_CPU}; h2load on CPU ${LOADGEN_CPU}`);
-    const { runs, warnings } = await runRounds(opts, workloads, ours, echoes, tmp);
+    const floorPids = limits.floors.size ? `; work floors: ${pids(limits.floors)}` : '';
+    progress(`under test: ${pids(ours)}; limits: ${pids(limits.echoes)}${floorPids}; all on CPU ${SERVER_CPU}; h2load on CPU ${LOADGEN_CPU}`);
+    const { runs, warnings } = await runRounds(opts, workloads, ours, limits, tmp);
     report(opts, workloads, runs, warnings);
     return 0;
   } finally {
@@ -143,27 +167,32 @@ async function main(): Promise<number> {
   }
 }
 
-async function runRounds(opts: Options, workloads: BenchWorkload[], oursBy: Map<Protocol, ServerProcess>, echoes: Map<Protocol, ServerProcess>, tmp: string) {
-  const cases = workloads.reduce((n, w) => n + concurrenciesOf(opts, w).length, 0);
-  progress(`${opts.rounds} round(s) x ${cases} case(s) x 2 servers, ${opts.durationS} s each + 1 s warm-up`);
+async function runRounds(opts: Options, workloads: BenchWorkload[], oursBy: Map<Protocol, ServerProcess>, limits: Limits, tmp: string) {
+  const runsPerRound = workloads.reduce((n, w) => n + concurrenciesOf(opts, w).length * (floorOf(limits, w) ? 3 : 2), 0);
+  progress(`${opts.rounds} round(s) x ${runsPerRound} runs (each case on ours and its echo, and its work floor if it has one), ${opts.durationS} s each + 1 s warm-up`);
   const bodyFiles = new Map<string, string>();
+  const bodyFile = (w: BenchWorkload, kind: ServerKind) => bodyFiles.get(kind === 'floor' && w.floorBody ? `${w.id}-floor` : w.id)!;
   for (const w of workloads) {
-    const file = path.join(tmp, `${w.id}.bin`);
-    fs.writeFileSync(file, w.body);
-    bodyFiles.set(w.id, file);
+    for (const [name, body] of [[w.id, w.body], [`${w.id}-floor`, w.floorBody]] as const) {
+      if (!body) continue;
+      const file = path.join(tmp, `${name}.bin`);
+      fs.writeFileSync(file, body);
+      bodyFiles.set(name, file);
+    }
   }
   const runs: RunResult[] = [];
   const warnings: string[] = [];
   for (let round = 1; round <= opts.rounds; round++) {
     for (const workload of workloads) {
-      const echo = echoes.get(workload.protocol)!;
+      const echo = limits.echoes.get(workload.protocol)!;
       const ours = oursBy.get(workload.protocol)!;
-      // Alternate who goes first so that drift (thermal, other tenants) falls on both alike.
-      const order: [ServerKind, ServerProcess][] = round % 2 ? [['ours', ours], ['echo', echo]] : [['echo', echo], ['ours', ours]];
+      const floor = floorOf(limits, workload);
+      const servers: [ServerKind, ServerProcess][] = [['ours', ours], ['echo', echo], ...(floor ? [['floor', floor] as [ServerKind, ServerProcess]] : [])];
+      // Alternate who goes first so that drift (thermal, other tenants) falls on all alike.
+      const order = round % 2 ? servers : [...servers].reverse();
       for (const concurrency of concurrenciesOf(opts, workload)) {
         for (const [kind, server] of order) {
-          const bodyFile = bodyFiles.get(workload.id)!;
-          const m = await measureCase({ kind, server, workload, concurrency, round, bodyFile, tmp, durationS: opts.durationS }, progress);
+          const m = await measureCase({ kind, server, workload, concurrency, round, bodyFile: bodyFile(workload, kind), tmp, durationS: opts.durationS }, progress);
           runs.push(m.result);
           warnings.push(...m.warnings);
         }

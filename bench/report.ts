@@ -4,7 +4,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-export type ServerKind = 'ours' | 'echo';
+/**
+ * ours: the server under test. echo: the bare transport, the limit the
+ * targets are stated against. floor: the work floor, a bare server on the
+ * same transport doing only the request's own work (REST and EKM workloads).
+ */
+export type ServerKind = 'ours' | 'echo' | 'floor';
 
 export interface RunResult {
   round: number;
@@ -39,6 +44,14 @@ export interface Row {
    * their ratio cancels most of that drift. The target is judged on this.
    */
   pairedRatio: number;
+  /** The work floor's median req/s, for workloads that have one (else null). */
+  floorRps: number | null;
+  /** floor / echo within each round: what the request's own work leaves of the transport's limit. */
+  floorRoundRatios: number[];
+  /** Median of floorRoundRatios (null without a floor). */
+  floorPairedRatio: number | null;
+  /** Median over rounds of ours / floor: what our server costs beyond the request's own work (null without a floor). */
+  oursOfFloor: number | null;
   p50Ms: number;
   p99Ms: number;
   rssMiB: number;
@@ -65,10 +78,14 @@ export function summarize(runs: RunResult[], cases: { id: string; label: string;
       const of = (server: ServerKind) => runs.filter((r) => r.workload === w.id && r.concurrency === c && r.server === server);
       const ours = of('ours');
       const echo = of('echo');
+      const floor = of('floor');
       if (ours.length === 0 || echo.length === 0) continue;
       const m = (rs: RunResult[], f: (r: RunResult) => number) => median(rs.map(f));
       const oursRps = m(ours, (r) => r.rps);
       const echoRps = m(echo, (r) => r.rps);
+      // a / b within each round where both ran.
+      const perRound = (a: RunResult[], b: RunResult[]) => a.flatMap((x) => b.filter((y) => y.round === x.round).map((y) => x.rps / y.rps));
+      const floorRoundRatios = perRound(floor, echo);
       rows.push({
         workload: w.id,
         label: w.label,
@@ -76,8 +93,12 @@ export function summarize(runs: RunResult[], cases: { id: string; label: string;
         oursRps,
         echoRps,
         ratio: oursRps / echoRps,
-        roundRatios: ours.flatMap((o) => echo.filter((e) => e.round === o.round).map((e) => o.rps / e.rps)),
+        roundRatios: perRound(ours, echo),
         pairedRatio: NaN,
+        floorRps: floor.length ? m(floor, (r) => r.rps) : null,
+        floorRoundRatios,
+        floorPairedRatio: floor.length ? median(floorRoundRatios) : null,
+        oursOfFloor: floor.length ? median(perRound(ours, floor)) : null,
         p50Ms: m(ours, (r) => r.p50Ms),
         p99Ms: m(ours, (r) => r.p99Ms),
         rssMiB: m(ours, (r) => r.rssMiB),
@@ -98,12 +119,15 @@ const ms = (n: number) => n.toFixed(n < 10 ? 2 : 1);
 
 export function markdownTable(rows: Row[]): string {
   const lines = [
-    '| workload | concurrency | ours req/s | echo req/s | ratio of medians | paired ratio | p50 ms (ours) | p99 ms (ours) | RSS MiB (ours) | h2load CPU % (ours / echo) | server CPU % (ours / echo) | other CPU % |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| workload | concurrency | ours req/s | echo req/s | ratio of medians | paired ratio | floor req/s | floor / echo | ours / floor | p50 ms (ours) | p99 ms (ours) | RSS MiB (ours) | h2load CPU % (ours / echo) | server CPU % (ours / echo) | other CPU % |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
+  const opt = (n: number | null, f: (n: number) => string) => (n === null ? '-' : f(n));
+  const two = (n: number) => n.toFixed(2);
   for (const r of rows) {
     lines.push(
-      `| ${r.label} | ${r.concurrency} | ${int(r.oursRps)} | ${int(r.echoRps)} | ${r.ratio.toFixed(2)} | ${r.pairedRatio.toFixed(2)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${r.rssMiB.toFixed(0)} | ${r.h2loadCpuOurs.toFixed(0)} / ${r.h2loadCpuEcho.toFixed(0)} | ${r.serverCpuOurs.toFixed(0)} / ${r.serverCpuEcho.toFixed(0)} | ${r.otherCpu.toFixed(0)} |`,
+      `| ${r.label} | ${r.concurrency} | ${int(r.oursRps)} | ${int(r.echoRps)} | ${r.ratio.toFixed(2)} | ${r.pairedRatio.toFixed(2)} | ` +
+        `${opt(r.floorRps, int)} | ${opt(r.floorPairedRatio, two)} | ${opt(r.oursOfFloor, two)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${r.rssMiB.toFixed(0)} | ${r.h2loadCpuOurs.toFixed(0)} / ${r.h2loadCpuEcho.toFixed(0)} | ${r.serverCpuOurs.toFixed(0)} / ${r.serverCpuEcho.toFixed(0)} | ${r.otherCpu.toFixed(0)} |`,
     );
   }
   return `${lines.join('\n')}\n`;

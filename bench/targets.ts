@@ -45,6 +45,9 @@ interface Figures {
   roundRatios: number[];
   /** Median over rounds of our p99 latency, ms. */
   p99Ms: number;
+  /** The work floor's paired ratio to the same limit, and ours to the floor (null where there is no floor). */
+  floorPairedRatio: number | null;
+  oursOfFloor: number | null;
 }
 
 export interface Judged {
@@ -59,6 +62,9 @@ export interface Judged {
   /** Our p99 at the target's concurrency (ms) and its budget, for targets that have one. */
   p99Ms?: number | null;
   p99BudgetMs?: number;
+  /** The work floor's paired ratio to the same limit, and ours to the floor, where the workload has a floor. */
+  floorPairedRatio: number | null;
+  oursOfFloor: number | null;
   met: boolean | null;
   also: Figures[];
   /** The verdict line: PASS, MISS, or why it was not measured. */
@@ -72,11 +78,19 @@ const median = (xs: number[]): number => {
 
 function figures(rows: Row[], workload: string, concurrency: number, relativeTo?: string): Figures | undefined {
   const row = rows.find((r) => r.workload === workload && r.concurrency === concurrency);
-  if (!row || !relativeTo) return row && { concurrency, pairedRatio: row.pairedRatio, ratioOfMedians: row.ratio, roundRatios: row.roundRatios, p99Ms: row.p99Ms };
+  if (!row || !relativeTo) {
+    return row && {
+      concurrency, pairedRatio: row.pairedRatio, ratioOfMedians: row.ratio, roundRatios: row.roundRatios, p99Ms: row.p99Ms,
+      floorPairedRatio: row.floorPairedRatio, oursOfFloor: row.oursOfFloor,
+    };
+  }
   const base = rows.find((r) => r.workload === relativeTo && r.concurrency === concurrency);
   if (!base) return undefined;
   const roundRatios = row.roundRatios.map((r, i) => r / base.roundRatios[i]);
-  return { concurrency, pairedRatio: median(roundRatios), ratioOfMedians: row.oursRps / base.oursRps, roundRatios, p99Ms: row.p99Ms };
+  return {
+    concurrency, pairedRatio: median(roundRatios), ratioOfMedians: row.oursRps / base.oursRps, roundRatios, p99Ms: row.p99Ms,
+    floorPairedRatio: null, oursOfFloor: null,
+  };
 }
 
 /** The ratio is at least the target's, and the p99 under its budget when it has one. */
@@ -88,10 +102,12 @@ function verdict(t: Target, main: Figures | undefined, also: Figures[]): string 
     return `target not measured: ${t.subject} at concurrency ${t.concurrency} (needs --workloads ${needs} and concurrency ${t.concurrency})`;
   }
   const met = isMet(t, main);
-  const beside = also.map((f) => `; at concurrency ${f.concurrency}: ${f.pairedRatio.toFixed(2)} paired, ${f.ratioOfMedians.toFixed(2)} ratio of medians`);
+  const floor = (f: Figures) =>
+    f.floorPairedRatio === null || f.oursOfFloor === null ? '' : `, work floor ${f.floorPairedRatio.toFixed(2)}, ours/floor ${f.oursOfFloor.toFixed(2)}`;
+  const beside = also.map((f) => `; at concurrency ${f.concurrency}: ${f.pairedRatio.toFixed(2)} paired, ${f.ratioOfMedians.toFixed(2)} ratio of medians${floor(f)}`);
   return (
     `${met ? 'PASS' : 'MISS'}: ${t.subject} at concurrency ${t.concurrency} carries ${main.pairedRatio.toFixed(2)} of ${t.against}, paired ` +
-    `(ratio of medians ${main.ratioOfMedians.toFixed(2)}; per round: ${main.roundRatios.map((r) => r.toFixed(2)).join(', ')}` +
+    `(ratio of medians ${main.ratioOfMedians.toFixed(2)}; per round: ${main.roundRatios.map((r) => r.toFixed(2)).join(', ')}${floor(main)}` +
     `${beside.join('')}; target >= ${t.minRatio})` +
     (t.p99BudgetMs === undefined ? '' : `; p99 ${main.p99Ms.toPrecision(3)} ms (budget ${t.p99BudgetMs} ms)`)
   );
@@ -111,6 +127,8 @@ export function judge(rows: Row[]): Judged[] {
       ratioOfMedians: main?.ratioOfMedians ?? null,
       roundRatios: main?.roundRatios ?? [],
       ...(t.p99BudgetMs === undefined ? {} : { p99Ms: main?.p99Ms ?? null, p99BudgetMs: t.p99BudgetMs }),
+      floorPairedRatio: main?.floorPairedRatio ?? null,
+      oursOfFloor: main?.oursOfFloor ?? null,
       met: main ? isMet(t, main) : null,
       also,
       verdict: verdict(t, main, also),
