@@ -43,6 +43,8 @@ export interface Workload {
    * not as a disturbance.
    */
   companions?: ServerProcess[];
+  /** The same for the work floor (the EKM floor behind the KMS floor of an external key). */
+  floorCompanions?: ServerProcess[];
 }
 
 export async function loadClient(port: number): Promise<KmsClient> {
@@ -82,7 +84,8 @@ export function grpcWorkload(
     concurrencies: GRPC_CONCURRENCIES,
     path: `${SERVICE}/${method}`,
     body: body(...request),
-    verify: (kind, port) => (kind === 'ours' ? checkRaw(port, w.path, w.body, checkReply) : checkEcho(port, w.path, w.body)),
+    // A work floor (external keys only) is checked as ours is.
+    verify: (kind, port) => (kind === 'echo' ? checkEcho(port, w.path, w.body) : checkRaw(port, w.path, w.body, checkReply)),
   };
   return w;
 }

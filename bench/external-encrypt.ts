@@ -32,7 +32,7 @@ export async function prepareExternalEncrypt(
   tmp: string,
   serverMain: string,
   profArgs: string[],
-): Promise<{ ekm: ServerProcess; workload: Workload }> {
+): Promise<{ ekm: ServerProcess; workload: Workload; floor: ExternalFloorSetup }> {
   const dataDir = path.join(tmp, 'external-ekm');
   const ekm = await startPinned('openekm ekm (external key)', [
     ...profArgs, serverMain, 'ekm', 'serve', '--data', dataDir, '--port', '0', '--hostname', HOSTNAME,
@@ -53,11 +53,36 @@ export async function prepareExternalEncrypt(
     workload.concurrencies = [16, 64];
     await checkRoundTrip(kms.port('grpc'), key, plaintext);
     await workload.verify('ours', kms.port('grpc'));
-    return { ekm, workload };
+    const floor = { certFile: path.join(dataDir, 'tls-self-signed-cert.pem'), keyFile: path.join(dataDir, 'tls-self-signed-key.pem'), keyPath };
+    return { ekm, workload, floor };
   } catch (err) {
     await ekm.stop();
     throw err;
   }
+}
+
+/** What the work floor of this workload needs: the EKM's certificate and key (the EKM floor serves them) and the key path. */
+export interface ExternalFloorSetup {
+  certFile: string;
+  keyFile: string;
+  keyPath: string;
+}
+
+/**
+ * The work floor of the external workload (kms-floor-server.ts), with the
+ * EKM floor (ekm-floor-server.ts) it calls as its companion, both pinned like
+ * ours and added to `servers` at once.
+ */
+export async function startExternalFloor(setup: ExternalFloorSetup, tmp: string, servers: ServerProcess[]): Promise<{ floor: ServerProcess; ekm: ServerProcess }> {
+  const ekm = await startPinned('ekm floor (external key)', [
+    path.join(__dirname, 'ekm-floor-server.js'), '0', setup.certFile, setup.keyFile, path.join(tmp, 'external-floor-audit.log'),
+  ]);
+  servers.push(ekm);
+  const floor = await startPinned('kms floor (external key)', [
+    path.join(__dirname, 'kms-floor-server.js'), '0', String(ekm.port('ekm')), setup.certFile, setup.keyPath,
+  ]);
+  servers.push(floor);
+  return { floor, ekm };
 }
 
 async function createExternalKey(kmsPort: number, ekmPort: number, certificateDer: Buffer, keyPath: string): Promise<string> {

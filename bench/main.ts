@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { prepareWorkloads, type Workload } from './bodies';
 import { EKM_WORKLOAD_IDS, ekmSetup, prepareEkmWorkloads, type BenchWorkload } from './ekm-workloads';
-import { EXTERNAL_WORKLOAD_ID, prepareExternalEncrypt } from './external-encrypt';
+import { EXTERNAL_WORKLOAD_ID, type ExternalFloorSetup, prepareExternalEncrypt, startExternalFloor } from './external-encrypt';
 import { ensureH2load } from './h2load';
 import { measureCase } from './measure';
 import { type Options, parseOptions, USAGE, UsageError } from './options';
@@ -57,8 +57,11 @@ interface TlsFiles {
 /** The servers a workload is compared with, by protocol. */
 interface Limits {
   echoes: Map<Protocol, ServerProcess>;
-  /** The work floors (REST and EKM only; see rest-floor-server.ts, ekm-floor-server.ts). */
-  floors: Map<Protocol, ServerProcess>;
+  /**
+   * The work floors, by workload id: REST Encrypt, EKM wrap and unwrap (one
+   * process), EXTERNAL_VPC Encrypt. The other gRPC workloads have none.
+   */
+  floors: Map<string, ServerProcess>;
 }
 
 /**
@@ -67,23 +70,37 @@ interface Limits {
  * `servers` at once (so that it is stopped even if a later step fails), and
  * checked with every body.
  */
-async function startLimits(workloads: BenchWorkload[], servers: ServerProcess[], tls: TlsFiles | undefined, tmp: string): Promise<Limits> {
+async function startLimits(
+  workloads: BenchWorkload[],
+  servers: ServerProcess[],
+  tls: TlsFiles | undefined,
+  externalFloor: ExternalFloorSetup | undefined,
+  tmp: string,
+): Promise<Limits> {
   const limits: Limits = { echoes: new Map(), floors: new Map() };
-  const start = async (into: Map<Protocol, ServerProcess>, protocol: Protocol, label: string, args: string[]) => {
+  const start = async (label: string, args: string[]) => {
     const server = await startPinned(label, args);
     servers.push(server);
-    into.set(protocol, server);
+    return server;
   };
-  const needs = (protocol: Protocol) => workloads.some((w) => w.protocol === protocol);
-  const grpcPaths = workloads.filter((w) => w.protocol === 'grpc').map((w) => w.path);
-  if (grpcPaths.length) await start(limits.echoes, 'grpc', 'grpc echo', [GRPC_ECHO_MAIN, '0', ...grpcPaths]);
-  if (needs('rest')) {
-    await start(limits.echoes, 'rest', 'http echo', [HTTP_ECHO_MAIN, '0']);
-    await start(limits.floors, 'rest', 'rest floor', [REST_FLOOR_MAIN, '0']);
+  const of = (protocol: Protocol) => workloads.filter((w) => w.protocol === protocol);
+  const grpcPaths = of('grpc').map((w) => w.path);
+  if (grpcPaths.length) limits.echoes.set('grpc', await start('grpc echo', [GRPC_ECHO_MAIN, '0', ...grpcPaths]));
+  if (of('rest').length) {
+    limits.echoes.set('rest', await start('http echo', [HTTP_ECHO_MAIN, '0']));
+    const floor = await start('rest floor', [REST_FLOOR_MAIN, '0']);
+    for (const w of of('rest')) limits.floors.set(w.id, floor);
   }
-  if (needs('ekm')) {
-    await start(limits.echoes, 'ekm', 'https echo', [HTTPS_ECHO_MAIN, '0', tls!.certFile, tls!.keyFile]);
-    await start(limits.floors, 'ekm', 'ekm floor', [EKM_FLOOR_MAIN, '0', tls!.certFile, tls!.keyFile, path.join(tmp, 'ekm-floor-audit.log')]);
+  if (of('ekm').length) {
+    limits.echoes.set('ekm', await start('https echo', [HTTPS_ECHO_MAIN, '0', tls!.certFile, tls!.keyFile]));
+    const floor = await start('ekm floor', [EKM_FLOOR_MAIN, '0', tls!.certFile, tls!.keyFile, path.join(tmp, 'ekm-floor-audit.log')]);
+    for (const w of of('ekm')) limits.floors.set(w.id, floor);
+  }
+  const external = workloads.find((w) => w.id === EXTERNAL_WORKLOAD_ID);
+  if (external && externalFloor) {
+    const { floor, ekm } = await startExternalFloor(externalFloor, tmp, servers);
+    external.floorCompanions = [ekm];
+    limits.floors.set(external.id, floor);
   }
   for (const w of workloads) {
     await w.verify('echo', limits.echoes.get(w.protocol)!.port(w.protocol));
@@ -95,8 +112,8 @@ async function startLimits(workloads: BenchWorkload[], servers: ServerProcess[],
   return limits;
 }
 
-/** The work floor a workload is compared with, if it has one (gRPC workloads have none). */
-const floorOf = (limits: Limits, w: BenchWorkload) => limits.floors.get(w.protocol);
+/** The work floor a workload is compared with, if it has one. */
+const floorOf = (limits: Limits, w: BenchWorkload) => limits.floors.get(w.id);
 
 async function main(): Promise<number> {
   const opts = parseOptions(process.argv.slice(2));
@@ -130,6 +147,7 @@ async function main(): Promise<number> {
     // The servers under test, by the protocol of the workloads they serve.
     const ours = new Map<Protocol, ServerProcess>();
     const workloads: BenchWorkload[] = [];
+    let externalFloor: ExternalFloorSetup | undefined;
     if (ids.some((id) => (KMS_WORKLOAD_IDS as readonly string[]).includes(id))) {
       // The default mode, as `npm start` runs it: SQLite in a data directory.
       const dataDir = path.join(tmp, 'data');
@@ -142,6 +160,7 @@ async function main(): Promise<number> {
         const external = await prepareExternalEncrypt(kms, dataDir, tmp, SERVER_MAIN, profArgs);
         servers.push(external.ekm);
         workloads.push({ ...external.workload, companions: [external.ekm] });
+        externalFloor = external.floor;
       }
     }
     let tls: TlsFiles | undefined;
@@ -154,8 +173,8 @@ async function main(): Promise<number> {
       workloads.push(...(await prepareEkmWorkloads(ekm, setup, SERVER_MAIN)).filter((w) => ids.includes(w.id)));
       tls = setup;
     }
-    const limits = await startLimits(workloads, servers, tls, tmp);
-    const pids = (m: Map<Protocol, ServerProcess>) => [...new Set(m.values())].map((s) => `${s.label} pid ${s.pid}`).join(', ');
+    const limits = await startLimits(workloads, servers, tls, externalFloor, tmp);
+    const pids = (m: Map<string, ServerProcess>) => [...new Set(m.values())].map((s) => `${s.label} pid ${s.pid}`).join(', ');
     const floorPids = limits.floors.size ? `; work floors: ${pids(limits.floors)}` : '';
     progress(`under test: ${pids(ours)}; limits: ${pids(limits.echoes)}${floorPids}; all on CPU ${SERVER_CPU}; h2load on CPU ${LOADGEN_CPU}`);
     const { runs, warnings } = await runRounds(opts, workloads, ours, limits, tmp);

@@ -69,8 +69,9 @@ async function measureOnce(c: Case, progress: (line: string) => void): Promise<R
 
   const logFile = path.join(c.tmp, `${c.kind}-${w.id}-${concurrency}-${c.round}.tsv`);
   const busyBefore = busySeconds(BENCH_CPUS);
-  // The system under test: the server, and for ours any companion process (the EKM of an external key).
-  const under = [server, ...(c.kind === 'ours' ? (w.companions ?? []) : [])];
+  // The system under test: the server, and its companion processes (the EKM of an external key, ours or the floor's).
+  const companions = c.kind === 'ours' ? w.companions : c.kind === 'floor' ? w.floorCompanions : undefined;
+  const under = [server, ...(companions ?? [])];
   const cpuOfUnder = () => under.reduce((sum, p) => sum + processSeconds(p.pid), 0);
   const serverBefore = cpuOfUnder();
   const ownBefore = process.cpuUsage();

@@ -87,9 +87,11 @@ function figures(rows: Row[], workload: string, concurrency: number, relativeTo?
   const base = rows.find((r) => r.workload === relativeTo && r.concurrency === concurrency);
   if (!base) return undefined;
   const roundRatios = row.roundRatios.map((r, i) => r / base.roundRatios[i]);
+  // The floor against the same base: per round (floor/echo) over (base/echo).
+  const floorRatios = row.floorRoundRatios.map((r, i) => r / base.roundRatios[i]);
   return {
     concurrency, pairedRatio: median(roundRatios), ratioOfMedians: row.oursRps / base.oursRps, roundRatios, p99Ms: row.p99Ms,
-    floorPairedRatio: null, oursOfFloor: null,
+    floorPairedRatio: floorRatios.length ? median(floorRatios) : null, oursOfFloor: row.oursOfFloor,
   };
 }
 
