@@ -104,7 +104,18 @@ class EkmPool {
       `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
     this.socket((socket) => {
       let answer: Buffer | undefined;
+      // The EKM may close a connection (its keep-alive timeout) while a request is on it.
+      const onClose = () => done(new Error('the EKM closed the connection'));
+      socket.once('close', onClose);
       const onData = (chunk: Buffer) => {
+        try {
+          read(chunk);
+        } catch (err) {
+          socket.destroy();
+          done(err as Error);
+        }
+      };
+      const read = (chunk: Buffer) => {
         answer = answer ? Buffer.concat([answer, chunk]) : chunk;
         const end = answer.indexOf('\r\n\r\n');
         if (end < 0) return;
@@ -112,6 +123,7 @@ class EkmPool {
         const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1]);
         if (answer.length < end + 4 + length) return;
         socket.removeListener('data', onData);
+        socket.removeListener('close', onClose);
         this.release(socket);
         if (!head.startsWith('HTTP/1.1 200')) {
           done(new Error(`EKM answered ${head.slice(0, 12)}`));
@@ -126,7 +138,9 @@ class EkmPool {
   }
 
   private socket(use: (socket: tls.TLSSocket) => void): void {
-    const idle = this.idle.pop();
+    let idle = this.idle.pop();
+    // Connections the EKM closed while idle (its keep-alive timeout between runs) are dropped.
+    while (idle && (idle.destroyed || !idle.writable)) idle = this.idle.pop();
     if (idle) use(idle);
     else if (this.open >= MAX_CONNECTIONS) this.waiting.push(use);
     else {
@@ -134,7 +148,11 @@ class EkmPool {
       const socket = tls.connect({ host: '127.0.0.1', port: this.port, ca: this.ca }, () => use(socket));
       socket.setNoDelay(true);
       socket.on('error', (err) => process.stderr.write(`kms-floor-server: EKM connection: ${err.message}\n`));
-      socket.on('close', () => this.open--);
+      socket.on('close', () => {
+        this.open--;
+        const at = this.idle.indexOf(socket);
+        if (at >= 0) this.idle.splice(at, 1);
+      });
     }
   }
 
@@ -157,6 +175,8 @@ function main(): void {
   const server = http2.createServer();
   server.on('stream', (stream) => {
     const chunks: Buffer[] = [];
+    // h2load resets the streams still in flight when a run ends: that is no failure of the floor's.
+    stream.on('error', () => undefined);
     stream.on('data', (chunk: Buffer) => chunks.push(chunk));
     stream.on('end', () => {
       const answer = (err: Error | undefined, frame?: Buffer) => {
@@ -166,7 +186,9 @@ function main(): void {
           return;
         }
         stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
-        stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+        stream.on('wantTrailers', () => {
+          if (!stream.destroyed && !stream.closed) stream.sendTrailers({ 'grpc-status': '0' });
+        });
         stream.end(frame);
       };
       try {
