@@ -19,45 +19,24 @@ import * as fs from 'node:fs';
 import * as https from 'node:https';
 import type * as http from 'node:http';
 import { serveEcho } from './echo-common';
+import { gcmOpen, gcmSeal, IV_BYTES, ivSource, keyring } from './floor-common';
 
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
 const REASON = 'CUSTOMER_INITIATED_ACCESS';
-const keys = new Map<string, Buffer>();
+const keyFor = keyring();
+const nextIv = ivSource();
 const callers = new Map<string, string>();
-const ivPool = Buffer.alloc(IV_BYTES * 256);
-let ivAt = ivPool.length;
 
-function keyFor(path: string): Buffer {
-  let key = keys.get(path);
-  if (!key) keys.set(path, (key = crypto.randomBytes(32)));
-  return key;
-}
-
-function nextIv(): Buffer {
-  if (ivAt === ivPool.length) {
-    crypto.randomFillSync(ivPool);
-    ivAt = 0;
-  }
-  ivAt += IV_BYTES;
-  return ivPool.subarray(ivAt - IV_BYTES, ivAt);
-}
-
+// The reference EKM's blob layout: format byte 0x01, IV, ciphertext, tag.
 function wrap(path: string, body: Record<string, unknown>): object {
   const plaintext = Buffer.from(String(body.plaintext), 'base64');
   const iv = nextIv();
-  const cipher = crypto.createCipheriv('aes-256-gcm', keyFor(path), iv, { authTagLength: TAG_BYTES });
-  cipher.setAAD(Buffer.from(path));
-  const blob = Buffer.concat([Buffer.of(1), iv, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+  const blob = Buffer.concat([Buffer.of(1), iv, gcmSeal(keyFor(path), iv, Buffer.from(path), plaintext)]);
   return { wrappedBlob: blob.toString('base64') };
 }
 
 function unwrap(path: string, body: Record<string, unknown>): object {
   const blob = Buffer.from(String(body.wrappedBlob), 'base64');
-  const decipher = crypto.createDecipheriv('aes-256-gcm', keyFor(path), blob.subarray(1, 1 + IV_BYTES), { authTagLength: TAG_BYTES });
-  decipher.setAAD(Buffer.from(path));
-  decipher.setAuthTag(blob.subarray(blob.length - TAG_BYTES));
-  const plaintext = Buffer.concat([decipher.update(blob.subarray(1 + IV_BYTES, blob.length - TAG_BYTES)), decipher.final()]);
+  const plaintext = gcmOpen(keyFor(path), blob.subarray(1, 1 + IV_BYTES), Buffer.from(path), blob.subarray(1 + IV_BYTES));
   return { plaintext: plaintext.toString('base64') };
 }
 

@@ -15,30 +15,18 @@
 // any pair of Node processes must spend on one Encrypt with an external key.
 //
 // usage: node dist/bench/kms-floor-server.js PORT [EKM_PORT EKM_CA_PEM_FILE EKM_KEY_PATH]
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http2 from 'node:http2';
 import * as tls from 'node:tls';
 import { crc32c } from '../src/crypto/crc32c';
+import { gcmSeal, ivSource, keyring } from './floor-common';
 
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
 const MAX_CONNECTIONS = 64;
 const PROTECTION_LEVEL = { SOFTWARE: 1, EXTERNAL_VPC: 4 };
 const TOKEN = `Bearer ${'x'.repeat(600)}`;
 
-const key = crypto.randomBytes(32);
-const ivPool = Buffer.alloc(IV_BYTES * 256);
-let ivAt = ivPool.length;
-
-function nextIv(): Buffer {
-  if (ivAt === ivPool.length) {
-    crypto.randomFillSync(ivPool);
-    ivAt = 0;
-  }
-  ivAt += IV_BYTES;
-  return ivPool.subarray(ivAt - IV_BYTES, ivAt);
-}
+const keyFor = keyring();
+const nextIv = ivSource();
 
 function varint(n: number): number[] {
   const out: number[] = [];
@@ -197,9 +185,7 @@ function main(): void {
         const versionName = `${keyName}/cryptoKeyVersions/1`;
         const plaintext = request.get(2) ?? Buffer.alloc(0);
         const iv = nextIv();
-        const cipher = crypto.createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
-        cipher.setAAD(Buffer.from(versionName));
-        const inner = Buffer.concat([iv, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+        const inner = Buffer.concat([iv, gcmSeal(keyFor(keyName), iv, Buffer.from(versionName), plaintext)]);
         if (!ekm) {
           answer(undefined, encryptResponse(versionName, inner, PROTECTION_LEVEL.SOFTWARE));
           return;

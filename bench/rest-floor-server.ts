@@ -13,38 +13,18 @@
 // ciphertext decrypts back to the plaintext).
 //
 // usage: node dist/bench/rest-floor-server.js PORT
-import * as crypto from 'node:crypto';
 import * as http from 'node:http';
 import { crc32c } from '../src/crypto/crc32c';
 import { serveEcho } from './echo-common';
+import { gcmOpen, gcmSeal, IV_BYTES, ivSource, keyring } from './floor-common';
 
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
-const keys = new Map<string, Buffer>();
-const ivPool = Buffer.alloc(IV_BYTES * 256);
-let ivAt = ivPool.length;
-
-function keyFor(name: string): Buffer {
-  let key = keys.get(name);
-  if (!key) keys.set(name, (key = crypto.randomBytes(32)));
-  return key;
-}
-
-function nextIv(): Buffer {
-  if (ivAt === ivPool.length) {
-    crypto.randomFillSync(ivPool);
-    ivAt = 0;
-  }
-  ivAt += IV_BYTES;
-  return ivPool.subarray(ivAt - IV_BYTES, ivAt);
-}
+const keyFor = keyring();
+const nextIv = ivSource();
 
 function encrypt(keyName: string, body: { plaintext?: string }): object {
   const plaintext = Buffer.from(String(body.plaintext), 'base64');
   const iv = nextIv();
-  const cipher = crypto.createCipheriv('aes-256-gcm', keyFor(keyName), iv, { authTagLength: TAG_BYTES });
-  cipher.setAAD(Buffer.from(keyName));
-  const ciphertext = Buffer.concat([iv, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+  const ciphertext = Buffer.concat([iv, gcmSeal(keyFor(keyName), iv, Buffer.from(keyName), plaintext)]);
   return {
     name: `${keyName}/cryptoKeyVersions/1`,
     ciphertext: ciphertext.toString('base64'),
@@ -57,10 +37,7 @@ function encrypt(keyName: string, body: { plaintext?: string }): object {
 
 function decrypt(keyName: string, body: { ciphertext?: string }): object {
   const ciphertext = Buffer.from(String(body.ciphertext), 'base64');
-  const decipher = crypto.createDecipheriv('aes-256-gcm', keyFor(keyName), ciphertext.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
-  decipher.setAAD(Buffer.from(keyName));
-  decipher.setAuthTag(ciphertext.subarray(ciphertext.length - TAG_BYTES));
-  const plaintext = Buffer.concat([decipher.update(ciphertext.subarray(IV_BYTES, ciphertext.length - TAG_BYTES)), decipher.final()]);
+  const plaintext = gcmOpen(keyFor(keyName), ciphertext.subarray(0, IV_BYTES), Buffer.from(keyName), ciphertext.subarray(IV_BYTES));
   return { plaintext: plaintext.toString('base64'), plaintextCrc32c: String(crc32c(plaintext)), usedPrimary: true, protectionLevel: 'SOFTWARE' };
 }
 
