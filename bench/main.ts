@@ -66,7 +66,7 @@ interface Limits {
 
 /**
  * The echo servers the selected workloads need (one per protocol) and the
- * work floors of the REST and EKM workloads, each started pinned, added to
+ * work floors of the REST, EKM and external-key workloads, each started pinned, added to
  * `servers` at once (so that it is stopped even if a later step fails), and
  * checked with every body.
  */
