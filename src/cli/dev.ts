@@ -86,6 +86,10 @@ type Say = (line: string) => void;
 
 /** Cloud EKM's usage flow, step by step, with the official clients. */
 export async function runDemo(say: Say): Promise<void> {
+  // The official clients look for the cloud metadata server (credentials)
+  // unless told not to; the demo talks to loopback only. A value the user set
+  // is kept.
+  process.env.METADATA_SERVER_DETECTION ??= 'none';
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'openekm-demo-'));
   const pair = await startPair(path.join(dir, 'kms'), path.join(dir, 'ekm'));
   const project = 'demo-project';
