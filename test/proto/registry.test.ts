@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { messageType, oneByteSource } from '../../src/proto/registry';
+import * as fs from 'node:fs';
+import { messageType, oneByteSource, protoRoot } from '../../src/proto/registry';
 
 describe('proto registry', () => {
   it('reads .proto text beyond ASCII as one byte per character, leaving ASCII files untouched', () => {
@@ -21,5 +22,16 @@ describe('proto registry', () => {
     const version = messageType('google.cloud.kms.v1.CryptoKeyVersion');
     assert.ok(version.fields.algorithm.resolvedType, 'enum types resolve');
     assert.ok(version.fields.externalProtectionLevelOptions, 'fields after the comments load');
+  });
+
+  it('meets characters beyond ASCII only in comments of the files it loads, so replacing them changes no definition', () => {
+    // Well-known types (google/protobuf/*) come from protobufjs' own definitions, not files.
+    const files = protoRoot().files.filter((file) => fs.existsSync(file));
+    assert.ok(files.length > 10, 'the loaded .proto files are listed');
+    for (const file of files) {
+      fs.readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
+        if (/[^\x00-\x7f]/.test(line)) assert.match(line, /^\s*\/\//, `${file}:${i + 1} has such a character outside a comment`);
+      });
+    }
   });
 });
