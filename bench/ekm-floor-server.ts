@@ -19,7 +19,7 @@ import * as fs from 'node:fs';
 import * as https from 'node:https';
 import type * as http from 'node:http';
 import { serveEcho } from './echo-common';
-import { gcmOpen, gcmSeal, IV_BYTES, ivSource, keyring } from './floor-common';
+import { gcmOpen, gcmSeal, IV_BYTES, ivSource, keyring, onRequestBody } from './floor-common';
 
 const REASON = 'CUSTOMER_INITIATED_ACCESS';
 const keyFor = keyring();
@@ -69,13 +69,8 @@ function main(): void {
 
   const handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const started = performance.now();
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const url = req.url ?? '';
-      const colon = url.lastIndexOf(':');
-      const op = url.slice(colon + 1);
-      const path = url.slice(1, colon);
+    // `/{keyPath}:{op}`
+    onRequestBody(req, 1, (raw, path, op) => {
       let status = 200;
       let value: object;
       let reason = '';
@@ -86,7 +81,7 @@ function main(): void {
       if (!caller && token.startsWith('Bearer ')) callers.set(token, (caller = 'bench-caller'));
       try {
         if (!caller) throw Object.assign(new Error('unknown token'), { status: 401 });
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+        const body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
         reason = String((body.additionalContext as { accessReasonContext?: { reason?: string } } | undefined)?.accessReasonContext?.reason);
         if (reason !== REASON) throw Object.assign(new Error('reason denied'), { status: 403 });
         if (op === 'wrap') value = wrap(path, body);

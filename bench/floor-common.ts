@@ -2,6 +2,7 @@
 // IVs from a pooled CSPRNG block, and AES-256-GCM sealing and opening. Each
 // floor lays its ciphertext out as the server it stands beside does.
 import * as crypto from 'node:crypto';
+import type * as http from 'node:http';
 
 export const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -43,4 +44,23 @@ export function gcmOpen(key: Buffer, iv: Buffer, aad: Buffer, sealed: Buffer): B
   decipher.setAAD(aad);
   decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
   return Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES)), decipher.final()]);
+}
+
+/**
+ * Reads a whole request, then calls back with its body and its path split at
+ * the last ':' into the resource (after `prefix` characters) and the
+ * operation: `/v1/{name}:encrypt`, `/{keyPath}:wrap`.
+ */
+export function onRequestBody(
+  req: http.IncomingMessage,
+  prefix: number,
+  then: (body: Buffer, resource: string, operation: string) => void,
+): void {
+  const chunks: Buffer[] = [];
+  req.on('data', (chunk: Buffer) => chunks.push(chunk));
+  req.on('end', () => {
+    const url = req.url ?? '';
+    const colon = url.lastIndexOf(':');
+    then(Buffer.concat(chunks), url.slice(prefix, colon), url.slice(colon + 1));
+  });
 }

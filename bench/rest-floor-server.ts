@@ -16,7 +16,7 @@
 import * as http from 'node:http';
 import { crc32c } from '../src/crypto/crc32c';
 import { serveEcho } from './echo-common';
-import { gcmOpen, gcmSeal, IV_BYTES, ivSource, keyring } from './floor-common';
+import { gcmOpen, gcmSeal, IV_BYTES, ivSource, keyring, onRequestBody } from './floor-common';
 
 const keyFor = keyring();
 const nextIv = ivSource();
@@ -48,15 +48,10 @@ function answer(res: http.ServerResponse, status: number, value: object): void {
 }
 
 function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-  const chunks: Buffer[] = [];
-  req.on('data', (chunk: Buffer) => chunks.push(chunk));
-  req.on('end', () => {
-    const url = req.url ?? '';
-    const colon = url.lastIndexOf(':');
-    const op = url.slice(colon + 1);
-    const keyName = url.slice(4, colon);
+  // `/v1/{keyName}:{op}`
+  onRequestBody(req, 4, (raw, keyName, op) => {
     try {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, string>;
+      const body = JSON.parse(raw.toString('utf8')) as Record<string, string>;
       if (req.method === 'POST' && op === 'encrypt') answer(res, 200, encrypt(keyName, body));
       else if (req.method === 'POST' && op === 'decrypt') answer(res, 200, decrypt(keyName, body));
       else answer(res, 404, { error: { code: 404, message: 'not served by the floor', status: 'NOT_FOUND' } });
