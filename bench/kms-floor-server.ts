@@ -20,6 +20,7 @@ import * as http2 from 'node:http2';
 import * as tls from 'node:tls';
 import { crc32c } from '../src/crypto/crc32c';
 import { gcmSeal, ivSource, keyring } from './floor-common';
+import { grpcFrame } from './grpc-check';
 
 const MAX_CONNECTIONS = 64;
 const PROTECTION_LEVEL = { SOFTWARE: 1, EXTERNAL_VPC: 4 };
@@ -68,10 +69,7 @@ function encryptResponse(name: string, ciphertext: Buffer, protectionLevel: numb
     lengthDelimited(4, Buffer.from([0x08, ...varint(crc32c(ciphertext))])), // Int64Value
     Buffer.from([0x38, protectionLevel]),
   ]);
-  const frame = Buffer.alloc(5 + message.length);
-  frame.writeUInt32BE(message.length, 1);
-  message.copy(frame, 5);
-  return frame;
+  return grpcFrame(message);
 }
 
 /** Keep-alive TLS connections to the EKM, one request at a time on each. */
