@@ -12,6 +12,7 @@ import * as zlib from 'node:zlib';
 import type * as protobuf from 'protobufjs';
 import { type Handler, handlerFor, SERVICES } from '../api/methods';
 import { asKmsError, Code, invalidArgument, KmsError, unimplemented } from '../errors';
+import { BodyBudget, BodyHold, limitsWith, type ListenerLimits } from '../limits';
 import { listen } from '../listen';
 import type { Logger } from '../log';
 import { decodeMessage, encodeMessage, type Msg, service } from '../proto/registry';
@@ -51,27 +52,48 @@ const RESPONSE_HEADERS = { ':status': 200, 'content-type': 'application/grpc' };
 // unsupported one learns what to use).
 const ERROR_HEADERS = { ...RESPONSE_HEADERS, 'grpc-accept-encoding': 'identity,gzip,deflate' };
 
+/**
+ * Whether a stream can still carry an answer. A peer that reset the stream
+ * or dropped its connection leaves it closed (not always destroyed): writing
+ * to it then throws, so every write checks first.
+ */
+const writable = (stream: http2.ServerHttp2Stream): boolean => !stream.closed && !stream.destroyed && !stream.headersSent;
+
+/** Headers on a stream that may be gone by now; anything node:http2 throws ends the stream, never the process. */
+function respond(stream: http2.ServerHttp2Stream, headers: http2.OutgoingHttpHeaders, options: http2.ServerStreamResponseOptions): boolean {
+  if (!writable(stream)) return false;
+  try {
+    stream.respond(headers, options);
+    return true;
+  } catch {
+    stream.destroy();
+    return false;
+  }
+}
+
+const END_STREAM = { endStream: true, sendDate: false } as http2.ServerStreamResponseOptions;
+
 /** A trailers-only response: the status travels in the only HEADERS frame. */
 function sendStatus(stream: http2.ServerHttp2Stream, err: KmsError): void {
-  if (stream.destroyed || stream.headersSent) return;
-  stream.respond(
+  respond(
+    stream,
     {
       ...ERROR_HEADERS,
       'grpc-status': String(err.code),
       'grpc-message': grpcMessage(err.message),
       'grpc-status-details-bin': statusDetailsBin(err).toString('base64').replace(/=+$/, ''),
     },
-    { endStream: true, sendDate: false } as http2.ServerStreamResponseOptions,
+    END_STREAM,
   );
 }
 
 function sendMessage(stream: http2.ServerHttp2Stream, body: Buffer): void {
-  if (stream.destroyed || stream.headersSent) return;
+  if (!writable(stream)) return;
   const frame = Buffer.allocUnsafe(5 + body.length);
   frame[0] = 0;
   frame.writeUInt32BE(body.length, 1);
   body.copy(frame, 5);
-  stream.respond(RESPONSE_HEADERS, RESPOND_WITH_TRAILERS);
+  if (!respond(stream, RESPONSE_HEADERS, RESPOND_WITH_TRAILERS)) return;
   stream.once('wantTrailers', sendOkTrailers);
   stream.end(frame);
 }
@@ -82,7 +104,11 @@ function sendMessage(stream: http2.ServerHttp2Stream, body: Buffer): void {
 const RESPOND_WITH_TRAILERS = { waitForTrailers: true, sendDate: false } as http2.ServerStreamResponseOptions;
 const OK_TRAILERS = { 'grpc-status': '0' };
 function sendOkTrailers(this: http2.ServerHttp2Stream): void {
-  this.sendTrailers(OK_TRAILERS);
+  try {
+    this.sendTrailers(OK_TRAILERS);
+  } catch {
+    this.destroy();
+  }
 }
 
 /** The one length-prefixed message of a unary request, decompressed. */
@@ -108,60 +134,88 @@ function decode(route: Route, body: Buffer, encoding: string | undefined): Msg {
   }
   try {
     return decodeMessage(route.request, message);
-  } catch (err) {
-    throw invalidArgument(`request: not a valid ${route.fullMethod} message: ${(err as Error).message}`);
+  } catch {
+    // protobufjs' own text (offsets, wire types) means nothing to a caller.
+    throw invalidArgument(`request: the body is not a valid ${route.request.fullName.slice(1)} message (protobuf binary encoding).`);
   }
 }
 
 export interface GrpcTransport {
   port: number;
+  /** Bytes of request bodies held now, and the most held at once. */
+  buffered(): { used: number; peak: number };
   close(): Promise<void>;
 }
+
+const tooLarge = () => new KmsError(Code.RESOURCE_EXHAUSTED, `request: larger than ${MAX_REQUEST_BYTES} bytes.`);
+const overBudget = () => new KmsError(Code.RESOURCE_EXHAUSTED, 'request: the server holds too many unfinished request bodies; retry later.');
+const bodyTimeout = (ms: number) => new KmsError(Code.DEADLINE_EXCEEDED, `request: the message did not arrive within ${ms} ms.`);
 
 class Dispatcher {
   constructor(
     private readonly table: Map<string, Route>,
     private readonly log: Logger,
+    private readonly limits: ListenerLimits,
+    private readonly budget: BodyBudget,
   ) {}
 
   onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
     // A client that goes away mid-call resets the stream; nothing is owed to it.
     stream.on('error', () => undefined);
     if (headers[':method'] !== 'POST') {
-      stream.respond({ ':status': 405, allow: 'POST' }, { endStream: true });
+      respond(stream, { ':status': 405, allow: 'POST' }, END_STREAM);
+      stream.resume();
       return;
     }
     if (!String(headers['content-type'] ?? '').startsWith('application/grpc')) {
-      stream.respond({ ':status': 415 }, { endStream: true });
+      respond(stream, { ':status': 415 }, END_STREAM);
+      stream.resume();
       return;
     }
     const route = this.table.get(headers[':path'] ?? '');
     if (!route) {
       sendStatus(stream, unimplemented(`Method not found: ${String(headers[':path']).slice(0, 200)}`));
+      stream.resume();
       return;
     }
     this.collect(stream, (body) => this.call(stream, headers, route, body));
   }
 
+  /**
+   * Reads the one message of a unary call within the body timeout, holding
+   * its bytes against the listener's budget until the stream closes. A body
+   * too large, over budget or too slow is answered at once and the stream
+   * reset, so the peer stops sending and nothing more is kept.
+   */
   private collect(stream: http2.ServerHttp2Stream, done: (body: Buffer) => void): void {
+    const hold = new BodyHold(this.budget);
     const chunks: Buffer[] = [];
     let size = 0;
-    let overflowed = false;
+    let refused = false;
+    const refuse = (err: KmsError): void => {
+      if (refused) return;
+      refused = true;
+      chunks.length = 0;
+      hold.releaseAll();
+      sendStatus(stream, err);
+      if (!stream.closed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+    };
+    const timer = setTimeout(() => refuse(bodyTimeout(this.limits.bodyTimeoutMs)), this.limits.bodyTimeoutMs);
+    stream.once('close', () => {
+      clearTimeout(timer);
+      hold.releaseAll();
+    });
     stream.on('data', (chunk: Buffer) => {
+      if (refused) return;
       size += chunk.length;
-      if (size <= MAX_REQUEST_BYTES) {
-        chunks.push(chunk);
-        return;
-      }
-      // Answer at once and drop the rest unbuffered; the chunks held so far are released.
-      if (!overflowed) {
-        overflowed = true;
-        chunks.length = 0;
-        sendStatus(stream, new KmsError(Code.RESOURCE_EXHAUSTED, `request: larger than ${MAX_REQUEST_BYTES} bytes.`));
-      }
+      if (size > MAX_REQUEST_BYTES) refuse(tooLarge());
+      else if (!hold.take(chunk.length)) refuse(overBudget());
+      else chunks.push(chunk);
     });
     stream.on('end', () => {
-      if (overflowed) return;
+      clearTimeout(timer);
+      // A reset (even with NO_ERROR) also ends the readable side: nobody is left to answer.
+      if (refused || !writable(stream)) return;
       done(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
     });
   }
@@ -175,8 +229,16 @@ class Dispatcher {
       return;
     }
     const call: CallContext = { headers: headers as CallContext['headers'] };
-    route.handler(request, call).then(
+    let pending: Promise<Msg>;
+    try {
+      pending = route.handler(request, call);
+    } catch (err) {
+      this.fail(stream, route, err);
+      return;
+    }
+    pending.then(
       (response) => {
+        if (!writable(stream)) return;
         try {
           sendMessage(stream, encodeMessage(route.response, response));
         } catch (err) {
@@ -195,33 +257,89 @@ class Dispatcher {
   }
 }
 
+/**
+ * The connections of one listener: at most maxConnections (a new one past
+ * that gets GOAWAY before any stream), and each closed once it has had no
+ * stream for the idle timeout (the headers timeout before its first stream).
+ * Pings and other frames do not keep an idle connection open.
+ */
+class Sessions {
+  readonly #open = new Set<http2.ServerHttp2Session>();
+
+  constructor(private readonly limits: ListenerLimits) {}
+
+  add(session: http2.ServerHttp2Session): void {
+    session.on('error', () => undefined);
+    if (this.#open.size >= this.limits.maxConnections) {
+      session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 0, Buffer.from('too many connections'));
+      session.close();
+      setTimeout(() => session.destroy(), 1000).unref();
+      return;
+    }
+    this.#open.add(session);
+    let active = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (ms: number) => {
+      timer = setTimeout(() => session.close(), ms);
+      timer.unref();
+    };
+    arm(this.limits.headersTimeoutMs);
+    session.on('stream', (stream: http2.ServerHttp2Stream) => {
+      active++;
+      clearTimeout(timer);
+      stream.once('close', () => {
+        if (--active === 0 && !session.closed) arm(this.limits.idleTimeoutMs);
+      });
+    });
+    session.once('close', () => {
+      clearTimeout(timer);
+      this.#open.delete(session);
+    });
+  }
+
+  /** GOAWAY to every client: calls in flight finish, then sessions end; whatever is still open after a grace period is cut. */
+  closeAll(graceMs: number): void {
+    for (const session of this.#open) session.close();
+    setTimeout(() => {
+      for (const session of this.#open) session.destroy();
+    }, graceMs).unref();
+  }
+}
+
+export interface GrpcOptions {
+  limits?: Partial<ListenerLimits>;
+}
+
 export async function startGrpc(
   table: ReadonlyMap<string, Handler>,
   host: string,
   port: number,
   log: Logger,
+  options: GrpcOptions = {},
 ): Promise<GrpcTransport> {
-  const dispatcher = new Dispatcher(routes(table), log);
-  const server = http2.createServer({ settings: { maxConcurrentStreams: 1000 } });
-  const sessions = new Set<http2.ServerHttp2Session>();
-  server.on('session', (session) => {
-    sessions.add(session);
-    session.on('close', () => sessions.delete(session));
-    session.on('error', () => undefined);
+  const limits = limitsWith(options.limits);
+  const budget = new BodyBudget(limits.maxBufferedBytes);
+  const dispatcher = new Dispatcher(routes(table), log, limits, budget);
+  const server = http2.createServer({ settings: { maxConcurrentStreams: limits.maxConcurrentStreams } });
+  const sessions = new Sessions(limits);
+  server.on('session', (session) => sessions.add(session));
+  server.on('stream', (stream, headers) => {
+    try {
+      dispatcher.onStream(stream, headers);
+    } catch (err) {
+      // Whatever one stream does stays with that stream.
+      log.error('unexpected error', { error: String((err as Error)?.stack ?? err) });
+      stream.destroy();
+    }
   });
-  server.on('stream', (stream, headers) => dispatcher.onStream(stream, headers));
   const bound = await listen(server, port, host);
   return {
     port: bound,
+    buffered: () => ({ used: budget.used, peak: budget.peak }),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
-        // GOAWAY to every client: calls in flight finish, then sessions end;
-        // whatever is still open after a grace period is cut.
-        for (const session of sessions) session.close();
-        setTimeout(() => {
-          for (const session of sessions) session.destroy();
-        }, 2000).unref();
+        sessions.closeAll(2000);
       }),
   };
 }

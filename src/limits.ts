@@ -1,0 +1,96 @@
+// What one listener (the KMS's gRPC and REST ports, the EKM's HTTPS port)
+// lets a stranger hold: time to send headers and a body, time a connection
+// may sit with nothing in flight, connections and HTTP/2 streams at once, and
+// bytes of unfinished request bodies held in memory across all requests.
+// A request past a cap is refused (RESOURCE_EXHAUSTED: gRPC status 8, HTTP
+// 429); a body that does not arrive in time gets 408 (gRPC:
+// DEADLINE_EXCEEDED). The defaults and the flags that set them are in the
+// README ("Configuration").
+
+export interface ListenerLimits {
+  /** From a connection's first byte (or the end of the previous request) until a request's headers are complete. */
+  headersTimeoutMs: number;
+  /** From a request's headers until the end of its body. */
+  bodyTimeoutMs: number;
+  /** A connection with no request in flight is closed after this long. */
+  idleTimeoutMs: number;
+  /** Open connections at once; more are turned away. */
+  maxConnections: number;
+  /** HTTP/2 streams at once on one connection (SETTINGS_MAX_CONCURRENT_STREAMS). */
+  maxConcurrentStreams: number;
+  /** Bytes of request bodies held at once across every request of the listener. */
+  maxBufferedBytes: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<ListenerLimits> = Object.freeze({
+  headersTimeoutMs: 10_000,
+  bodyTimeoutMs: 30_000,
+  idleTimeoutMs: 60_000,
+  maxConnections: 1024,
+  maxConcurrentStreams: 128,
+  maxBufferedBytes: 64 * 1024 * 1024,
+});
+
+/** The defaults with whatever the caller set. */
+export function limitsWith(overrides: Partial<ListenerLimits> | undefined, defaults: Readonly<ListenerLimits> = DEFAULT_LIMITS): ListenerLimits {
+  const limits = { ...defaults };
+  for (const key of Object.keys(defaults) as (keyof ListenerLimits)[]) {
+    const value = overrides?.[key];
+    if (value === undefined) continue;
+    if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`limit ${key} must be a positive integer`);
+    limits[key] = value;
+  }
+  return limits;
+}
+
+/**
+ * The bytes of request bodies a listener holds, against its cap. A reader
+ * takes room for each chunk before keeping it and gives back what it took
+ * when the request is done with its body (answered, refused or gone).
+ */
+export class BodyBudget {
+  #used = 0;
+  #peak = 0;
+
+  constructor(readonly capacity: number) {}
+
+  /** Takes n bytes; false (and nothing taken) when that would pass the cap. */
+  take(n: number): boolean {
+    if (this.#used + n > this.capacity) return false;
+    this.#used += n;
+    if (this.#used > this.#peak) this.#peak = this.#used;
+    return true;
+  }
+
+  release(n: number): void {
+    this.#used -= n;
+  }
+
+  /** Bytes held now. */
+  get used(): number {
+    return this.#used;
+  }
+
+  /** The most ever held at once. */
+  get peak(): number {
+    return this.#peak;
+  }
+}
+
+/** One request's share of a budget: what it took, given back exactly once. */
+export class BodyHold {
+  #held = 0;
+
+  constructor(private readonly budget: BodyBudget | undefined) {}
+
+  take(n: number): boolean {
+    if (this.budget && !this.budget.take(n)) return false;
+    this.#held += n;
+    return true;
+  }
+
+  releaseAll(): void {
+    this.budget?.release(this.#held);
+    this.#held = 0;
+  }
+}
