@@ -8,6 +8,7 @@ import { methodTable } from './api/methods';
 import { type Clock, systemClock } from './clock';
 import { loadOrCreateRootKeyFile, RootKey } from './crypto/root-key';
 import { startGrpc } from './grpc/server';
+import type { ListenerLimits } from './limits';
 import { startRest } from './rest/server';
 import { PageTokenCodec } from './list/page-token';
 import { jsonLogger, type Logger } from './log';
@@ -42,6 +43,12 @@ export interface ServerOptions {
   keyCacheEntries?: number;
   /** How the KMS calls external key managers. */
   ekm?: EkmOptions;
+  /** Timeouts and caps of the gRPC and REST listeners (each has its own); defaults in limits.ts. */
+  limits?: Partial<ListenerLimits>;
+  /** Host header names the REST port answers besides its bound address and loopback names; "*" for any. */
+  allowedHosts?: readonly string[];
+  /** Web origins whose pages may call the REST API (CORS); none by default. */
+  corsOrigins?: readonly string[];
 }
 
 export interface EkmOptions {
@@ -73,6 +80,8 @@ export interface OpenEkmServer {
   jwksFile?: string;
   /** Prometheus text of the EKM metrics. */
   metricsText(): string;
+  /** Bytes of request bodies each listener holds now, and the most it held at once. */
+  bufferedRequestBytes(): { grpc: { used: number; peak: number }; rest: { used: number; peak: number } };
   /** Runs the scheduler now (for tests driving an injected clock). */
   runScheduler(): Promise<SchedulerRun>;
   close(): Promise<void>;
@@ -138,13 +147,18 @@ export async function createServer(options: ServerOptions = {}): Promise<OpenEkm
     built.services = services;
     const host = options.host ?? '127.0.0.1';
     const table = methodTable(services);
-    const grpc = await startGrpc(table, host, options.grpcPort ?? 0, log);
+    const grpc = await startGrpc(table, host, options.grpcPort ?? 0, log, { limits: options.limits });
     let rest;
     try {
-      rest = await startRest(table, host, options.restPort ?? 0, log, new Map([
-        [JWKS_PATH, () => ({ contentType: 'application/json', body: `${JSON.stringify(identity.jwks())}\n` })],
-        [METRICS_PATH, () => ({ contentType: 'text/plain; version=0.0.4; charset=utf-8', body: ekm.metrics.prometheusText() })],
-      ]));
+      rest = await startRest(table, host, options.restPort ?? 0, log, {
+        limits: options.limits,
+        allowedHosts: options.allowedHosts,
+        corsOrigins: options.corsOrigins,
+        plain: new Map([
+          [JWKS_PATH, () => ({ contentType: 'application/json', body: `${JSON.stringify(identity.jwks())}\n` })],
+          [METRICS_PATH, () => ({ contentType: 'text/plain; version=0.0.4; charset=utf-8', body: ekm.metrics.prometheusText() })],
+        ]),
+      });
     } catch (err) {
       await grpc.close();
       throw err;
@@ -160,6 +174,7 @@ export async function createServer(options: ServerOptions = {}): Promise<OpenEkm
       metricsText: () => ekm.metrics.prometheusText(),
       grpcPort: grpc.port,
       restPort: rest.port,
+      bufferedRequestBytes: () => ({ grpc: grpc.buffered(), rest: rest.buffered() }),
       runScheduler: () => services.scheduler.runDue(),
       close: async () => {
         await services.scheduler.stop();

@@ -7,11 +7,16 @@ import * as http from 'node:http';
 import * as zlib from 'node:zlib';
 import { type Handler, handlerFor, SERVICES } from '../api/methods';
 import { asKmsError, Code, invalidArgument, KmsError } from '../errors';
+import {
+  applyHttpLimits, BodyProblem, type BodyProblemKind, jsonDepthWithin, MAX_JSON_DEPTH, type RawAnswers, readBody, readBodyAsync,
+} from '../http-intake';
+import { BodyBudget, limitsWith, type ListenerLimits } from '../limits';
 import { listen } from '../listen';
 import type { Logger } from '../log';
 import { type Msg, service } from '../proto/registry';
 import type { CallContext } from '../services/context';
 import { errorBody, httpStatus } from './errors';
+import { HostGuard } from './host-guard';
 import { fromJson, setQueryParameter, toJson } from './json';
 import { type Match, PathError, type Route, Router, routesOf } from './routes';
 
@@ -52,6 +57,8 @@ interface Bound {
 
 export interface RestTransport {
   port: number;
+  /** Bytes of request bodies held now, and the most held at once. */
+  buffered(): { used: number; peak: number };
   close(): Promise<void>;
 }
 
@@ -122,10 +129,14 @@ function setPath(msg: Msg, fieldPath: string[], value: string): void {
 }
 
 function parseJson(body: Buffer): unknown {
+  if (!jsonDepthWithin(body, MAX_JSON_DEPTH)) {
+    throw invalidArgument(`Invalid JSON payload received. The request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep.`);
+  }
   try {
     return JSON.parse(body.toString('utf8'));
-  } catch (err) {
-    throw invalidArgument(`Invalid JSON payload received. ${(err as Error).message}`);
+  } catch {
+    // V8's parser text names its own internals, not the request: say it in ours.
+    throw invalidArgument('Invalid JSON payload received. The request body is not valid JSON.');
   }
 }
 
@@ -183,53 +194,60 @@ function sendError(res: http.ServerResponse, httpCode: number, err: KmsError, fo
   send(res, httpCode, stringify(errorBody(httpCode, err, format.enumsAsInts), format), headers);
 }
 
-/** The request body, decompressed, never more than MAX_REQUEST_BYTES held. */
-function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  const tooLarge = (): HttpError =>
-    new HttpError(413, invalidArgument(`The request body is larger than ${MAX_REQUEST_BYTES} bytes.`), { connection: 'close' });
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > MAX_REQUEST_BYTES) return Promise.reject(tooLarge());
+const BODY_PROBLEM_STATUS: Readonly<Record<Exclude<BodyProblemKind, 'aborted'>, [number, Code]>> = {
+  'too-large': [413, Code.INVALID_ARGUMENT],
+  'over-budget': [429, Code.RESOURCE_EXHAUSTED],
+  timeout: [408, Code.DEADLINE_EXCEEDED],
+};
+
+/** The client left mid-body: there is nobody to answer. */
+class ClientGone extends Error {}
+
+function bodyError(err: unknown): unknown {
+  if (!(err instanceof BodyProblem)) return err;
+  if (err.kind === 'aborted') return new ClientGone(err.message);
+  const [status, code] = BODY_PROBLEM_STATUS[err.kind];
+  // What the client is still sending is not read: the connection ends after the answer.
+  return new HttpError(status, new KmsError(code, err.message), { connection: 'close' });
+}
+
+function inflate(raw: Buffer, encoding: string): Promise<Buffer> {
+  const inflater = encoding === 'gzip' ? zlib.gunzip : zlib.inflate;
+  return new Promise((resolve, reject) => inflater(raw, { maxOutputLength: MAX_REQUEST_BYTES }, (err, out) => {
+    if (!err) resolve(out);
+    else if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      reject(new HttpError(413, invalidArgument(`The request body is larger than ${MAX_REQUEST_BYTES} bytes.`), { connection: 'close' }));
+    } else reject(new HttpError(400, invalidArgument(`The request body is not valid ${encoding} data.`)));
+  }));
+}
+
+/** The request body, decompressed, never more than MAX_REQUEST_BYTES held, within the body timeout. */
+async function readRequestBody(req: http.IncomingMessage, res: http.ServerResponse, limits: ListenerLimits, budget: BodyBudget): Promise<Buffer> {
   const encoding = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   if (encoding !== 'identity' && encoding !== 'gzip' && encoding !== 'deflate') {
-    return Promise.reject(new HttpError(415, invalidArgument(
+    throw new HttpError(415, invalidArgument(
       `Content-Encoding "${encoding.slice(0, 50)}" is not supported; send gzip, deflate or identity.`,
-    )));
+    ), { connection: 'close' });
   }
-  return new Promise<Buffer>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on('data', (chunk: Buffer) => {
-      if (failed) return;
-      size += chunk.length;
-      if (size > MAX_REQUEST_BYTES) {
-        failed = true;
-        chunks.length = 0;
-        reject(tooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('error', (err) => {
-      if (!failed) reject(err);
-      failed = true;
-    });
-    req.on('end', () => {
-      if (failed) return;
-      const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
-      if (encoding === 'identity' || raw.length === 0) {
-        resolve(raw);
-        return;
-      }
-      const inflate = encoding === 'gzip' ? zlib.gunzip : zlib.inflate;
-      inflate(raw, { maxOutputLength: MAX_REQUEST_BYTES }, (err, out) => {
-        if (!err) resolve(out);
-        else if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') reject(tooLarge());
-        else reject(new HttpError(400, invalidArgument(`The request body is not valid ${encoding} data.`)));
-      });
-    });
-  });
+  let raw: Buffer;
+  try {
+    raw = await readBodyAsync(req, res, { maxBytes: MAX_REQUEST_BYTES, budget, timeoutMs: limits.bodyTimeoutMs });
+  } catch (err) {
+    throw bodyError(err);
+  }
+  return encoding === 'identity' || raw.length === 0 ? raw : inflate(raw, encoding);
 }
+
+/** Whether the request carries a body (a length above 0, or chunked). */
+const hasBody = (req: http.IncomingMessage): boolean =>
+  req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+
+/** The media type of Content-Type, without parameters, lower case. */
+const mediaType = (req: http.IncomingMessage): string =>
+  String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+
+const CORS_ALLOW_HEADERS = 'authorization, content-type, content-encoding, x-goog-api-client, x-goog-request-params, x-goog-user-project, x-http-method-override';
+const CORS_ALLOW_METHODS = 'GET, POST, PATCH, PUT, DELETE';
 
 class RestDispatcher {
   private readonly router: Router;
@@ -238,6 +256,9 @@ class RestDispatcher {
   constructor(
     table: ReadonlyMap<string, Handler>,
     private readonly log: Logger,
+    private readonly guard: HostGuard,
+    private readonly limits: ListenerLimits,
+    readonly budget: BodyBudget,
     private readonly plain: ReadonlyMap<string, PlainResource> = new Map(),
   ) {
     this.router = new Router(routesOf(SERVICES, service));
@@ -248,6 +269,7 @@ class RestDispatcher {
 
   onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     res.on('error', () => undefined);
+    if (!this.guarded(req, res)) return;
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const rawPath = q < 0 ? url : url.slice(0, q);
@@ -257,13 +279,13 @@ class RestDispatcher {
       params = parseQuery(q < 0 ? '' : url.slice(q + 1));
       format = responseFormat(params);
     } catch (err) {
-      this.drainThen(req, () => sendError(res, 400, asKmsError(err), format));
+      this.drainThen(req, res, () => sendError(res, 400, asKmsError(err), format));
       return;
     }
     const resource = req.method === 'GET' ? this.plain.get(rawPath) : undefined;
     if (resource) {
       const { contentType, body } = resource();
-      this.drainThen(req, () => send(res, 200, body, { 'content-type': contentType }));
+      this.drainThen(req, res, () => send(res, 200, body, { 'content-type': contentType }));
       return;
     }
     const override = req.headers['x-http-method-override'];
@@ -272,31 +294,71 @@ class RestDispatcher {
     try {
       resolution = this.router.resolve(method, rawPath);
     } catch (err) {
-      this.drainThen(req, () => sendError(res, 400, pathError(err), format));
+      this.drainThen(req, res, () => sendError(res, 400, pathError(err), format));
       return;
     }
     if (resolution === undefined) {
-      const message = `No OpenEKM API method is served at ${method} ${rawPath.slice(0, 200)}.`;
-      this.drainThen(req, () => sendError(res, 404, new KmsError(Code.NOT_FOUND, message), format));
+      const message = `No OpenEKM API method is served at ${method.slice(0, 20)} ${rawPath.slice(0, 200)}.`;
+      this.drainThen(req, res, () => sendError(res, 404, new KmsError(Code.NOT_FOUND, message), format));
       return;
     }
     if ('allowed' in resolution) {
       const allowed = resolution.allowed.join(', ');
       const message = `Method ${method.slice(0, 20)} is not allowed on ${rawPath.slice(0, 200)}; it takes ${allowed}.`;
-      this.drainThen(req, () => sendError(res, 405, new KmsError(Code.UNIMPLEMENTED, message), format, { allow: allowed }));
+      this.drainThen(req, res, () => sendError(res, 405, new KmsError(Code.UNIMPLEMENTED, message), format, { allow: allowed }));
       return;
     }
     const bound = this.handlers.get(resolution.match.route)!;
     const match = resolution.match;
-    readBody(req).then(
+    if (hasBody(req) && mediaType(req) !== 'application/json') {
+      const type = String(req.headers['content-type'] ?? '').slice(0, 100);
+      const message = `Content-Type ${type ? `"${type}"` : 'missing'}: a request body must be application/json.`;
+      this.fail(req, res, bound.route, new HttpError(415, invalidArgument(message), { connection: 'close' }), format);
+      return;
+    }
+    readRequestBody(req, res, this.limits, this.budget).then(
       (body) => this.call(req, res, bound, match, params, body, format),
       (err: unknown) => this.fail(req, res, bound.route, err, format),
     );
   }
 
-  /** Reads and drops the body (bounded) before answering, so keep-alive stays in step. */
-  private drainThen(req: http.IncomingMessage, answer: () => void): void {
-    readBody(req).then(answer, answer);
+  /**
+   * The Host and Origin checks (host-guard.ts), and CORS for configured
+   * origins: false when the request was answered here.
+   */
+  private guarded(req: http.IncomingMessage, res: http.ServerResponse): boolean {
+    const verdict = this.guard.check(req.headers.host, req.headers.origin);
+    if (!verdict.ok) {
+      const message = verdict.problem === 'host'
+        ? `The Host header ${verdict.value ? `"${verdict.value.slice(0, 100)}"` : '(missing)'} is not a name of this server; start it with --allowed-host NAME to answer to another name.`
+        : `Requests from the web origin "${verdict.value.slice(0, 100)}" are refused; start the server with --cors-origin ORIGIN to allow a web page's origin.`;
+      const err = new HttpError(403, new KmsError(Code.PERMISSION_DENIED, message), { connection: 'close' });
+      this.fail(req, res, undefined, err, DEFAULT_FORMAT);
+      return false;
+    }
+    if (verdict.corsOrigin === undefined) return true;
+    res.setHeader('access-control-allow-origin', verdict.corsOrigin);
+    res.setHeader('vary', 'origin');
+    if (req.method !== 'OPTIONS') return true;
+    // A preflight from an allowed origin: what it may send, then nothing else.
+    res.writeHead(204, {
+      'access-control-allow-methods': CORS_ALLOW_METHODS,
+      'access-control-allow-headers': CORS_ALLOW_HEADERS,
+      'access-control-max-age': '600',
+      'content-length': '0',
+    });
+    res.end();
+    req.resume();
+    return false;
+  }
+
+  /** Reads and drops the body (bounded, within the body timeout) before answering, so keep-alive stays in step. */
+  private drainThen(req: http.IncomingMessage, res: http.ServerResponse, answer: () => void): void {
+    readBody(req, res, { maxBytes: MAX_REQUEST_BYTES, budget: this.budget, timeoutMs: this.limits.bodyTimeoutMs }, (problem) => {
+      if (problem?.kind === 'aborted') return;
+      if (problem) res.setHeader('connection', 'close');
+      answer();
+    });
   }
 
   private call(
@@ -331,7 +393,8 @@ class RestDispatcher {
     );
   }
 
-  private fail(req: http.IncomingMessage, res: http.ServerResponse, route: Route, err: unknown, format: ResponseFormat): void {
+  private fail(req: http.IncomingMessage, res: http.ServerResponse, route: Route | undefined, err: unknown, format: ResponseFormat): void {
+    if (err instanceof ClientGone) return;
     if (err instanceof HttpError) {
       sendError(res, err.httpCode, err.error, format, err.headers);
       // What the client is still sending is not read: the connection ends after the answer.
@@ -339,7 +402,7 @@ class RestDispatcher {
       return;
     }
     if (!(err instanceof KmsError)) {
-      this.log.error('unexpected error', { method: route.fullMethod, error: String((err as Error)?.stack ?? err) });
+      this.log.error('unexpected error', { method: route?.fullMethod, error: String((err as Error)?.stack ?? err) });
     }
     const kmsError = asKmsError(err);
     sendError(res, httpStatus(kmsError.code), kmsError, format);
@@ -350,24 +413,48 @@ function pathError(err: unknown): KmsError {
   return err instanceof PathError ? invalidArgument(err.message) : asKmsError(err);
 }
 
+export interface RestOptions {
+  limits?: Partial<ListenerLimits>;
+  /** Host header names answered besides the bound address and loopback names; "*" for any. */
+  allowedHosts?: readonly string[];
+  /** Web origins allowed to call the API (CORS). */
+  corsOrigins?: readonly string[];
+  /** Plain GET resources served beside the API (the JWKS, /metrics). */
+  plain?: ReadonlyMap<string, PlainResource>;
+}
+
+/** Google's error body for an answer written before (or instead of) any request handling. */
+function rawAnswer(status: number, reason: string, canonical: string, message: string, extra = ''): Buffer {
+  const body = JSON.stringify({ error: { code: status, message, status: canonical } });
+  return Buffer.from(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=UTF-8\r\ncontent-length: ${body.length}\r\nconnection: close\r\n${extra}\r\n${body}`, 'latin1');
+}
+
+const RAW_ANSWERS: RawAnswers = {
+  tooManyConnections: rawAnswer(503, 'Service Unavailable', 'UNAVAILABLE', 'The server has too many open connections; retry later.', 'retry-after: 1\r\n'),
+  headersTimeout: rawAnswer(408, 'Request Timeout', 'DEADLINE_EXCEEDED', 'The request headers did not arrive in time.'),
+  headersTooLarge: rawAnswer(431, 'Request Header Fields Too Large', 'INVALID_ARGUMENT', 'The request headers are too large.'),
+  badRequest: rawAnswer(400, 'Bad Request', 'INVALID_ARGUMENT', 'The request is not valid HTTP/1.1.'),
+};
+
 export async function startRest(
   table: ReadonlyMap<string, Handler>,
   host: string,
   port: number,
   log: Logger,
-  plain?: ReadonlyMap<string, PlainResource>,
+  options: RestOptions = {},
 ): Promise<RestTransport> {
-  const dispatcher = new RestDispatcher(table, log, plain);
-  const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 60_000 }, (req, res) =>
-    dispatcher.onRequest(req, res),
-  );
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
-    else socket.destroy();
-  });
+  const limits = limitsWith(options.limits);
+  HostGuard.checkOrigins(options.corsOrigins ?? []);
+  const guard = new HostGuard({ boundHost: host, allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins });
+  const budget = new BodyBudget(limits.maxBufferedBytes);
+  const dispatcher = new RestDispatcher(table, log, guard, limits, budget, options.plain);
+  // node checks the headers and request timeouts every connectionsCheckingInterval.
+  const server = http.createServer({ connectionsCheckingInterval: 1000 }, (req, res) => dispatcher.onRequest(req, res));
+  applyHttpLimits(server, limits, RAW_ANSWERS);
   const bound = await listen(server, port, host);
   return {
     port: bound,
+    buffered: () => ({ used: budget.used, peak: budget.peak }),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -5,7 +5,6 @@
 import '../helpers/env';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as http from 'node:http';
 import * as zlib from 'node:zlib';
 import { type Handler, SERVICES } from '../../src/api/methods';
 import { Code, KmsError } from '../../src/errors';
@@ -13,37 +12,7 @@ import { service } from '../../src/proto/registry';
 import { MAX_REQUEST_BYTES, startRest } from '../../src/rest/server';
 import { Router, routesOf } from '../../src/rest/routes';
 import { canonicalCode, type Harness, LOCATION, restClient, startKms } from '../helpers/kms';
-
-interface Answer {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  text: string;
-  json: Record<string, unknown> & { error?: { code: number; status: string; message: string; details?: Record<string, unknown>[] } };
-}
-
-/** One HTTP/1.1 request with node:http (fetch would refuse some of the bad ones). */
-function request(base: string, method: string, path: string, body?: Buffer | string, headers: Record<string, string> = {}): Promise<Answer> {
-  const url = new URL(path, base);
-  const length = body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) };
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers: { 'content-type': 'application/json', ...length, ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json = {};
-        try {
-          json = JSON.parse(text) as Record<string, unknown>;
-        } catch {
-          // not JSON: the test looks at text
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-      });
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+import { request } from '../helpers/http';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 

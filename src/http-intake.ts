@@ -1,0 +1,167 @@
+// What an HTTP/1.1 listener on node:http(s) takes in, for the KMS's REST port
+// and the EKM: a request body of at most maxBytes, within the listener's body
+// timeout, every byte held counted against the listener's budget (limits.ts)
+// until the answer is done; the headers timeout, the keep-alive idle timeout
+// and the cap on connections; and how deep a JSON body may nest. Body
+// problems are BodyProblems that each transport maps to its own error shape.
+import type * as http from 'node:http';
+import type * as net from 'node:net';
+import { BodyHold, type BodyBudget, type ListenerLimits } from './limits';
+
+export type BodyProblemKind =
+  /** Over maxBytes (declared or sent): 413. */
+  | 'too-large'
+  /** The listener holds too many unfinished bodies: 429. */
+  | 'over-budget'
+  /** The body did not end within the timeout: 408. */
+  | 'timeout'
+  /** The client went away before the end of the body: nothing to answer. */
+  | 'aborted';
+
+export class BodyProblem extends Error {
+  constructor(readonly kind: BodyProblemKind, message: string) {
+    super(message);
+    this.name = 'BodyProblem';
+  }
+}
+
+export interface BodyReadOptions {
+  maxBytes: number;
+  budget?: BodyBudget;
+  timeoutMs?: number;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Reads req's body and calls back exactly once. The bytes stay counted
+ * against the budget until res closes (the answer is written or the
+ * connection gone). On a problem the rest of the body is not kept: too-large,
+ * over-budget and timeout answers should close the connection.
+ */
+export function readBody(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  options: BodyReadOptions,
+  done: (problem: BodyProblem | undefined, body: Buffer) => void,
+): void {
+  const hold = new BodyHold(options.budget);
+  res.once('close', () => hold.releaseAll());
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > options.maxBytes) {
+    req.resume();
+    done(new BodyProblem('too-large', `The request body is larger than ${options.maxBytes} bytes.`), EMPTY);
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let finished = false;
+  let timer: NodeJS.Timeout | undefined;
+  const finish = (problem: BodyProblem | undefined): void => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    req.off('data', onData);
+    if (problem) {
+      chunks.length = 0;
+      hold.releaseAll();
+      // Whatever else arrives is read and dropped, so the socket is not stuck.
+      req.resume();
+      done(problem, EMPTY);
+      return;
+    }
+    done(undefined, chunks.length === 1 ? chunks[0] : chunks.length === 0 ? EMPTY : Buffer.concat(chunks, size));
+  };
+  const onData = (chunk: Buffer): void => {
+    size += chunk.length;
+    if (size > options.maxBytes) finish(new BodyProblem('too-large', `The request body is larger than ${options.maxBytes} bytes.`));
+    else if (!hold.take(chunk.length)) finish(new BodyProblem('over-budget', 'The server holds too many unfinished request bodies; retry later.'));
+    else chunks.push(chunk);
+  };
+  if (options.timeoutMs !== undefined) {
+    timer = setTimeout(() => finish(new BodyProblem('timeout', `The request body did not arrive within ${options.timeoutMs} ms.`)), options.timeoutMs);
+  }
+  req.on('data', onData);
+  req.once('end', () => finish(undefined));
+  // A client that disconnects mid-body: 'error' (ECONNRESET "aborted") or just 'close'.
+  req.once('error', () => finish(new BodyProblem('aborted', 'The client closed the connection before the end of the request body.')));
+  req.once('close', () => finish(new BodyProblem('aborted', 'The client closed the connection before the end of the request body.')));
+}
+
+/** readBody as a promise (the body, or a BodyProblem). */
+export function readBodyAsync(req: http.IncomingMessage, res: http.ServerResponse, options: BodyReadOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) => readBody(req, res, options, (problem, body) => (problem ? reject(problem) : resolve(body))));
+}
+
+/**
+ * Whether JSON text nests arrays and objects at most maxDepth deep. Parsers
+ * and the code that walks their result recurse, so a body of 10,000 '['
+ * must be refused before either sees it. Brackets inside strings do not count.
+ */
+export function jsonDepthWithin(text: Buffer, maxDepth: number): boolean {
+  // Depth d needs at least 2d bytes: short bodies can't be too deep.
+  if (text.length <= 2 * maxDepth) return true;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped byte
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > maxDepth) return false;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return true;
+}
+
+/** How many levels of arrays and objects a request body may nest. */
+export const MAX_JSON_DEPTH = 64;
+
+/** Whole HTTP/1.1 answers written on a socket before (or without) a request handler. */
+export interface RawAnswers {
+  /** A connection past the cap. */
+  tooManyConnections: Buffer;
+  /** The headers did not arrive within the headers timeout. */
+  headersTimeout: Buffer;
+  headersTooLarge: Buffer;
+  /** Anything else node's parser refuses. */
+  badRequest: Buffer;
+}
+
+/**
+ * Applies a listener's limits to a node:http(s) server: the headers timeout
+ * (node's own, checked every connectionsCheckingInterval: create the server
+ * with 1000), the keep-alive idle timeout, and a cap on open connections (one
+ * past it gets the tooManyConnections answer and is closed). The body timeout
+ * and the byte budget apply where bodies are read (readBody).
+ */
+export function applyHttpLimits(server: http.Server, limits: ListenerLimits, answers: RawAnswers): void {
+  server.headersTimeout = limits.headersTimeoutMs;
+  // A backstop only: the body timeout answers first, in the transport's own words.
+  server.requestTimeout = limits.headersTimeoutMs + limits.bodyTimeoutMs + 5000;
+  server.keepAliveTimeout = limits.idleTimeoutMs;
+  server.timeout = 0;
+  let open = 0;
+  server.on('connection', (socket: net.Socket) => {
+    if (open >= limits.maxConnections) {
+      socket.end(answers.tooManyConnections);
+      setTimeout(() => socket.destroy(), 1000).unref();
+      return;
+    }
+    open++;
+    socket.once('close', () => open--);
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    socket.end(err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? answers.headersTimeout
+      : err.code === 'HPE_HEADER_OVERFLOW' ? answers.headersTooLarge : answers.badRequest);
+  });
+}
