@@ -94,3 +94,33 @@ export class BodyHold {
     this.#held = 0;
   }
 }
+
+/** The command-line flag of each limit (openekm serve, dev, ekm serve). */
+export const LIMIT_FLAGS: Readonly<Record<keyof ListenerLimits, string>> = {
+  headersTimeoutMs: 'headers-timeout-ms',
+  bodyTimeoutMs: 'body-timeout-ms',
+  idleTimeoutMs: 'idle-timeout-ms',
+  maxConnections: 'max-connections',
+  maxConcurrentStreams: 'max-concurrent-streams',
+  maxBufferedBytes: 'max-buffered-bytes',
+};
+
+/** parseArgs options for the limit flags. */
+export const LIMIT_FLAG_OPTIONS: Readonly<Record<string, { type: 'string' }>> = Object.fromEntries(
+  Object.values(LIMIT_FLAGS).map((flag) => [flag, { type: 'string' as const }]),
+);
+
+/** The limits set on the command line; `fail` makes the error for a bad value. */
+export function limitsFromFlags(values: Readonly<Record<string, unknown>>, fail: (message: string) => Error): Partial<ListenerLimits> {
+  const limits: Partial<ListenerLimits> = {};
+  for (const [key, flag] of Object.entries(LIMIT_FLAGS) as [keyof ListenerLimits, string][]) {
+    const raw = values[flag];
+    if (raw === undefined) continue;
+    const n = Number(raw);
+    if (typeof raw !== 'string' || !/^[0-9]+$/.test(raw) || !Number.isSafeInteger(n) || n < 1) {
+      throw fail(`--${flag}: not a positive integer: ${String(raw)}`);
+    }
+    limits[key] = n;
+  }
+  return limits;
+}

@@ -2,6 +2,7 @@
 // root key, builds the services over one context, starts the transports and
 // the scheduler, and returns the addresses and close(). Both transports,
 // gRPC and REST, serve the same method table.
+import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { methodTable } from './api/methods';
@@ -58,6 +59,10 @@ export interface EkmOptions {
   deadlineMs?: number;
   /** The `iss` of the tokens the KMS signs for EKMs. */
   issuer?: string;
+  /** Networks (CIDR) the KMS may connect to for EKM calls; default anywhere. */
+  allowedNetworks?: readonly string[];
+  /** A client certificate chain and its key (PEM) that the KMS shows EKMs requiring mTLS. */
+  clientCertificate?: { certPem: string; keyPem: string };
 }
 
 /** The KMS's signing keys for EKM tokens, as a JWKS document EKMs are configured to trust. */
@@ -114,7 +119,26 @@ function openStore(dataDir: string | undefined): Store {
   return openSqliteStore(path.join(dataDir, 'kms.sqlite'));
 }
 
+/** A client certificate that can't be used is a start error, not a failure on the first EKM call. */
+function checkClientCertificate(client: EkmOptions['clientCertificate']): void {
+  if (!client) return;
+  let cert: X509Certificate;
+  let key: KeyObject;
+  try {
+    cert = new X509Certificate(client.certPem);
+  } catch {
+    throw new Error('The EKM client certificate is not a PEM X.509 certificate.');
+  }
+  try {
+    key = createPrivateKey(client.keyPem);
+  } catch {
+    throw new Error('The EKM client key is not a PEM private key.');
+  }
+  if (!cert.checkPrivateKey(key)) throw new Error('The EKM client key does not belong to the EKM client certificate.');
+}
+
 export async function createServer(options: ServerOptions = {}): Promise<OpenEkmServer> {
+  checkClientCertificate(options.ekm?.clientCertificate);
   const dataDir = options.inMemory ? undefined : path.resolve(options.dataDir ?? '.openekm');
   const log = options.logger ?? jsonLogger();
   const store = openStore(dataDir);
@@ -132,6 +156,8 @@ export async function createServer(options: ServerOptions = {}): Promise<OpenEkm
       identity,
       resolve: (service, filter) => built.services!.directory.resolveEndpoints(service, filter),
       extraCaPem: options.ekm?.extraCaPem,
+      clientCertificate: options.ekm?.clientCertificate,
+      allowedNetworks: options.ekm?.allowedNetworks,
       deadlineMs: options.ekm?.deadlineMs,
       logger: log,
     });

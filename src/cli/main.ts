@@ -4,13 +4,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { LIMIT_FLAG_OPTIONS, limitsFromFlags } from '../limits';
 import { createServer } from '../server';
 import { ekmMain } from '../ekm/cli';
 import { howTo, runDemo, startPair } from './dev';
 
 const USAGE = `usage: openekm serve [--data DIR | --in-memory] [--host HOST] [--grpc-port PORT]
-                     [--rest-port PORT] [--root-key-file FILE]
+                     [--rest-port PORT] [--root-key-file FILE] [--allowed-host NAME]... [--cors-origin ORIGIN]...
                      [--ekm-ca-file PEM] [--ekm-deadline-ms MS] [--ekm-issuer URL]
+                     [--ekm-client-cert PEM --ekm-client-key PEM] [--ekm-allowed-network CIDR]... [LIMITS]
        openekm dev [--grpc-port P] [--rest-port P] [--ekm-port P]
                          the KMS and a reference EKM together (./.openekm, ./.openekm-ekm)
        openekm demo      Cloud EKM's usage flow end to end, in a temporary directory
@@ -26,6 +28,18 @@ const USAGE = `usage: openekm serve [--data DIR | --in-memory] [--host HOST] [--
   --ekm-deadline-ms MS  budget of one call to an EKM, retries included; default 5000
   --ekm-issuer URL    the iss of the tokens the KMS signs for EKMs; default https://openekm.kms/
                       (the signing keys: DIR/kms-jwks.json, and GET /openekm/v1/jwks.json on the REST port)
+  --ekm-client-cert PEM, --ekm-client-key PEM
+                      a client certificate (chain) and key the KMS shows EKMs that require mTLS
+  --ekm-allowed-network CIDR
+                      a network the KMS may connect to for EKM calls (repeatable); with none, any address:
+                      set it when callers you do not trust may create EkmConnections or EXTERNAL keys
+  --allowed-host NAME a Host header name the REST port answers to, besides its address and loopback
+                      names (repeatable; * for any)
+  --cors-origin ORIGIN  a web origin (https://host[:port]) whose pages may call the REST API (repeatable)
+LIMITS, for each of the gRPC and REST listeners (defaults in brackets):
+  --headers-timeout-ms MS [10000]  --body-timeout-ms MS [30000]  --idle-timeout-ms MS [60000]
+  --max-connections N [1024]  --max-concurrent-streams N (per HTTP/2 connection) [128]
+  --max-buffered-bytes N (request bodies held at once) [67108864]
 Environment: OPENEKM_ROOT_KEY (base64 of 32 bytes) overrides the root key file.
 `;
 
@@ -58,10 +72,19 @@ async function serve(args: string[]): Promise<void> {
       'ekm-ca-file': { type: 'string' },
       'ekm-deadline-ms': { type: 'string' },
       'ekm-issuer': { type: 'string' },
+      'ekm-client-cert': { type: 'string' },
+      'ekm-client-key': { type: 'string' },
+      'ekm-allowed-network': { type: 'string', multiple: true },
+      'allowed-host': { type: 'string', multiple: true },
+      'cors-origin': { type: 'string', multiple: true },
+      ...LIMIT_FLAG_OPTIONS,
     },
     strict: true,
   });
   if (values.data && values['in-memory']) throw new UsageError('--data and --in-memory exclude each other');
+  if ((values['ekm-client-cert'] === undefined) !== (values['ekm-client-key'] === undefined)) {
+    throw new UsageError('--ekm-client-cert and --ekm-client-key go together');
+  }
   const server = await createServer({
     dataDir: values.data,
     inMemory: values['in-memory'],
@@ -74,7 +97,15 @@ async function serve(args: string[]): Promise<void> {
       extraCaPem: values['ekm-ca-file'] ? fs.readFileSync(values['ekm-ca-file'], 'utf8') : undefined,
       deadlineMs: positive(values['ekm-deadline-ms'], '--ekm-deadline-ms'),
       issuer: values['ekm-issuer'],
+      clientCertificate: values['ekm-client-cert'] ? {
+        certPem: fs.readFileSync(values['ekm-client-cert'], 'utf8'),
+        keyPem: fs.readFileSync(values['ekm-client-key']!, 'utf8'),
+      } : undefined,
+      allowedNetworks: values['ekm-allowed-network'],
     },
+    limits: limitsFromFlags(values, (m) => new UsageError(m)),
+    allowedHosts: values['allowed-host'],
+    corsOrigins: values['cors-origin'],
   });
   process.stdout.write(`${JSON.stringify(server.addresses)}\n`);
   let closing = false;

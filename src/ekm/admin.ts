@@ -14,7 +14,7 @@ import type { Logger } from '../log';
 import { requestedAlgorithm } from './algorithms';
 import { auditLine, type AuditSink } from './audit';
 import { HttpFault, errorAnswer } from './errors';
-import { readBody, sendJson } from './http';
+import { readBodyAsync, sendJson } from './http';
 import { isObject, parseJsonObject, stringField, type JsonObject } from './json';
 import type { KeyManager } from './keys';
 import { cryptoSpaceName, cryptoSpacePath, requireKeyPath } from './paths';
@@ -108,11 +108,11 @@ interface AdminAnswer {
   target?: string;
 }
 
-async function answer(methods: Record<string, AdminMethod>, name: string | undefined, req: http.IncomingMessage, logger: Logger): Promise<AdminAnswer> {
+async function answer(methods: Record<string, AdminMethod>, name: string | undefined, req: http.IncomingMessage, res: http.ServerResponse, logger: Logger): Promise<AdminAnswer> {
   try {
     if (name === undefined) throw new HttpFault(404, new KmsError(Code.NOT_FOUND, 'no such admin method'), `No admin method at ${req.url?.slice(0, 100)}.`);
     if (req.method !== 'POST') throw new HttpFault(405, undefined, 'Admin methods take POST.', { allow: 'POST' });
-    const { result, target } = await methods[name](parseJsonObject(await readBody(req, MAX_ADMIN_BODY)));
+    const { result, target } = await methods[name](parseJsonObject(await readBodyAsync(req, res, MAX_ADMIN_BODY)));
     return { status: 200, body: result, target };
   } catch (err) {
     if (!req.complete) req.resume();
@@ -128,7 +128,7 @@ function handler(deps: AdminDeps) {
     const started = performance.now();
     const match = /^\/v1\/([A-Za-z]+)$/.exec(req.url ?? '');
     const name = match && Object.hasOwn(methods, match[1]) ? match[1] : undefined;
-    let result = await answer(methods, name, req, deps.logger);
+    let result = await answer(methods, name, req, res, deps.logger);
     if (name !== undefined && req.method === 'POST') {
       const error = isObject(result.body) && isObject(result.body.error) ? result.body.error : undefined;
       try {

@@ -3,6 +3,7 @@
 // (cli-admin.ts) talk to the running server through its admin socket.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { LIMIT_FLAG_OPTIONS, limitsFromFlags } from '../limits';
 import { DEFAULT_DATA_DIR, UsageError, runAdminCommand, type Io } from './cli-admin';
 import { createEkmServer } from './server';
 import type { TrustedIssuer } from './jwt';
@@ -10,7 +11,7 @@ import type { TrustedIssuer } from './jwt';
 export const EKM_USAGE = `usage: openekm ekm serve --data DIR [--port P] [--host H] [--hostname NAME]
                          [--trust-issuer ISSUER=JWKS_FILE_OR_URL]... [--audience AUD]...
                          [--tls-cert FILE --tls-key FILE] [--client-ca FILE] [--jwks-ca FILE]
-                         [--root-key-file FILE]
+                         [--root-key-file FILE] [--max-token-lifetime-s S] [LIMITS]
        openekm ekm crypto-spaces create NAME [--caller EMAIL]... [--reasons OP=R1,R2]... [--allow-missing-reason]
        openekm ekm crypto-spaces list|describe [NAME]
        openekm ekm keys create --crypto-space NAME --algorithm ALG [--id ID]   (prints the key path)
@@ -23,13 +24,26 @@ export const EKM_USAGE = `usage: openekm ekm serve --data DIR [--port P] [--host
        openekm ekm audit tail [-n N] [--follow]
 Every command takes --data DIR (default ./.openekm-ekm). OP is wrap, unwrap, asymmetricSign,
 getPublicKey, createKey, destroyKey or default; R is an AccessReason name.
+--max-token-lifetime-s S: tokens whose exp - iat is longer are refused [3600].
+LIMITS of the HTTPS listener (defaults in brackets): --headers-timeout-ms MS [10000]
+  --body-timeout-ms MS [30000] --idle-timeout-ms MS [60000] --max-connections N [1024]
+  --max-buffered-bytes N (request bodies held at once) [33554432]
 `;
+
+// HTTP/1.1 only: the per-connection stream limit does not apply.
+const EKM_LIMIT_FLAG_OPTIONS = Object.fromEntries(Object.entries(LIMIT_FLAG_OPTIONS).filter(([flag]) => flag !== 'max-concurrent-streams'));
 
 function port(value: string | undefined): number {
   if (value === undefined) return 8443;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port: not a port: ${value}`);
   return n;
+}
+
+function seconds(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^[0-9]+$/.test(value) || Number(value) < 1) throw new UsageError(`${flag}: not a positive number of seconds: ${value}`);
+  return Number(value) * 1000;
 }
 
 function trustedIssuers(values: readonly string[] = []): TrustedIssuer[] {
@@ -47,7 +61,8 @@ async function serve(args: string[], io: Io): Promise<void> {
       data: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, hostname: { type: 'string' },
       'trust-issuer': { type: 'string', multiple: true }, audience: { type: 'string', multiple: true },
       'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'client-ca': { type: 'string' },
-      'jwks-ca': { type: 'string' }, 'root-key-file': { type: 'string' },
+      'jwks-ca': { type: 'string' }, 'root-key-file': { type: 'string' }, 'max-token-lifetime-s': { type: 'string' },
+      ...EKM_LIMIT_FLAG_OPTIONS,
     },
     strict: true,
   });
@@ -63,6 +78,8 @@ async function serve(args: string[], io: Io): Promise<void> {
     clientCaFile: values['client-ca'],
     jwksCa: values['jwks-ca'] ? readFileSync(values['jwks-ca']) : undefined,
     rootKeyFile: values['root-key-file'],
+    limits: limitsFromFlags(values, (m) => new UsageError(m)),
+    maxTokenLifetimeMs: seconds(values['max-token-lifetime-s'], '--max-token-lifetime-s'),
   });
   io.out(`${JSON.stringify({
     url: server.url, hostname: server.hostname, audiences: server.audiences, certificateDer: server.certificateDerPath,

@@ -17,6 +17,7 @@ import type * as http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../clock';
 import { KmsError } from '../errors';
+import type { BodyBudget } from '../limits';
 import type { Logger } from '../log';
 import type { OperationContext } from './access';
 import { auditLine, type AuditFields, type AuditSink } from './audit';
@@ -37,6 +38,10 @@ export interface HandlerDeps {
   clock: Clock;
   logger: Logger;
   maxBodyBytes: number;
+  /** The listener's body timeout. */
+  bodyTimeoutMs: number;
+  /** Bytes of unfinished bodies held across requests. */
+  budget: BodyBudget;
 }
 
 interface Answer {
@@ -52,6 +57,8 @@ interface Exchange {
   req: http.IncomingMessage;
   res: http.ServerResponse;
   started: number;
+  /** Read at the start: a socket that has closed no longer knows its peer. */
+  remoteAddress: string | undefined;
   audit: AuditFields;
   answer?: Answer;
   line?: string;
@@ -111,7 +118,7 @@ export function ekmRequestHandler(deps: HandlerDeps): (req: http.IncomingMessage
       status: answer.status,
       httpStatus: answer.httpStatus,
       latencyMs: Math.round((performance.now() - e.started) * 1000) / 1000,
-      remoteAddress: e.req.socket.remoteAddress,
+      remoteAddress: e.remoteAddress,
     });
     if (batch.push(e) === 1) setImmediate(flush);
   }
@@ -184,7 +191,7 @@ export function ekmRequestHandler(deps: HandlerDeps): (req: http.IncomingMessage
 
   return (req, res) => {
     const e: Exchange = {
-      req, res, started: performance.now(),
+      req, res, started: performance.now(), remoteAddress: req.socket.remoteAddress,
       audit: { operation: 'unknown', keyPath: null, caller: null, reason: null, decision: 'NOT_EVALUATED' },
     };
     let route: Route;
@@ -208,7 +215,7 @@ export function ekmRequestHandler(deps: HandlerDeps): (req: http.IncomingMessage
       proceed(e, route, Buffer.alloc(0));
       return;
     }
-    collectBody(req, deps.maxBodyBytes, (err, raw) => {
+    collectBody(req, res, { maxBytes: deps.maxBodyBytes, timeoutMs: deps.bodyTimeoutMs, budget: deps.budget }, (err, raw) => {
       if (err) {
         finish(e, failure(err, req));
         return;

@@ -1,53 +1,36 @@
 // Small HTTP helpers shared by the EKM's HTTPS front and its admin socket.
 import type * as http from 'node:http';
 import { Code, KmsError } from '../errors';
+import { type BodyProblem, type BodyProblemKind, type BodyReadOptions, readBody } from '../http-intake';
 import { HttpFault } from './errors';
 
-function tooLarge(maxBytes: number): HttpFault {
-  const message = `The request body is larger than ${maxBytes} bytes.`;
-  return new HttpFault(413, new KmsError(Code.INVALID_ARGUMENT, message), message, { connection: 'close' });
+const BODY_FAULTS: Readonly<Record<BodyProblemKind, [number, Code]>> = {
+  'too-large': [413, Code.INVALID_ARGUMENT],
+  'over-budget': [429, Code.RESOURCE_EXHAUSTED],
+  timeout: [408, Code.DEADLINE_EXCEEDED],
+  // Nobody is left to read it; the audit line records it (499: the client closed the request).
+  aborted: [499, Code.CANCELLED],
+};
+
+/** A body problem as the EKM answers it; all but "aborted" close the connection. */
+export function bodyFault(problem: BodyProblem): HttpFault {
+  const [status, code] = BODY_FAULTS[problem.kind];
+  return new HttpFault(status, new KmsError(code, problem.message), problem.message, problem.kind === 'aborted' ? {} : { connection: 'close' });
 }
 
-/**
- * Reads the body, never holding more than maxBytes (413 past that), and
- * calls back once with the body or the error. With a Content-Length the
- * body lands in one buffer of that size.
- */
-export function collectBody(req: http.IncomingMessage, maxBytes: number, done: (err: Error | undefined, body: Buffer) => void): void {
-  const declared = req.headers['content-length'];
-  const expected = declared === undefined ? -1 : Number(declared);
-  if (expected > maxBytes) {
-    req.resume();
-    done(tooLarge(maxBytes), EMPTY);
-    return;
-  }
-  let finished = false;
-  const finish = (err: Error | undefined, body: Buffer): void => {
-    if (finished) return;
-    finished = true;
-    done(err, body);
-  };
-  const chunks: Buffer[] = [];
-  let size = 0;
-  req.on('data', (chunk: Buffer) => {
-    size += chunk.length;
-    if (size > maxBytes) {
-      req.removeAllListeners('data');
-      req.resume();
-      finish(tooLarge(maxBytes), EMPTY);
-    } else {
-      chunks.push(chunk);
-    }
-  });
-  req.on('end', () => finish(undefined, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
-  req.on('error', (err) => finish(err, EMPTY));
+/** The body (under the listener's limits), or the HttpFault to answer. */
+export function collectBody(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  options: BodyReadOptions,
+  done: (err: HttpFault | undefined, body: Buffer) => void,
+): void {
+  readBody(req, res, options, (problem, body) => done(problem && bodyFault(problem), body));
 }
-
-const EMPTY = Buffer.alloc(0);
 
 /** collectBody as a promise. */
-export function readBody(req: http.IncomingMessage, maxBytes: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => collectBody(req, maxBytes, (err, body) => (err ? reject(err) : resolve(body))));
+export function readBodyAsync(req: http.IncomingMessage, res: http.ServerResponse, maxBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => collectBody(req, res, { maxBytes }, (err, body) => (err ? reject(err) : resolve(body))));
 }
 
 /**

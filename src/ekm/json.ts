@@ -4,6 +4,7 @@
 // ignored so an older EKM keeps serving a newer KMS.
 import { decodeBase64 } from '../base64';
 import { invalidArgument } from '../errors';
+import { jsonDepthWithin, MAX_JSON_DEPTH } from '../http-intake';
 import { ACCESS_REASONS, type AccessReason } from '../protocol/ekm';
 
 export type JsonObject = Record<string, unknown>;
@@ -11,6 +12,7 @@ export type JsonObject = Record<string, unknown>;
 
 export function parseJsonObject(body: Buffer): JsonObject {
   if (body.length === 0) return {};
+  if (!jsonDepthWithin(body, MAX_JSON_DEPTH)) throw invalidArgument(`The request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep.`);
   let value: unknown;
   try {
     value = JSON.parse(body.toString('utf8'));

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import * as https from 'node:https';
 import type { Clock } from '../clock';
 import type { Logger } from '../log';
+import { TLS_CLIENT_POLICY } from '../tls-policy';
 import { isObject } from './json';
 
 export interface JwksOptions {
@@ -19,6 +20,8 @@ export interface JwksOptions {
   refreshIntervalMs?: number;
   /** Age after which the document is read again in the background; default 5 min. */
   maxAgeMs?: number;
+  /** Called when a read finds a different set of keys than the one before. */
+  onChange?: () => void;
 }
 
 const MAX_DOCUMENT_BYTES = 1024 * 1024;
@@ -54,7 +57,7 @@ export function parseJwks(text: string): JwkKey[] {
 
 function fetchText(url: string, ca: string | Buffer | undefined): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = https.get(url, { ca, timeout: FETCH_TIMEOUT_MS, minVersion: 'TLSv1.2' }, (res) => {
+    const req = https.get(url, { ...TLS_CLIENT_POLICY, ca, timeout: FETCH_TIMEOUT_MS }, (res) => {
       if (res.statusCode !== 200) {
         res.resume();
         reject(new Error(`GET ${url} answered ${res.statusCode}`));
@@ -77,6 +80,8 @@ function fetchText(url: string, ca: string | Buffer | undefined): Promise<string
 
 export class JwksSet {
   #keys: JwkKey[] = [];
+  /** The keys read last, as one string, to tell whether a new read changed them. */
+  #fingerprint: string | undefined;
   #loadedAt = Number.NEGATIVE_INFINITY;
   #attemptedAt = Number.NEGATIVE_INFINITY;
   #inflight: Promise<void> | undefined;
@@ -105,10 +110,15 @@ export class JwksSet {
     }
   }
 
+  /** Reads the document again in the background when it is older than the maximum age. */
+  refreshIfStale(now: number): void {
+    if (now - this.#loadedAt > this.#maxAgeMs) void this.refreshQuietly(now);
+  }
+
   /** The keys that may have signed a token with this kid (all keys when the token has none). */
   async keysFor(kid: string | undefined): Promise<KeyObject[]> {
     const now = this.options.clock.now();
-    if (now - this.#loadedAt > this.#maxAgeMs) void this.refreshQuietly(now);
+    this.refreshIfStale(now);
     let found = this.match(kid);
     if (found.length === 0 && now - this.#attemptedAt >= this.#refreshIntervalMs) {
       await this.refreshQuietly(now);
@@ -132,7 +142,10 @@ export class JwksSet {
   private refresh(): Promise<void> {
     this.#inflight ??= this.read()
       .then((text) => {
+        const before = this.#fingerprint;
         this.#keys = parseJwks(text);
+        this.#fingerprint = this.#keys.map((k) => `${k.kid ?? ''}:${k.key.export({ format: 'der', type: 'spki' }).toString('base64')}`).sort().join(' ');
+        if (before !== undefined && before !== this.#fingerprint) this.options.onChange?.();
         if (this.#keys.length === 0) this.options.logger.error('JWKS has no usable key (RSA ≥ 2048 or EC P-256)', { issuer: this.issuer });
         this.#loadedAt = this.options.clock.now();
       })

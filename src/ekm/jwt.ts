@@ -5,9 +5,18 @@
 // naming this EKM, `exp` in the future and `nbf`/`iat` not in the future
 // (both within the clock skew), and a verified `email`.
 //
+// Two more rules guard against a token that leaked: a lifetime (exp - iat)
+// longer than maxLifetimeMs (default 1 h) is refused, and a token carrying
+// the certificate-binding claim `ekm_cert_sha256` must name this EKM's own
+// certificate, so a token the KMS gave a server that posed as this EKM (with
+// its own certificate pinned) is refused here (docs/ekm-protocol.md).
+//
 // Verified tokens are cached by their exact text until they expire, so a
-// caller reusing its token (the KMS does for a few minutes) costs one
-// signature check, not one per request.
+// caller reusing its token (the KMS does for tens of seconds) costs one
+// signature check, not one per request. The cache is emptied whenever an
+// issuer's key set changes, so a key removed from the trust configuration
+// stops its tokens at once, not when they expire; every cache hit also has
+// the issuer's key set read again once it is older than its maximum age.
 import { verify, type KeyObject } from 'node:crypto';
 import type { Clock } from '../clock';
 import type { Logger } from '../log';
@@ -37,7 +46,17 @@ export interface TokenVerifierOptions {
   logger: Logger;
   clockSkewMs?: number;
   jwksCa?: string | Buffer;
+  /** The SHA-256 (hex) of the certificate this EKM serves: a token bound to another is refused. */
+  certificateSha256?: string;
+  /** Longest accepted token lifetime, exp - iat (or exp - now without iat); default 1 h. */
+  maxLifetimeMs?: number;
+  /** Age after which an issuer's JWKS is read again; default 5 min. */
+  jwksMaxAgeMs?: number;
 }
+
+/** The claim the KMS binds a token to the EKM's certificate with (services/ekm-client/identity.ts). */
+export const CERT_BINDING_CLAIM = 'ekm_cert_sha256';
+const DEFAULT_MAX_LIFETIME_MS = 3600_000;
 
 const ALGORITHMS: Readonly<Record<string, { keyType: 'rsa' | 'ec'; dsaEncoding?: 'ieee-p1363' }>> = {
   RS256: { keyType: 'rsa' },
@@ -74,15 +93,31 @@ export class TokenVerifier {
   readonly #issuers: Map<string, JwksSet>;
   readonly #audiences: ReadonlySet<string>;
   readonly #skewMs: number;
+  readonly #maxLifetimeMs: number;
   readonly #cache = new Map<string, VerifiedCaller>();
-  readonly #byConnection = new WeakMap<object, { authorization: string; caller: VerifiedCaller }>();
+  #byConnection = new WeakMap<object, { authorization: string; caller: VerifiedCaller }>();
 
   private constructor(private readonly options: TokenVerifierOptions) {
-    this.#issuers = new Map(
-      options.issuers.map((i) => [i.issuer, new JwksSet(i.issuer, i.jwks, { clock: options.clock, logger: options.logger, ca: options.jwksCa })]),
-    );
+    const jwksOptions = {
+      clock: options.clock, logger: options.logger, ca: options.jwksCa, maxAgeMs: options.jwksMaxAgeMs,
+      onChange: () => this.forgetVerified(),
+    };
+    this.#issuers = new Map(options.issuers.map((i) => [i.issuer, new JwksSet(i.issuer, i.jwks, jwksOptions)]));
     this.#audiences = new Set(options.audiences);
     this.#skewMs = options.clockSkewMs ?? 30_000;
+    this.#maxLifetimeMs = options.maxLifetimeMs ?? DEFAULT_MAX_LIFETIME_MS;
+  }
+
+  /** Drops every cached verification (an issuer's keys changed): the next request of each token is verified afresh. */
+  forgetVerified(): void {
+    this.#cache.clear();
+    this.#byConnection = new WeakMap();
+  }
+
+  /** A cache hit: the issuer's key set is read again in the background once it is stale. */
+  #hit(caller: VerifiedCaller, now: number): VerifiedCaller {
+    this.#issuers.get(caller.issuer)?.refreshIfStale(now);
+    return caller;
   }
 
   /** Builds a verifier and loads every issuer's JWKS. */
@@ -104,13 +139,13 @@ export class TokenVerifier {
     const now = this.options.clock.now();
     const last = connection && this.#byConnection.get(connection);
     if (last && last.authorization === authorization) {
-      return now <= last.caller.expiresAt + this.#skewMs ? last.caller : undefined;
+      return now <= last.caller.expiresAt + this.#skewMs ? this.#hit(last.caller, now) : undefined;
     }
     if (!authorization.startsWith('Bearer ')) return undefined;
     const cached = this.#cache.get(authorization.slice(7));
     if (!cached || now > cached.expiresAt + this.#skewMs) return undefined;
     if (connection) this.#byConnection.set(connection, { authorization, caller: cached });
-    return cached;
+    return this.#hit(cached, now);
   }
 
   /** The caller of a request with this Authorization header; UNAUTHENTICATED otherwise. */
@@ -119,7 +154,7 @@ export class TokenVerifier {
     const now = this.options.clock.now();
     const cached = this.#cache.get(token);
     if (cached) {
-      if (now <= cached.expiresAt + this.#skewMs) return cached;
+      if (now <= cached.expiresAt + this.#skewMs) return this.#hit(cached, now);
       this.#cache.delete(token);
     }
     const caller = await this.verifyFresh(token, now);
@@ -169,6 +204,15 @@ export class TokenVerifier {
       if (value !== undefined && (typeof value !== 'number' || value * 1000 > now + this.#skewMs)) {
         throw unauthenticated(`The token is not valid yet (${name}).`);
       }
+    }
+    const issuedAt = typeof claims.iat === 'number' ? claims.iat * 1000 : now;
+    if (expiresAt - issuedAt > this.#maxLifetimeMs) {
+      throw unauthenticated(`The token lives longer than ${this.#maxLifetimeMs / 1000} s (exp - iat).`);
+    }
+    const binding = claims[CERT_BINDING_CLAIM];
+    if (binding !== undefined && this.options.certificateSha256 !== undefined
+      && (typeof binding !== 'string' || binding.toLowerCase() !== this.options.certificateSha256)) {
+      throw unauthenticated('The token is bound to another EKM\'s certificate (ekm_cert_sha256): it was issued for a different server.');
     }
     if (typeof claims.email !== 'string' || claims.email.length === 0) throw unauthenticated('The token has no email claim.');
     if (claims.email_verified !== true) throw unauthenticated('The token\'s email is not verified (email_verified).');

@@ -10,7 +10,10 @@ import * as path from 'node:path';
 import { systemClock, type Clock } from '../clock';
 import { loadOrCreateRootKeyFile, type RootKey } from '../crypto/root-key';
 import { jsonLogger, type Logger } from '../log';
+import { applyHttpLimits, type RawAnswers } from '../http-intake';
+import { BodyBudget, DEFAULT_LIMITS, limitsWith, type ListenerLimits } from '../limits';
 import { listen } from '../listen';
+import { TLS_SERVER_POLICY } from '../tls-policy';
 import { adminSocketPath as defaultAdminSocket } from './admin-client';
 import { startAdminServer } from './admin';
 import { FileAuditSink, type AuditSink } from './audit';
@@ -39,6 +42,10 @@ export interface EkmServerOptions {
   /** Extra CAs (PEM) for https JWKS URLs. */
   jwksCa?: string | Buffer;
   clockSkewMs?: number;
+  /** Longest token lifetime accepted (exp - iat); default 1 h. */
+  maxTokenLifetimeMs?: number;
+  /** Age after which a trusted issuer's JWKS is read again; default 5 min. */
+  jwksMaxAgeMs?: number;
   /** Default DATA_DIR/root.key (created 0600 on first start). */
   rootKey?: RootKey;
   rootKeyFile?: string;
@@ -50,6 +57,8 @@ export interface EkmServerOptions {
   logger?: Logger;
   /** Largest request body; default 1 MiB. */
   maxBodyBytes?: number;
+  /** Timeouts and caps of the HTTPS listener; defaults in limits.ts, with 32 MiB of bodies held at once. */
+  limits?: Partial<ListenerLimits>;
 }
 
 export interface EkmServer {
@@ -68,6 +77,20 @@ export interface EkmServer {
 }
 
 const DEFAULT_MAX_BODY = 1024 * 1024;
+const EKM_LIMITS: Readonly<ListenerLimits> = { ...DEFAULT_LIMITS, maxBufferedBytes: 32 * 1024 * 1024 };
+
+/** The EKM's error body ({"error": {code, status, message}}) for answers written before any handler runs. */
+function rawAnswer(status: number, reason: string, canonical: string, message: string, extra = ''): Buffer {
+  const body = JSON.stringify({ error: { code: status, status: canonical, message } });
+  return Buffer.from(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${body.length}\r\nconnection: close\r\n${extra}\r\n${body}`, 'latin1');
+}
+
+const RAW_ANSWERS: RawAnswers = {
+  tooManyConnections: rawAnswer(503, 'Service Unavailable', 'UNAVAILABLE', 'The EKM has too many open connections; retry later.', 'retry-after: 1\r\n'),
+  headersTimeout: rawAnswer(408, 'Request Timeout', 'DEADLINE_EXCEEDED', 'The request headers did not arrive in time.'),
+  headersTooLarge: rawAnswer(431, 'Request Header Fields Too Large', 'INVALID_ARGUMENT', 'The request headers are too large.'),
+  badRequest: rawAnswer(400, 'Bad Request', 'INVALID_ARGUMENT', 'The request is not valid HTTP/1.1.'),
+};
 
 function urlHost(host: string, hostname: string): string {
   if (host === '0.0.0.0' || host === '::') return hostname;
@@ -92,6 +115,7 @@ export async function createEkmServer(options: EkmServerOptions): Promise<EkmSer
   const rootKey = options.rootKey ?? loadOrCreateRootKeyFile(options.rootKeyFile ?? path.join(dataDir, 'root.key'));
   const verifier = await TokenVerifier.create({
     issuers: options.trustedIssuers ?? [], audiences, clock, logger, clockSkewMs: options.clockSkewMs, jwksCa: options.jwksCa,
+    certificateSha256: tls.sha256Fingerprint, maxLifetimeMs: options.maxTokenLifetimeMs, jwksMaxAgeMs: options.jwksMaxAgeMs,
   });
   const store = new SqliteEkmStore(path.join(dataDir, 'ekm.sqlite'));
   const auditLogPath = options.auditSink ? undefined : path.join(dataDir, 'audit.log');
@@ -108,14 +132,21 @@ export async function createEkmServer(options: EkmServerOptions): Promise<EkmSer
     const admin = await startAdminServer(socketPath, { keys, audit, clock, logger });
     cleanup.push(() => closeServer(admin));
     const clientCa = options.clientCaFile ? readFileSync(options.clientCaFile) : undefined;
+    const limits = limitsWith(options.limits, EKM_LIMITS);
+    const budget = new BodyBudget(limits.maxBufferedBytes);
     const server = https.createServer({
       cert: tls.certPem,
       key: tls.keyPem,
-      minVersion: 'TLSv1.2',
+      ...TLS_SERVER_POLICY,
+      connectionsCheckingInterval: 1000,
       ...(clientCa ? { ca: clientCa, requestCert: true, rejectUnauthorized: true } : {}),
-    }, ekmRequestHandler({ keys, verifier, audit, clock, logger, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY }));
-    // The KMS pools connections; keep idle ones open a while.
-    server.keepAliveTimeout = 65_000;
+    }, ekmRequestHandler({
+      keys, verifier, audit, clock, logger, budget,
+      maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY,
+      bodyTimeoutMs: limits.bodyTimeoutMs,
+    }));
+    // The KMS pools connections; idle ones stay open for the idle timeout (60 s by default, above the KMS's 30 s).
+    applyHttpLimits(server, limits, RAW_ANSWERS);
     const host = options.host ?? '127.0.0.1';
     const port = await listen(server, options.port ?? 0, host);
     cleanup.push(() => closeServer(server));

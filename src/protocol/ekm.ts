@@ -163,6 +163,8 @@ export const EKM_ERROR_DOMAINS = [
   'EXTERNAL_TLS_ERROR',
   'EXTERNAL_DNS_ERROR',
   'EXTERNAL_FAILED_PRECONDITION',
+  // Cloud KMS's name for an EKM host the organisation does not allow; here: outside --ekm-allowed-network.
+  'EXTERNAL_KEY_HOST_NOT_WHITELISTED',
 ] as const;
 
 export type EkmErrorDomain = (typeof EKM_ERROR_DOMAINS)[number];

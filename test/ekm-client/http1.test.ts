@@ -172,7 +172,7 @@ const LIMITS = { connectTimeoutMs: 2000, connectTimeoutIsDeadline: false, maxRes
 
 function call(agent: EkmAgent, server: RawServer, path = '/info') {
   const target = { host: '127.0.0.1', port: server.port, servername: HOST, endpoint: `127.0.0.1:${server.port}` };
-  return agent.request(target, requestBytes(target, { method: 'GET', path, token: 't' }, undefined), false, LIMITS);
+  return agent.request(target, () => requestBytes(target, { method: 'GET', path, token: 't' }, undefined), false, LIMITS);
 }
 
 const ok = (socket: tls.TLSSocket, body: string, extra = '') =>

@@ -10,7 +10,7 @@ import { RootKey } from '../../src/crypto/root-key';
 import { silentLogger } from '../../src/log';
 import { TokenVerifier } from '../../src/ekm/jwt';
 import {
-  DEFAULT_ISSUER, SIGNING_KEY_SETTING, ServiceIdentity, identityKeyStore, projectNumber, serviceIdentityEmail,
+  CERT_BINDING_CLAIM, DEFAULT_ISSUER, SIGNING_KEY_SETTING, ServiceIdentity, identityKeyStore, projectNumber, serviceIdentityEmail,
 } from '../../src/services/ekm-client/identity';
 import { tempDir } from '../ekm/helpers';
 import { memoryKeyStore } from './helpers';
@@ -74,19 +74,23 @@ void test('tokens verify with the reference EKM verifier, are cached, and renew 
     const verifier = await TokenVerifier.create({
       issuers: [{ issuer: 'https://kms.example/', jwks }], audiences: ['https://ekm.example'], clock, logger: silentLogger,
     });
-    const token = identity.token('p', 'https://ekm.example');
+    const cert = 'ab'.repeat(32);
+    const token = identity.token('p', 'https://ekm.example', cert);
     const header = JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString('utf8')) as Record<string, unknown>;
     assert.deepEqual(header, { alg: 'ES256', kid: identity.kid, typ: 'JWT' });
     const caller = await verifier.verify(`Bearer ${token}`);
     assert.equal(caller.email, identity.email('p'));
-    assert.equal(caller.expiresAt, clock.now() + 300_000);
+    assert.equal(caller.expiresAt, clock.now() + 60_000, 'a token lives 60 s');
+    const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8')) as Record<string, unknown>;
+    assert.equal(claims[CERT_BINDING_CLAIM], cert, 'bound to the EKM certificate the connection verified');
 
-    clock.advance(239_000);
-    assert.equal(identity.token('p', 'https://ekm.example'), token, 'reused until a minute before expiry');
-    assert.notEqual(identity.token('p', 'https://other.example'), token, 'one token per audience');
-    assert.notEqual(identity.token('q', 'https://ekm.example'), token, 'one token per project');
+    clock.advance(39_000);
+    assert.equal(identity.token('p', 'https://ekm.example', cert), token, 'reused until 20 s before expiry');
+    assert.notEqual(identity.token('p', 'https://other.example', cert), token, 'one token per audience');
+    assert.notEqual(identity.token('q', 'https://ekm.example', cert), token, 'one token per project');
+    assert.notEqual(identity.token('p', 'https://ekm.example', 'cd'.repeat(32)), token, 'one token per EKM certificate');
     clock.advance(1_000);
-    const renewed = identity.token('p', 'https://ekm.example');
+    const renewed = identity.token('p', 'https://ekm.example', cert);
     assert.notEqual(renewed, token);
     await verifier.verify(`Bearer ${renewed}`);
   } finally {

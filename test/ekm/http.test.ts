@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as tls from 'node:tls';
 import { AdminClient } from '../../src/ekm/admin-client';
 import { CALLER, startReferenceEkm, tempDir, withReason } from './helpers';
 
@@ -67,4 +68,28 @@ void test('the admin socket is 0600 in a 0700 data directory, unknown admin meth
   const again = await startReferenceEkm({ dataDir });
   await again.close();
   fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+void test('a client that disconnects mid-body is audited with its address, and is no error', async () => {
+  const errors: string[] = [];
+  const ekm = await startReferenceEkm({ logger: { info: () => undefined, error: (m, f) => errors.push(`${m} ${JSON.stringify(f)}`) } });
+  try {
+    await ekm.admin.call('createCryptoSpace', { name: 'gone', policy: { callers: [CALLER] } });
+    const key = (await ekm.admin.call<{ path: string }>('createKey', { cryptoSpace: 'gone', algorithm: 'EXTERNAL_SYMMETRIC_ENCRYPTION' })).path;
+    const socket = tls.connect({ host: '127.0.0.1', port: ekm.server.port, servername: 'ekm.test', ca: ekm.server.certificatePem });
+    await new Promise((resolve) => socket.once('secureConnect', resolve));
+    socket.write(`POST /${key}:wrap HTTP/1.1\r\nhost: ekm.test\r\nauthorization: Bearer ${ekm.token()}\r\ncontent-type: application/json\r\ncontent-length: 5000\r\n\r\n{"plaintext":"`);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    socket.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const lines = fs.readFileSync(ekm.server.auditLogPath!, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const gone = lines.find((l) => l.status === 'CANCELLED');
+    assert.ok(gone, 'the abandoned request has an audit line');
+    assert.equal(gone.remoteAddress, '127.0.0.1');
+    assert.equal(gone.keyPath, key);
+    assert.equal(gone.httpStatus, 499);
+    assert.deepEqual(errors, []);
+  } finally {
+    await ekm.close();
+  }
 });

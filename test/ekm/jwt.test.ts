@@ -143,3 +143,64 @@ void test('a JWKS file that cannot be read is a startup error', async () => {
   await assert.rejects(startReferenceEkm({ dataDir: dir, trustedIssuers: [{ issuer: ISSUER, jwks: path.join(dir, 'missing.json') }] }));
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+void test('a token living longer than the bound (default 1 h) is refused, with or without iat', async () => {
+  const clock = new ManualClock(T0);
+  const signer = TokenSigner.generate(ISSUER);
+  const { verifier, dir } = await verifierFor([signer], clock);
+  fs.rmSync(dir, { recursive: true, force: true });
+  const century = signer.token({ email: CALLER, audience: AUDIENCE, expiresIn: 100 * 365 * 86_400 }, T0);
+  await assert.rejects(verifier.verify(`Bearer ${century}`), /lives longer than 3600 s/);
+  const noIat = signer.token({ email: CALLER, audience: AUDIENCE, expiresIn: 7200, extra: { iat: undefined } }, T0);
+  await rejectsUnauthenticated(verifier.verify(`Bearer ${noIat}`));
+  const hour = signer.token({ email: CALLER, audience: AUDIENCE, expiresIn: 3600 }, T0);
+  assert.equal((await verifier.verify(`Bearer ${hour}`)).email, CALLER);
+  const short = await TokenVerifier.create({
+    issuers: [{ issuer: ISSUER, jwks: writeJwks(tempDir(), signer) }], audiences: [AUDIENCE], clock, logger: silentLogger, maxLifetimeMs: 60_000,
+  });
+  await rejectsUnauthenticated(short.verify(`Bearer ${signer.token({ email: CALLER, audience: AUDIENCE, expiresIn: 61 }, T0)}`));
+  assert.equal((await short.verify(`Bearer ${signer.token({ email: CALLER, audience: AUDIENCE, expiresIn: 60 }, T0)}`)).email, CALLER);
+});
+
+void test('a token bound to another certificate is refused; bound to ours or unbound, it is accepted', async () => {
+  const clock = new ManualClock(T0);
+  const signer = TokenSigner.generate(ISSUER);
+  const ours = 'a1'.repeat(32);
+  const verifier = await TokenVerifier.create({
+    issuers: [{ issuer: ISSUER, jwks: writeJwks(tempDir(), signer) }], audiences: [AUDIENCE], clock, logger: silentLogger, certificateSha256: ours,
+  });
+  const bound = (value: unknown) => signer.token({ email: CALLER, audience: AUDIENCE, extra: { ekm_cert_sha256: value } }, T0);
+  assert.equal((await verifier.verify(`Bearer ${bound(ours)}`)).email, CALLER);
+  assert.equal((await verifier.verify(`Bearer ${bound(ours.toUpperCase())}`)).email, CALLER, 'hex in either case');
+  assert.equal((await verifier.verify(`Bearer ${signer.token({ email: CALLER, audience: AUDIENCE }, T0)}`)).email, CALLER, 'a token from another KMS has no binding');
+  for (const other of ['b2'.repeat(32), '', 42, null, [ours]]) {
+    await assert.rejects(verifier.verify(`Bearer ${bound(other)}`), (err: unknown) =>
+      err instanceof KmsError && err.code === Code.UNAUTHENTICATED && /another EKM's certificate/.test(err.message));
+  }
+});
+
+void test('cached verifications are dropped when the trusted keys change', async () => {
+  const clock = new ManualClock(T0);
+  const first = TokenSigner.generate(ISSUER);
+  const second = TokenSigner.generate(ISSUER);
+  const dir = tempDir();
+  const jwks = writeJwks(dir, first, second);
+  const verifier = await TokenVerifier.create({
+    issuers: [{ issuer: ISSUER, jwks }], audiences: [AUDIENCE], clock, logger: silentLogger, jwksMaxAgeMs: 60_000,
+  });
+  const token = first.token({ email: CALLER, audience: AUDIENCE }, T0);
+  const kept = second.token({ email: CALLER, audience: AUDIENCE }, T0);
+  const connection = {};
+  assert.equal((await verifier.verify(`Bearer ${token}`)).email, CALLER);
+  assert.equal(verifier.cachedCaller(`Bearer ${token}`, connection)?.email, CALLER, 'cached');
+  await verifier.verify(`Bearer ${kept}`);
+  // The operator removes the first key; the set is read again once it is older than its maximum age.
+  writeJwks(dir, second);
+  clock.advance(61_000);
+  verifier.cachedCaller(`Bearer ${token}`, connection);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(verifier.cachedCaller(`Bearer ${token}`, connection), undefined, 'the cached verification is gone');
+  await rejectsUnauthenticated(verifier.verify(`Bearer ${token}`));
+  assert.equal((await verifier.verify(`Bearer ${kept}`)).email, CALLER, 'tokens of the remaining key verify again');
+  fs.rmSync(dir, { recursive: true, force: true });
+});

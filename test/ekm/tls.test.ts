@@ -4,22 +4,12 @@
 // refuses clients without a certificate from --client-ca.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { X509Certificate, createHash, generateKeyPairSync } from 'node:crypto';
+import { X509Certificate, createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { selfSignedCertificate } from '../../src/ekm/x509';
+import { makeCertFiles as makeCert } from '../helpers/certificates';
 import { EkmHttpClient } from './conformance/client';
 import { startReferenceEkm, tempDir } from './helpers';
-
-function makeCert(dir: string, names: string[], usage: 'serverAuth' | 'clientAuth' = 'serverAuth') {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  const der = selfSignedCertificate({ names, notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 86_400_000), privateKey, publicKey, usage });
-  const certFile = path.join(dir, `${usage}-cert.pem`);
-  const keyFile = path.join(dir, `${usage}-key.pem`);
-  fs.writeFileSync(certFile, new X509Certificate(der).toString());
-  fs.writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }));
-  return { der, certFile, keyFile, pem: fs.readFileSync(certFile, 'utf8'), keyPem: fs.readFileSync(keyFile, 'utf8') };
-}
 
 void test('the self-signed certificate names the hostname and 127.0.0.1 and verifies under its own key', async () => {
   const ekm = await startReferenceEkm();

@@ -1,7 +1,10 @@
 // Real X.509 certificates for tests, made with @peculiar/x509 over node's
 // WebCrypto: self-signed, ECDSA P-256, with the DNS names asked for.
-import { webcrypto } from 'node:crypto';
+import { generateKeyPairSync, webcrypto, X509Certificate } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as x509 from '@peculiar/x509';
+import { selfSignedCertificate } from '../../src/ekm/x509';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
@@ -27,4 +30,23 @@ export async function makeCertificate(options: CertificateOptions): Promise<Buff
     extensions: [new x509.SubjectAlternativeNameExtension((options.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })))],
   });
   return Buffer.from(cert.rawData);
+}
+
+export interface CertFiles {
+  der: Buffer;
+  certFile: string;
+  keyFile: string;
+  pem: string;
+  keyPem: string;
+}
+
+/** A self-signed P-256 leaf for names (server or client use), written as PEM files in dir. */
+export function makeCertFiles(dir: string, names: string[], usage: 'serverAuth' | 'clientAuth' = 'serverAuth'): CertFiles {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const der = selfSignedCertificate({ names, notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 86_400_000), privateKey, publicKey, usage });
+  const certFile = path.join(dir, `${usage}-cert.pem`);
+  const keyFile = path.join(dir, `${usage}-key.pem`);
+  fs.writeFileSync(certFile, new X509Certificate(der).toString());
+  fs.writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  return { der, certFile, keyFile, pem: fs.readFileSync(certFile, 'utf8'), keyPem: fs.readFileSync(keyFile, 'utf8') };
 }

@@ -19,13 +19,14 @@
 import { createHash } from 'node:crypto';
 import { isIP, type LookupFunction } from 'node:net';
 import * as tls from 'node:tls';
+import { TLS_CLIENT_POLICY } from '../../tls-policy';
 import { AttemptFailure, classifyError } from './failure';
 import { AnswerParser, type Http1Answer } from './http1';
 
 type PeerCheck = (socket: tls.TLSSocket, endpoint: string) => AttemptFailure | undefined;
 
 const POOL_LIMIT = 256;
-const BASE_TLS_OPTIONS: tls.ConnectionOptions = { minVersion: 'TLSv1.2' };
+const BASE_TLS_OPTIONS: tls.ConnectionOptions = TLS_CLIENT_POLICY;
 
 export const sha256Hex = (der: Buffer): string => createHash('sha256').update(der).digest('hex');
 
@@ -94,6 +95,8 @@ class Connection {
     readonly socket: tls.TLSSocket,
     private readonly agent: EkmAgent,
     readonly endpoint: string,
+    /** SHA-256 (hex) of the leaf certificate the peer presented and the checks accepted: what tokens on this connection are bound to. */
+    readonly peerSha256: string,
   ) {
     socket.on('data', (chunk: Buffer) => this.#data(chunk));
     socket.on('end', () => this.#ended(undefined));
@@ -188,8 +191,12 @@ export class EkmAgent {
     private readonly limits = DEFAULT_LIMITS,
   ) {}
 
-  /** Sends `request` (a whole HTTP/1.1 request) and reads the answer; failures are AttemptFailures. */
-  request(target: ConnectTarget, request: Buffer, headRequest: boolean, limits: RequestLimits): PendingAnswer {
+  /**
+   * Sends a whole HTTP/1.1 request, built once a connection is ready from
+   * the SHA-256 of the certificate that connection's peer presented (tokens
+   * are bound to it), and reads the answer; failures are AttemptFailures.
+   */
+  request(target: ConnectTarget, build: (peerSha256: string) => Buffer, headRequest: boolean, limits: RequestLimits): PendingAnswer {
     let cancelled: AttemptFailure | undefined;
     let onCancel: (() => void) | undefined;
     /** One step that waits (for room, a connection, an answer); cancel() stops it with `cancelled`. */
@@ -220,6 +227,14 @@ export class EkmAgent {
     const exchange = (connection: Connection): Promise<Http1Answer> =>
       stage<Http1Answer>((resolve, reject) => {
         const parser = new AnswerParser(headRequest, limits.maxResponseBytes, target.endpoint);
+        let request: Buffer;
+        try {
+          request = build(connection.peerSha256);
+        } catch (err) {
+          this.release(connection);
+          reject(err);
+          return () => undefined;
+        }
         connection.send(request, parser, (err) => (err === undefined ? resolve({ status: parser.status, headers: parser.headers, body: parser.body() }) : reject(err)));
         return () => connection.abort(cancelled);
       });
@@ -352,7 +367,7 @@ export class EkmAgent {
         reject(failure);
         return;
       }
-      const connection = new Connection(socket, this, endpoint);
+      const connection = new Connection(socket, this, endpoint, sha256Hex(socket.getPeerCertificate().raw));
       this.#all.add(connection);
       resolve(connection);
     };
@@ -383,27 +398,40 @@ function pinsOf(certificates: readonly Buffer[]): { set: ReadonlySet<string>; so
   return pins;
 }
 
+export interface AgentPoolOptions {
+  /** PEM CAs trusted for EXTERNAL key URIs besides Node's store. */
+  extraCaPem?: string;
+  /** A client certificate (PEM chain) and its key, shown to EKMs that ask for one (mTLS). */
+  clientCertificate?: { certPem: string; keyPem: string };
+}
+
 /** Agents by target, so connections to one EKM replica are pooled and reused across calls. */
 export class AgentPool {
   readonly #agents = new Map<string, EkmAgent>();
+  readonly #base: tls.ConnectionOptions;
+  readonly #extraCaPem?: string;
 
-  constructor(private readonly extraCaPem?: string) {}
+  constructor(options: AgentPoolOptions = {}) {
+    this.#extraCaPem = options.extraCaPem;
+    const client = options.clientCertificate;
+    this.#base = client ? { ...BASE_TLS_OPTIONS, cert: client.certPem, key: client.keyPem } : BASE_TLS_OPTIONS;
+  }
 
   /** EXTERNAL_VPC: one agent per (address, port, hostname, pins). */
   pinned(address: string, port: number, hostname: string, certificates: readonly Buffer[]): EkmAgent {
     const pins = pinsOf(certificates);
     const key = JSON.stringify(['vpc', address, port, hostname, pins.sorted]);
     // No TLS session is offered for resumption: every new connection shows its certificate to the pin check.
-    return this.#get(key, () => new EkmAgent({ ...BASE_TLS_OPTIONS, rejectUnauthorized: false }, pinnedPeerCheck(hostname, pins.set)));
+    return this.#get(key, () => new EkmAgent({ ...this.#base, rejectUnauthorized: false }, pinnedPeerCheck(hostname, pins.set)));
   }
 
   /** EXTERNAL: one agent per origin; Node verifies the chain (its CAs plus the extra bundle) and the hostname. */
   uri(origin: string): EkmAgent {
     return this.#get(JSON.stringify(['uri', origin]), () => new EkmAgent({
-      ...BASE_TLS_OPTIONS,
+      ...this.#base,
       rejectUnauthorized: true,
       // `ca` replaces Node's store, so the store's roots are listed with the extra bundle.
-      ...(this.extraCaPem ? { ca: [...tls.rootCertificates, this.extraCaPem] } : {}),
+      ...(this.#extraCaPem ? { ca: [...tls.rootCertificates, this.#extraCaPem] } : {}),
     }));
   }
 

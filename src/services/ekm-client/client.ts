@@ -16,6 +16,7 @@ import {
 import { ekmError, exchangeError, httpError, malformedAnswer, type FailureContext } from './errors';
 import type { ServiceIdentity } from './identity';
 import { EkmMetrics } from './metrics';
+import { NetworkPolicy } from './network-policy';
 import { EkmTransport, ExchangeFailure, type Endpoint, type EkmHttpResponse } from './transport';
 import type { CallInfo, EkmClient, ExternalKeyTarget } from './types';
 
@@ -29,6 +30,10 @@ export interface EkmClientOptions {
   resolve?: EndpointResolver;
   /** PEM CAs trusted for EXTERNAL key URIs besides Node's CA store. */
   extraCaPem?: string;
+  /** Networks (CIDR) the KMS may connect to for EKM calls; default anywhere. */
+  allowedNetworks?: readonly string[];
+  /** A client certificate and key (PEM) for EKMs that require mTLS. */
+  clientCertificate?: { certPem: string; keyPem: string };
   /** DNS lookup for key URI hosts (tests inject one); default the system resolver. */
   lookup?: LookupFunction;
   /** Budget of one EKM call, retries included; default 5000 ms. */
@@ -88,7 +93,7 @@ class Client implements EkmClientHandle {
   constructor(private readonly options: EkmClientOptions) {
     this.metrics = options.metrics ?? new EkmMetrics();
     this.#identity = options.identity;
-    this.#pool = new AgentPool(options.extraCaPem);
+    this.#pool = new AgentPool({ extraCaPem: options.extraCaPem, clientCertificate: options.clientCertificate });
     this.#log = options.logger ?? jsonLogger();
     this.#deadlineMs = options.deadlineMs ?? 5000;
     this.#transport = new EkmTransport({
@@ -101,6 +106,7 @@ class Client implements EkmClientHandle {
       maxResponseBytes: options.maxResponseBytes ?? 1024 * 1024,
       metrics: this.metrics,
       lookup: options.lookup,
+      networkPolicy: options.allowedNetworks ? NetworkPolicy.parse(options.allowedNetworks) : undefined,
     });
   }
 
@@ -253,7 +259,7 @@ class Client implements EkmClientHandle {
 
   /** Sends and returns a 2xx answer's JSON object; every failure becomes the KMS error, audited. */
   async #send(route: Route, op: string, method: 'GET' | 'POST', path: string, body: object | undefined, call: CallInfo): Promise<{ answer: Answer; res: EkmHttpResponse }> {
-    const token = this.#identity.token(call.project, route.audience);
+    const token = (peerSha256: string) => this.#identity.token(call.project, route.audience, peerSha256);
     let res: EkmHttpResponse;
     try {
       res = await this.#transport.exchange(route.endpoints, { method, path, body, token, operation: op, ekmConnection: route.ekmConnection });

@@ -88,21 +88,42 @@ const CONNECTION_REASONS: Readonly<Record<string, string>> = {
 
 /** A few words for one failed attempt, for the list of endpoints tried. */
 function shortReason(f: AttemptFailure): string {
-  if (f.kind === 'tls') return f.extra.tls === 'pin' ? 'certificate not pinned' : f.extra.tls === 'hostname' ? 'certificate not for the hostname' : `TLS ${f.code}`;
+  if (f.kind === 'tls') return f.extra.tls === 'pin' ? 'certificate not pinned' : f.extra.tls === 'hostname' ? 'certificate not for the hostname' : 'TLS handshake failed';
   if (f.kind === 'timeout') return 'deadline passed';
-  return CONNECTION_REASONS[f.code] ?? f.code;
+  if (f.kind === 'not-allowed') return 'address not allowed';
+  return CONNECTION_REASONS[f.code] ?? 'connection failed';
 }
+
+// What went wrong in a TLS handshake, in our words: OpenSSL's own error text
+// (library, function, reason codes) means nothing to a KMS caller.
+const HANDSHAKE_REASONS: ReadonlyArray<readonly [RegExp, string]> = [
+  [/WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|HTTP_REQUEST|RECORD_LAYER/, 'the EKM did not answer with TLS on that port'],
+  [/CERTIFICATE_REQUIRED|ALERT_BAD_CERTIFICATE|ALERT_UNKNOWN_CA|ALERT_CERTIFICATE_UNKNOWN|ALERT_ACCESS_DENIED/, 'the EKM refused the client certificate the KMS showed, or wanted one (mTLS); set --ekm-client-cert and --ekm-client-key on the KMS'],
+  [/HANDSHAKE_FAILURE|NO_SHARED_CIPHER|NO_CIPHERS|UNSUPPORTED_PROTOCOL|NO_PROTOCOLS|PROTOCOL_VERSION|VERSION_TOO_LOW/, 'the EKM and the KMS share no TLS version or cipher suite (the KMS offers TLS 1.3, and TLS 1.2 with ECDHE and AES-GCM or ChaCha20-Poly1305)'],
+];
+const CHAIN_REASONS: Readonly<Record<string, string>> = {
+  CERT_HAS_EXPIRED: 'it has expired',
+  CERT_NOT_YET_VALID: 'it is not valid yet',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'it is self-signed',
+  SELF_SIGNED_CERT_IN_CHAIN: 'its chain ends in a self-signed certificate the KMS does not trust',
+  UNABLE_TO_GET_ISSUER_CERT: 'its issuer is not a CA the KMS trusts',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'its issuer is not a CA the KMS trusts',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'its issuer is not a CA the KMS trusts',
+  CERT_REVOKED: 'it has been revoked',
+};
 
 function tlsDescription(f: AttemptFailure, ctx: FailureContext): string {
   switch (f.extra.tls) {
     case 'pin':
       return `TLS pinning failed: the certificate ${f.endpoint} presented (SHA-256 ${f.extra.fingerprint ?? 'none'}) is not one of the EkmConnection's pinned server_certificates. Pin the EKM's current certificate on the EkmConnection, or make the EKM serve a pinned one.`;
     case 'hostname':
-      return `Hostname check failed: the certificate ${f.endpoint} presented is not valid for ${ctx.hostname} (${f.message}). ${ctx.vpc ? 'Set the service resolver\'s hostname to a name in the certificate' : 'Use a key URI whose host is named in the certificate'}, or reissue the certificate for ${ctx.hostname}.`;
+      return `Hostname check failed: the certificate ${f.endpoint} presented does not name ${ctx.hostname}. ${ctx.vpc ? 'Set the service resolver\'s hostname to a name in the certificate' : 'Use a key URI whose host is named in the certificate'}, or reissue the certificate for ${ctx.hostname}.`;
     case 'chain':
-      return `TLS verification failed: the certificate ${f.endpoint} presented is not trusted (${f.code}). It must chain to a CA the KMS trusts: a public CA or one in the KMS's extra CA bundle.`;
-    default:
-      return `TLS handshake with ${f.endpoint} failed (${f.code}: ${f.message}). Check that the EKM serves HTTPS (TLS 1.2 or newer) on that port.`;
+      return `TLS verification failed: the certificate ${f.endpoint} presented is not trusted (${CHAIN_REASONS[f.code] ?? 'it does not verify'}). It must chain to a CA the KMS trusts: a public CA or one in the KMS's extra CA bundle.`;
+    default: {
+      const reason = HANDSHAKE_REASONS.find(([pattern]) => pattern.test(f.code))?.[1] ?? 'the handshake did not complete';
+      return `TLS handshake with ${f.endpoint} failed: ${reason}. Check that the EKM serves HTTPS (TLS 1.2 or newer) on that port.`;
+    }
   }
 }
 
@@ -115,9 +136,15 @@ function describeAttempt(f: AttemptFailure, ctx: FailureContext): { domain: EkmC
     case 'tls':
       return { domain: 'EXTERNAL_TLS_ERROR', text: tlsDescription(f, ctx) };
     case 'protocol':
+      // Our own HTTP/1.1 reader's words (http1.ts): never a library's.
       return { domain: 'EXTERNAL_UNAVAILABLE', text: `The EKM at ${f.endpoint} sent an invalid answer to ${ctx.operation}: ${f.message}.` };
+    case 'not-allowed':
+      return {
+        domain: 'EXTERNAL_KEY_HOST_NOT_WHITELISTED',
+        text: `Network policy: the KMS may not connect to ${f.extra.address ?? f.endpoint}${f.extra.host && f.extra.host !== f.extra.address ? ` (${f.extra.host})` : ''}, which is outside the networks its --ekm-allowed-network allows; nothing was sent. Run the EKM in an allowed network, or ask the KMS's operator to allow its address.`,
+      };
     default:
-      return { domain: 'EXTERNAL_UNAVAILABLE', text: `TCP connection to ${f.endpoint} failed: ${CONNECTION_REASONS[f.code] ?? `${f.code} (${f.message})`}. Check that the EKM is running and reachable from the KMS at that address and port.` };
+      return { domain: 'EXTERNAL_UNAVAILABLE', text: `TCP connection to ${f.endpoint} failed: ${CONNECTION_REASONS[f.code] ?? 'the connection could not be made'}. Check that the EKM is running and reachable from the KMS at that address and port.` };
   }
 }
 

@@ -2,8 +2,10 @@
 // transport decides from `kind` whether to fail over or retry, metrics label
 // it, and errors.ts turns it into the error domain and a description.
 import type { AttemptStatus } from './metrics';
+import { NotAllowedError } from './network-policy';
 
-export type FailureKind = 'connection' | 'timeout' | 'dns' | 'tls' | 'protocol';
+/** not-allowed: the address is outside the KMS's --ekm-allowed-network; nothing was sent. */
+export type FailureKind = 'connection' | 'timeout' | 'dns' | 'tls' | 'protocol' | 'not-allowed';
 /** pin: leaf not pinned; hostname: cert not for the name; chain: not trusted by a CA; handshake: anything else in TLS. */
 export type TlsProblem = 'pin' | 'hostname' | 'chain' | 'handshake';
 
@@ -15,7 +17,7 @@ export class AttemptFailure extends Error {
     /** A Node or OpenSSL error code, or one of ours (EKM_*). */
     readonly code: string,
     message: string,
-    readonly extra: { tls?: TlsProblem; fingerprint?: string; host?: string; httpStatus?: number } = {},
+    readonly extra: { tls?: TlsProblem; fingerprint?: string; host?: string; httpStatus?: number; address?: string } = {},
   ) {
     super(message);
     this.name = 'AttemptFailure';
@@ -26,6 +28,7 @@ export class AttemptFailure extends Error {
       case 'timeout': return 'TIMEOUT';
       case 'dns': return 'DNS';
       case 'tls': return 'TLS';
+      case 'not-allowed': return 'NOT_ALLOWED';
       default: return 'CONNECTION';
     }
   }
@@ -47,6 +50,7 @@ const errorCode = (err: unknown): string =>
  */
 export function classifyError(err: unknown, endpoint: string, tlsStarted = false): AttemptFailure {
   if (err instanceof AttemptFailure) return err;
+  if (err instanceof NotAllowedError) return new AttemptFailure('not-allowed', endpoint, err.code, err.message, { host: err.host, address: err.address });
   const code = errorCode(err) || 'UNKNOWN';
   const message = err instanceof Error ? err.message : String(err);
   const dnsTagged = typeof err === 'object' && err !== null && DNS_ERROR in err;

@@ -9,10 +9,18 @@ import { systemClock, type Clock } from '../../clock';
 
 /** The default `iss` of the KMS's tokens: an EKM's trust configuration names it beside the JWKS. */
 export const DEFAULT_ISSUER = 'https://openekm.kms/';
-/** Token lifetime: "a few minutes" (protocol); short enough that a leaked token soon dies. */
-export const TOKEN_LIFETIME_SECONDS = 300;
+/** Token lifetime: 60 s or less (protocol); a leaked token soon dies. */
+export const TOKEN_LIFETIME_SECONDS = 60;
 /** A cached token is replaced this long before it expires, so one never arrives expired at a slow EKM. */
-export const TOKEN_REFRESH_MARGIN_SECONDS = 60;
+export const TOKEN_REFRESH_MARGIN_SECONDS = 20;
+/**
+ * The claim binding a token to the EKM's TLS certificate: the lower-case hex
+ * SHA-256 of the leaf the KMS verified on the connection that carries it (as
+ * Cloud KMS writes a pinned certificate's sha256_fingerprint). An EKM that
+ * checks it against its own certificate refuses a token captured by another
+ * server; one that does not know it ignores it (docs/ekm-protocol.md).
+ */
+export const CERT_BINDING_CLAIM = 'ekm_cert_sha256';
 /** The settings key of the sealed signing key. */
 export const SIGNING_KEY_SETTING = 'ekm_client_signing_key';
 const SEAL_CONTEXT = 'openekm/ekm-client/signing-key/v1';
@@ -167,9 +175,13 @@ export class ServiceIdentity {
     return { keys: [{ ...this.#jwk }] };
   }
 
-  /** A bearer token for project's identity to the EKM named by audience; reused until a minute before it expires. */
-  token(project: string, audience: string): string {
-    const cacheKey = `${project}\0${audience}`;
+  /**
+   * A bearer token for project's identity to the EKM named by audience, bound
+   * to the certificate (SHA-256 hex) that EKM's connection presented; reused
+   * until TOKEN_REFRESH_MARGIN_SECONDS before it expires.
+   */
+  token(project: string, audience: string, certSha256: string): string {
+    const cacheKey = `${project}\0${audience}\0${certSha256}`;
     const now = this.#clock.now();
     const cached = this.#tokens.get(cacheKey);
     if (cached && now < cached.refreshAt) return cached.token;
@@ -177,7 +189,7 @@ export class ServiceIdentity {
     const exp = iat + TOKEN_LIFETIME_SECONDS;
     const email = this.email(project);
     const header = { alg: 'ES256', kid: this.kid, typ: 'JWT' };
-    const claims = { iss: this.issuer, aud: audience, sub: email, email, email_verified: true, iat, exp };
+    const claims = { iss: this.issuer, aud: audience, sub: email, email, email_verified: true, iat, exp, [CERT_BINDING_CLAIM]: certSha256 };
     const input = `${b64url(header)}.${b64url(claims)}`;
     const signature = sign('sha256', Buffer.from(input, 'ascii'), { key: this.#privateKey, dsaEncoding: 'ieee-p1363' });
     const token = `${input}.${signature.toString('base64url')}`;

@@ -139,7 +139,7 @@ export class MetricsRegistry {
 }
 
 /** The outcome label of one attempt (protocol doc: OK|TIMEOUT|DNS|TLS|CONNECTION|HTTP_ERROR). */
-export type AttemptStatus = 'OK' | 'TIMEOUT' | 'DNS' | 'TLS' | 'CONNECTION' | 'HTTP_ERROR';
+export type AttemptStatus = 'OK' | 'TIMEOUT' | 'DNS' | 'TLS' | 'CONNECTION' | 'NOT_ALLOWED' | 'HTTP_ERROR';
 
 export interface AttemptSample {
   /** The EKM operation: wrap, unwrap, …, info. */

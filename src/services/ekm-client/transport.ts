@@ -16,6 +16,7 @@
 //   `rateLimitRetries` times, never past the deadline. Other HTTP answers are
 //   final: the caller maps them.
 import type { IncomingHttpHeaders } from 'node:http';
+import { lookup as dnsLookup } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -23,6 +24,7 @@ import type { EkmAgent } from './agent';
 import { bodyJson } from './bodies';
 import { AttemptFailure, DNS_ERROR, classifyError } from './failure';
 import type { EkmMetrics } from './metrics';
+import { NotAllowedError, type NetworkPolicy } from './network-policy';
 
 export interface Endpoint {
   /** Where to connect: an address (VPC) or the URI's host. */
@@ -38,7 +40,8 @@ export interface EkmHttpRequest {
   path: string;
   /** A JSON object (bodyJson in bodies.ts writes it). */
   body?: object;
-  token: string;
+  /** The bearer token for a connection whose peer presented the certificate with this SHA-256 (hex). */
+  token: (peerSha256: string) => string;
   /** The metrics `method` label: the EKM operation. */
   operation: string;
   /** The metrics `ekm_connection` label. */
@@ -81,6 +84,8 @@ export interface TransportOptions {
   maxResponseBytes: number;
   metrics: EkmMetrics;
   lookup?: LookupFunction;
+  /** Where the KMS may connect; undefined: anywhere. */
+  networkPolicy?: NetworkPolicy;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -110,7 +115,9 @@ export class EkmTransport {
   readonly #lookup?: LookupFunction;
 
   constructor(private readonly options: TransportOptions) {
-    this.#lookup = options.lookup ? markingLookup(options.lookup) : undefined;
+    const marked = options.lookup ? markingLookup(options.lookup) : undefined;
+    // The policy's check comes after DNS, so its refusal is not taken for a DNS failure.
+    this.#lookup = options.networkPolicy ? options.networkPolicy.guard(marked ?? markingLookup(dnsLookup as unknown as LookupFunction)) : marked;
   }
 
   async exchange(endpoints: readonly Endpoint[], request: EkmHttpRequest): Promise<EkmHttpResponse> {
@@ -154,8 +161,9 @@ export class EkmTransport {
       return { index, waitMs };
     }
     const { kind } = outcome.failure;
-    if (kind !== 'connection' && kind !== 'tls') return undefined;
-    if (kind === 'tls') state.badTls.add(index);
+    if (kind !== 'connection' && kind !== 'tls' && kind !== 'not-allowed') return undefined;
+    // A bad certificate or a forbidden address: another endpoint may do, this one never will.
+    if (kind !== 'connection') state.badTls.add(index);
     const untried = [...Array(count).keys()].find((i) => !state.tried.has(i) && !state.badTls.has(i));
     if (untried !== undefined) return remaining > 0 ? { index: untried, waitMs: 0 } : undefined;
     const usable = [...Array(count).keys()].find((i) => !state.badTls.has(i));
@@ -186,15 +194,17 @@ export class EkmTransport {
     if (remainingMs <= 0) {
       return Promise.resolve({ failure: new AttemptFailure('timeout', endpoint, 'EKM_DEADLINE', 'the deadline passed') });
     }
-    let wire: Buffer;
     try {
-      wire = requestBytes(ep, request, payload);
+      checkRequestLine(ep, request.path);
+      // An address is checked here; a name after DNS, by the lookup.
+      const policy = this.options.networkPolicy;
+      if (policy && isIP(ep.host) && !policy.allows(ep.host)) throw new NotAllowedError(ep.host, ep.servername);
     } catch (err) {
       return Promise.resolve({ failure: classifyError(err, endpoint) });
     }
     const pending = ep.agent.request(
       { host: ep.host, port: ep.port, servername: ep.servername, endpoint, lookup: this.#lookup },
-      wire,
+      (peerSha256) => requestBytes(ep, { method: request.method, path: request.path, token: request.token(peerSha256) }, payload),
       false,
       {
         connectTimeoutMs: Math.max(1, Math.min(this.options.connectTimeoutMs, remainingMs)),
@@ -220,11 +230,21 @@ export class EkmTransport {
 const REQUEST_TARGET = /^\/[\x21-\x7e]*$/;
 const HEADER_VALUE = /^[\x21-\x7e]+$/;
 
+const hostValue = (ep: Pick<Endpoint, 'servername' | 'port'>): string =>
+  ep.port === 443 ? hostHeader(ep.servername) : `${hostHeader(ep.servername)}:${ep.port}`;
+
+/** Before connecting: the path and Host header can go on a request line and in a header. */
+export function checkRequestLine(ep: Pick<Endpoint, 'servername' | 'port'>, path: string): void {
+  const host = hostValue(ep);
+  if (!REQUEST_TARGET.test(path)) throw new AttemptFailure('protocol', host, 'EKM_BAD_REQUEST', 'the request path holds characters a request line can not carry');
+  if (!HEADER_VALUE.test(host)) throw new AttemptFailure('protocol', host, 'EKM_BAD_REQUEST', 'a header value holds characters a header can not carry');
+}
+
 /** The whole request, head and body, as one buffer: one write, one TLS record for a small call. */
-export function requestBytes(ep: Pick<Endpoint, 'servername' | 'port'>, request: Pick<EkmHttpRequest, 'method' | 'path' | 'token'>, payload: Buffer | undefined): Buffer {
-  const host = ep.port === 443 ? hostHeader(ep.servername) : `${hostHeader(ep.servername)}:${ep.port}`;
-  if (!REQUEST_TARGET.test(request.path)) throw new AttemptFailure('protocol', host, 'EKM_BAD_REQUEST', 'the request path holds characters a request line can not carry');
-  if (!HEADER_VALUE.test(request.token) || !HEADER_VALUE.test(host)) throw new AttemptFailure('protocol', host, 'EKM_BAD_REQUEST', 'a header value holds characters a header can not carry');
+export function requestBytes(ep: Pick<Endpoint, 'servername' | 'port'>, request: { method: string; path: string; token: string }, payload: Buffer | undefined): Buffer {
+  const host = hostValue(ep);
+  checkRequestLine(ep, request.path);
+  if (!HEADER_VALUE.test(request.token)) throw new AttemptFailure('protocol', host, 'EKM_BAD_REQUEST', 'a header value holds characters a header can not carry');
   let head = `${request.method} ${request.path} HTTP/1.1\r\nhost: ${host}\r\nauthorization: Bearer ${request.token}\r\naccept: application/json\r\n`;
   if (payload) head += `content-type: application/json\r\ncontent-length: ${payload.length}\r\n`;
   head += '\r\n';
