@@ -146,8 +146,11 @@ export function applyHttpLimits(server: http.Server, limits: ListenerLimits, ans
   server.requestTimeout = limits.headersTimeoutMs + limits.bodyTimeoutMs + 5000;
   server.keepAliveTimeout = limits.idleTimeoutMs;
   server.timeout = 0;
+  // Over TLS the answer can only go once the handshake is done (create a TLS
+  // server with handshakeTimeout: limits.headersTimeoutMs).
+  const secure = 'setSecureContext' in server;
   let open = 0;
-  server.on('connection', (socket: net.Socket) => {
+  server.on(secure ? 'secureConnection' : 'connection', (socket: net.Socket) => {
     if (open >= limits.maxConnections) {
       socket.end(answers.tooManyConnections);
       setTimeout(() => socket.destroy(), 1000).unref();

@@ -139,6 +139,7 @@ export async function createEkmServer(options: EkmServerOptions): Promise<EkmSer
       key: tls.keyPem,
       ...TLS_SERVER_POLICY,
       connectionsCheckingInterval: 1000,
+      handshakeTimeout: limits.headersTimeoutMs,
       ...(clientCa ? { ca: clientCa, requestCert: true, rejectUnauthorized: true } : {}),
     }, ekmRequestHandler({
       keys, verifier, audit, clock, logger, budget,
