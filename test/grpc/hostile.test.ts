@@ -127,6 +127,33 @@ describe('gRPC: nothing a stranger sends stops the KMS', () => {
     await stillServes();
   });
 
+  test('random protobuf bodies: INVALID_ARGUMENT or another code, in our words, never the parser\'s', async () => {
+    const random = seededRandom(FIXED_SEED + 1);
+    const session = http2.connect(`http://127.0.0.1:${kms.server.grpcPort}`);
+    const methods = ['Encrypt', 'Decrypt', 'CreateCryptoKey', 'UpdateCryptoKey', 'ListCryptoKeys', 'AsymmetricSign', 'MacSign'];
+    try {
+      for (let i = 0; i < 300; i++) {
+        const body = Buffer.from(Array.from({ length: Math.floor(random() * 64) }, () => Math.floor(random() * 256)));
+        const path = `/google.cloud.kms.v1.KeyManagementService/${methods[i % methods.length]}`;
+        const { status, message } = await new Promise<{ status: number; message: string }>((resolve, reject) => {
+          const req = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' });
+          let headers: http2.IncomingHttpHeaders = {};
+          req.on('response', (h) => (headers = h));
+          req.on('trailers', (t) => (headers = { ...headers, ...t }));
+          req.on('data', () => undefined);
+          req.on('end', () => resolve({ status: Number(headers['grpc-status']), message: decodeURIComponent(String(headers['grpc-message'] ?? '')) }));
+          req.on('error', reject);
+          req.end(grpcMessage(body));
+        });
+        assert.notEqual(status, 13, `INTERNAL for ${body.toString('hex')} on ${path}: ${message}`);
+        assert.doesNotMatch(message, /index out of range|wire type|illegal|invalid (tag|length)|RangeError|TypeError|Error:/i, `${path} ${body.toString('hex')}`);
+      }
+    } finally {
+      session.close();
+    }
+    assert.deepEqual(log.errors, []);
+  });
+
   /** One random conversation: mostly plausible frames, some nonsense, ended by a close or a reset. */
   function randomConversation(random: () => number): Array<Buffer | number> {
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
