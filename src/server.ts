@@ -20,6 +20,7 @@ import { KeyMaterial } from './services/key-material';
 import type { SchedulerRun } from './services/scheduler';
 import { openSqliteStore } from './store/sqlite';
 import type { Store } from './store/store';
+import { openDataDir, type OpenDataDir } from './data-dir';
 
 export interface ServerOptions {
   /** Data directory for the SQLite database and the root key; default ./.openekm */
@@ -113,10 +114,9 @@ async function checkRootKey(store: Store, rootKey: RootKey): Promise<void> {
   }
 }
 
-function openStore(dataDir: string | undefined): Store {
-  if (!dataDir) return openSqliteStore(':memory:');
-  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  return openSqliteStore(path.join(dataDir, 'kms.sqlite'));
+function openStore(dataDir: string | undefined): OpenDataDir {
+  if (!dataDir) return { store: openSqliteStore(':memory:'), release: () => undefined };
+  return openDataDir(dataDir);
 }
 
 /** A client certificate that can't be used is a start error, not a failure on the first EKM call. */
@@ -141,7 +141,8 @@ export async function createServer(options: ServerOptions = {}): Promise<OpenEkm
   checkClientCertificate(options.ekm?.clientCertificate);
   const dataDir = options.inMemory ? undefined : path.resolve(options.dataDir ?? '.openekm');
   const log = options.logger ?? jsonLogger();
-  const store = openStore(dataDir);
+  const opened = openStore(dataDir);
+  const store = opened.store;
   try {
     const rootKey = resolveRootKey(options, dataDir);
     await checkRootKey(store, rootKey);
@@ -207,10 +208,12 @@ export async function createServer(options: ServerOptions = {}): Promise<OpenEkm
         await Promise.all([grpc.close(), rest.close()]);
         ekm.close();
         await store.close();
+        opened.release();
       },
     };
   } catch (err) {
     await store.close();
+    opened.release();
     throw err;
   }
 }

@@ -4,12 +4,14 @@
 import type { CollectionSpec, FieldSpec } from '../list/query';
 import { enumNames } from '../proto/registry';
 
+/** PRAGMA user_version of a database with these tables (sqlite-open.ts); 0 is a database made before versions. */
 export const SCHEMA_VERSION = 1;
 
 /**
- * Columns added after a store may have been made: [table, column, definition].
- * Opening a store adds whichever are missing (CREATE TABLE IF NOT EXISTS
- * leaves an existing table as it was).
+ * Columns added to tables of a database made before schema versions were
+ * recorded: [table, column, definition]. Opening such a database adds
+ * whichever are missing (CREATE TABLE IF NOT EXISTS leaves an existing table
+ * as it was). Later changes are migrations from one version to the next.
  */
 export const ADDED_COLUMNS: readonly (readonly [string, string, string])[] = [
   ['crypto_key_versions', 'external_destruction_failure_reason', "TEXT NOT NULL DEFAULT ''"],

@@ -144,7 +144,6 @@ export class SqliteDirectoryStore implements DirectoryStore {
     private readonly db: Database.Database,
     private readonly cache: ReadCache = new ReadCache(db),
   ) {
-    db.exec(DIRECTORY_SCHEMA);
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       insertNamespace: p(`INSERT INTO sd_namespaces (name, parent, uid, labels, create_time, update_time, revision)

@@ -95,7 +95,6 @@ export class SqliteEkmStore implements EkmStore {
     private readonly db: Database.Database,
     private readonly cache: ReadCache = new ReadCache(db),
   ) {
-    db.exec(EKM_SCHEMA);
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       insert: p(`INSERT INTO ekm_connections (name, parent, create_time, service_resolvers, key_management_mode,

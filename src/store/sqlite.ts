@@ -3,14 +3,15 @@
 // completion inside one turn of the event loop, and multi-row writes run in a
 // transaction. WAL with synchronous=FULL: a commit is on disk before the call
 // returns, so a killed process loses no acknowledged write.
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { aborted, notFound } from '../errors';
 import type { DirectoryStore } from './directory';
 import type { EkmStore } from './ekm';
 import { conflict, freeze, listPage, ReadCache, type Row, translate } from './sqlite-common';
 import { SqliteDirectoryStore } from './sqlite-directory';
 import { SqliteEkmStore } from './sqlite-ekm';
-import { ADDED_COLUMNS, CRYPTO_KEY_LIST, CRYPTO_KEY_VERSION_LIST, INDEXES, KEY_RING_LIST, SCHEMA } from './schema';
+import { CRYPTO_KEY_LIST, CRYPTO_KEY_VERSION_LIST, KEY_RING_LIST } from './schema';
+import { openDatabase, type OpenOptions } from './sqlite-open';
 import type {
   CreateVersionOptions,
   CryptoKeyRecord,
@@ -24,25 +25,12 @@ import type {
 } from './store';
 
 
-/** Opens (creating if needed) a store at `file`, or in memory when file is ':memory:'. */
-export function openSqliteStore(file: string): Store {
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.pragma('busy_timeout = 5000');
-  db.pragma('foreign_keys = ON');
-  db.exec(SCHEMA);
-  addMissingColumns(db);
-  db.exec(INDEXES);
-  return new SqliteStore(db);
-}
-
-/** Brings a store made by an earlier release up to the current columns. */
-function addMissingColumns(db: Database.Database): void {
-  for (const [table, column, definition] of ADDED_COLUMNS) {
-    const columns = db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
-    if (!columns.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
-  }
+/**
+ * Opens (creating if needed) a store at `file`, or in memory when file is
+ * ':memory:'; with exclusive, held for this process alone (sqlite-open.ts).
+ */
+export function openSqliteStore(file: string, options: OpenOptions = {}): Store {
+  return new SqliteStore(openDatabase(file, options));
 }
 
 const keyRingFrom = (r: Row): KeyRingRecord => ({ name: r.name as string, createTime: r.create_time as number });

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { openSqliteStore } from '../../src/store/sqlite';
+import { SCHEMA_VERSION } from '../../src/store/schema';
 import { tempDir } from '../helpers/kms';
 
 const VERSION = 'projects/p/locations/us-east1/keyRings/r/cryptoKeys/k/cryptoKeyVersions/1';
@@ -37,4 +38,16 @@ void test('a store without external_destruction_failure_reason gains it on open'
   // Opening again finds the column and adds nothing.
   const again = openSqliteStore(file);
   await again.close();
+});
+
+void test('a store made before schema versions gets the current version and every table', async () => {
+  const file = path.join(tempDir('openekm-migrate-'), 'kms.sqlite');
+  const old = new Database(file);
+  old.exec('CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+  old.close();
+  await openSqliteStore(file).close();
+  const db = new Database(file);
+  assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+  assert.ok((db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'key_material'").pluck().get() as number) === 1);
+  db.close();
 });
