@@ -6,6 +6,7 @@ import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { methodTable } from './api/methods';
+import { withProjectAliases } from './api/project-aliases';
 import { type Clock, systemClock } from './clock';
 import { loadOrCreateRootKeyFile, RootKey } from './crypto/root-key';
 import { startGrpc } from './grpc/server';
@@ -173,7 +174,8 @@ export async function createServer(options: ServerOptions = {}): Promise<OpenEkm
     const services = createServices(ctx);
     built.services = services;
     const host = options.host ?? '127.0.0.1';
-    const table = methodTable(services);
+    await services.projects.registerInUse();
+    const table = withProjectAliases(methodTable(services), services.projects);
     const grpc = await startGrpc(table, host, options.grpcPort ?? 0, log, { limits: options.limits });
     let rest;
     try {

@@ -6,6 +6,8 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LIMIT_FLAG_OPTIONS, limitsFromFlags } from '../limits';
 import { createServer } from '../server';
+import { projectNumber, serviceIdentityEmail } from '../services/ekm-client';
+import { isProjectNumber } from '../services/projects';
 import { ekmMain } from '../ekm/cli';
 import { howTo, runDemo, startPair } from './dev';
 
@@ -16,6 +18,7 @@ const USAGE = `usage: openekm serve [--data DIR | --in-memory] [--host HOST] [--
        openekm dev [--grpc-port P] [--rest-port P] [--ekm-port P]
                          the KMS and a reference EKM together (./.openekm, ./.openekm-ekm)
        openekm demo      Cloud EKM's usage flow end to end, in a temporary directory
+       openekm project ID  a project's number and its KMS service identity towards EKMs
        openekm ekm ...   the reference external key manager (openekm ekm help)
 
   --data DIR          data directory (SQLite database, root key); default ./.openekm
@@ -143,8 +146,19 @@ async function dev(args: string[]): Promise<void> {
   process.on('SIGINT', stop);
 }
 
+/** `openekm project ID`: what names a project here besides its id, and what EKMs see it as. */
+function project(args: string[]): void {
+  const [id, ...extra] = args;
+  if (id === undefined || extra.length > 0 || !/^[a-zA-Z0-9._:-]{1,128}$/.test(id)) {
+    throw new UsageError('openekm project takes one project id');
+  }
+  const number = isProjectNumber(id) ? id : projectNumber(id);
+  process.stdout.write(`${JSON.stringify({ ...(isProjectNumber(id) ? {} : { projectId: id }), projectNumber: number, ekmServiceIdentity: serviceIdentityEmail(number) })}\n`);
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
+  if (command === 'project') return project(rest);
   if (command === 'serve') return serve(rest);
   if (command === 'ekm') return ekmMain(rest);
   if (command === 'dev') return dev(rest);

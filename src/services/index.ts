@@ -10,6 +10,7 @@ import { EkmConnectionsService } from './ekm-connections';
 import { KeyRingsService } from './key-rings';
 import { LocationsService } from './locations';
 import { MacOps } from './mac-ops';
+import { Projects } from './projects';
 import { RawOps } from './raw-ops';
 import { Scheduler } from './scheduler';
 import { SymmetricOps } from './symmetric-ops';
@@ -28,6 +29,8 @@ export interface Services {
   ekmConfig: EkmConfigService;
   /** Service Directory: where EKM replicas are found. */
   directory: DirectoryServices;
+  /** Project ids and numbers. */
+  projects: Projects;
 }
 
 export function createServices(ctx: ServiceContext): Services {
@@ -45,5 +48,6 @@ export function createServices(ctx: ServiceContext): Services {
     ekmConnections: new EkmConnectionsService(ctx),
     ekmConfig: new EkmConfigService(ctx),
     directory: createDirectoryServices(ctx),
+    projects: new Projects(ctx.store),
   };
 }

@@ -78,6 +78,10 @@ CREATE TABLE IF NOT EXISTS key_material (
   version_name TEXT PRIMARY KEY,
   sealed BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS projects (
+  id TEXT PRIMARY KEY,
+  number TEXT NOT NULL UNIQUE
+);
 `;
 
 const kmsEnum = (name: string): FieldSpec => ({

@@ -165,6 +165,12 @@ class SqliteStore implements Store {
         AND next_rotation_time <= ? ORDER BY next_rotation_time LIMIT ?`),
       getSetting: p('SELECT value FROM settings WHERE key = ?').pluck(),
       initSetting: p('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
+      registerProject: p('INSERT INTO projects (id, number) VALUES (?, ?) ON CONFLICT DO NOTHING'),
+      projectIdOf: p('SELECT id FROM projects WHERE number = ?').pluck(),
+      // "projects/{id}/..." in every table whose names start with a project.
+      projectIdsInUse: p(`SELECT DISTINCT substr(name, 10, instr(substr(name, 10), '/') - 1) AS id FROM (
+        SELECT name FROM key_rings UNION ALL SELECT name FROM ekm_connections UNION ALL SELECT name FROM ekm_configs
+        UNION ALL SELECT name FROM sd_namespaces) WHERE name LIKE 'projects/%/%'`).pluck(),
     };
   }
 
@@ -302,6 +308,18 @@ class SqliteStore implements Store {
   async initSetting(key: string, value: string): Promise<string> {
     this.s.initSetting.run(key, value);
     return this.s.getSetting.get(key) as string;
+  }
+
+  async registerProject(id: string, number: string): Promise<void> {
+    this.s.registerProject.run(id, number);
+  }
+
+  async projectIdOf(number: string): Promise<string | undefined> {
+    return this.s.projectIdOf.get(number) as string | undefined;
+  }
+
+  async projectIdsInUse(): Promise<string[]> {
+    return this.s.projectIdsInUse.all() as string[];
   }
 
   async close(): Promise<void> {

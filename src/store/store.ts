@@ -144,5 +144,15 @@ export interface Store {
   /** Sets the value unless one exists; returns the stored value (so concurrent starts agree). */
   initSetting(key: string, value: string): Promise<string>;
 
+  /**
+   * Records that project `id` has `number` (idempotent). A number already
+   * recorded for another id keeps its first id.
+   */
+  registerProject(id: string, number: string): Promise<void>;
+  /** The id recorded for a project number. */
+  projectIdOf(number: string): Promise<string | undefined>;
+  /** The project ids that stored resources' names use. */
+  projectIdsInUse(): Promise<string[]>;
+
   close(): Promise<void>;
 }

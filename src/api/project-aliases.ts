@@ -1,0 +1,121 @@
+// Project numbers in resource names (AIP-2510), in one place for every RPC:
+// a request may name a project by id or by number; the services only ever
+// see the id form (services/projects.ts), and the caller gets its answer, and
+// its errors, in the form it used. Every project id a request names is
+// recorded with its number on first sight, so the number can name it later.
+//
+// The common call names projects by ids already recorded: it goes straight
+// to the service, after one walk over the request's strings.
+import { KmsError, notFound } from '../errors';
+import type { Msg } from '../proto/registry';
+import { isProjectNumber, type Projects } from '../services/projects';
+import type { CallContext } from '../services/context';
+import type { Handler } from './methods';
+
+const PREFIX = 'projects/';
+/**
+ * Names of the resources served here: a project, a location, and what lives
+ * in one. Other services' names (an Endpoint's network,
+ * projects/{number}/locations/global/networks/{n}) are left as they are.
+ */
+const SERVED = /^projects\/[^/]+(\/locations\/[^/]+(\/(keyRings|ekmConnections|ekmConfig|namespaces|importJobs)(\/.*)?)?)?$/;
+
+/** The project segment of the name of a resource served here ("projects/{p}/..."), else undefined. */
+function projectOf(text: string): string | undefined {
+  if (!text.startsWith(PREFIX) || !SERVED.test(text)) return undefined;
+  const end = text.indexOf('/', PREFIX.length);
+  const project = end < 0 ? text.slice(PREFIX.length) : text.slice(PREFIX.length, end);
+  return project === '' ? undefined : project;
+}
+
+const isBytes = (value: object): boolean => value instanceof Uint8Array;
+
+/** Every project segment of the resource names in a message, nested ones included. */
+function projectsIn(value: unknown, found: Set<string>): Set<string> {
+  if (typeof value === 'string') {
+    const project = projectOf(value);
+    if (project !== undefined) found.add(project);
+  } else if (Array.isArray(value)) {
+    for (const item of value) projectsIn(item, found);
+  } else if (value !== null && typeof value === 'object' && !isBytes(value)) {
+    for (const key in value) projectsIn((value as Record<string, unknown>)[key], found);
+  }
+  return found;
+}
+
+/** A copy of value with every string passed through map; objects are copied only where something changed. */
+function mapStrings(value: unknown, map: (text: string) => string): unknown {
+  if (typeof value === 'string') return map(value);
+  if (Array.isArray(value)) {
+    let changed = false;
+    const out = value.map((item) => {
+      const mapped = mapStrings(item, map);
+      changed ||= mapped !== item;
+      return mapped;
+    });
+    return changed ? out : value;
+  }
+  if (value === null || typeof value !== 'object' || isBytes(value)) return value;
+  let out: Record<string, unknown> | undefined;
+  for (const key in value) {
+    const item = (value as Record<string, unknown>)[key];
+    const mapped = mapStrings(item, map);
+    if (mapped !== item) (out ??= { ...(value as Record<string, unknown>) })[key] = mapped;
+  }
+  return out ?? value;
+}
+
+/** Resource names whose project is a key of `to`, with that project replaced. */
+const renameNames = (to: ReadonlyMap<string, string>) => (text: string): string => {
+  const project = projectOf(text);
+  const replacement = project === undefined ? undefined : to.get(project);
+  return replacement === undefined ? text : `${PREFIX}${replacement}${text.slice(PREFIX.length + project!.length)}`;
+};
+
+/** The same error with names of the given projects, anywhere in its text, in the caller's form. */
+function renameInError(err: KmsError, to: ReadonlyMap<string, string>): KmsError {
+  const pattern = new RegExp(`${PREFIX}(${[...to.keys()].map((k) => k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})(?![A-Za-z0-9._:-])`, 'g');
+  const rename = (text: string) => text.replace(pattern, (_, project: string) => `${PREFIX}${to.get(project)!}`);
+  const renamed = new KmsError(err.code, rename(err.message), err.details.map((d) => ({ type: d.type, value: mapStrings(d.value, rename) as Record<string, unknown> })));
+  if (err.cause !== undefined) Object.defineProperty(renamed, 'cause', { value: err.cause, enumerable: false });
+  return renamed;
+}
+
+async function viaIds(handler: Handler, projects: Projects, request: Msg, call: CallContext, named: Set<string>): Promise<Msg> {
+  const toId = new Map<string, string>();
+  for (const project of named) {
+    if (!isProjectNumber(project)) {
+      await projects.register(project);
+      continue;
+    }
+    const id = await projects.idOf(project);
+    // The caller's own words (AIP-2510: errors echo what was sent).
+    if (!id) throw notFound(`Project ${project} is not known to this KMS: a project number names a project once the project has been used here by its id (openekm project ID prints its number).`);
+    toId.set(project, id);
+  }
+  if (toId.size === 0) return handler(request, call);
+  const toNumber = new Map([...toId].map(([number, id]) => [id, number]));
+  let response: Msg;
+  try {
+    response = await handler(mapStrings(request, renameNames(toId)) as Msg, call);
+  } catch (err) {
+    throw err instanceof KmsError ? renameInError(err, toNumber) : err;
+  }
+  return mapStrings(response, renameNames(toNumber)) as Msg;
+}
+
+/** The handler, taking either form of a project in any resource name it is given. */
+function aliased(handler: Handler, projects: Projects): Handler {
+  return (request, call) => {
+    const named = projectsIn(request, new Set());
+    for (const project of named) {
+      if (isProjectNumber(project) || !projects.known(project)) return viaIds(handler, projects, request, call, named);
+    }
+    return handler(request, call);
+  };
+}
+
+/** The method table with project numbers accepted wherever a project id is. */
+export function withProjectAliases(table: ReadonlyMap<string, Handler>, projects: Projects): ReadonlyMap<string, Handler> {
+  return new Map([...table].map(([name, handler]) => [name, aliased(handler, projects)]));
+}

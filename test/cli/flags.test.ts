@@ -1,0 +1,51 @@
+// The hardening flags as a user types them, right and wrong: each bad value
+// is refused before anything listens, naming the flag, without a stack trace;
+// and `openekm project` prints a project's number and EKM identity.
+import '../helpers/env';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { projectNumber, serviceIdentityEmail } from '../../src/services/ekm-client';
+import { tempDir } from '../helpers/kms';
+
+const MAIN = path.resolve(__dirname, '../../src/cli/main.js');
+const run = (args: string[]) => spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 20_000 });
+
+test('bad values of the hardening flags: refused, naming the flag, no stack trace', () => {
+  const serve = ['serve', '--in-memory', '--grpc-port', '0', '--rest-port', '0'];
+  const cases: Array<[string[], RegExp]> = [
+    [[...serve, '--max-connections', '0'], /--max-connections: not a positive integer: 0/],
+    [[...serve, '--max-buffered-bytes', '12abc'], /--max-buffered-bytes: not a positive integer: 12abc/],
+    [[...serve, '--body-timeout-ms=-5'], /--body-timeout-ms: not a positive integer: -5/],
+    [[...serve, '--headers-timeout-ms', '1.5'], /--headers-timeout-ms: not a positive integer: 1\.5/],
+    [[...serve, '--ekm-allowed-network', '10.0.0.0/40'], /--ekm-allowed-network: '10\.0\.0\.0\/40'/],
+    [[...serve, '--ekm-allowed-network', 'example.com'], /--ekm-allowed-network: 'example\.com'/],
+    [[...serve, '--cors-origin', 'not an origin'], /--cors-origin: 'not an origin' is not an origin/],
+    [[...serve, '--ekm-client-cert', '/nonexistent'], /--ekm-client-cert and --ekm-client-key go together/],
+    [['ekm', 'serve', '--data', tempDir(), '--port', '0', '--max-token-lifetime-s', '0'], /--max-token-lifetime-s: not a positive number of seconds: 0/],
+    [['ekm', 'serve', '--data', tempDir(), '--port', '0', '--max-connections', 'many'], /--max-connections: not a positive integer: many/],
+    [['ekm', 'serve', '--data', tempDir(), '--port', '0', '--max-concurrent-streams', '4'], /Unknown option '--max-concurrent-streams'/],
+  ];
+  for (const [args, message] of cases) {
+    const result = run(args);
+    assert.notEqual(result.status, 0, args.join(' '));
+    assert.match(result.stderr, message, args.join(' '));
+    assert.doesNotMatch(result.stderr, /\n\s+at /, `no stack trace for ${args.join(' ')}`);
+  }
+});
+
+test('openekm project prints the number and the EKM identity; a number prints its identity', () => {
+  const byId = run(['project', 'my-project']);
+  assert.equal(byId.status, 0);
+  assert.deepEqual(JSON.parse(byId.stdout), {
+    projectId: 'my-project', projectNumber: projectNumber('my-project'), ekmServiceIdentity: serviceIdentityEmail('my-project'),
+  });
+  const byNumber = run(['project', projectNumber('my-project')]);
+  assert.equal((JSON.parse(byNumber.stdout) as { ekmServiceIdentity: string }).ekmServiceIdentity, serviceIdentityEmail('my-project'));
+  for (const bad of [[], ['a', 'b'], ['bad/name']]) {
+    const result = run(['project', ...bad]);
+    assert.equal(result.status, 2, bad.join(' '));
+    assert.match(result.stderr, /openekm project takes one project id/);
+  }
+});
