@@ -173,11 +173,20 @@ async function main(): Promise<number> {
       workloads.push(...(await prepareEkmWorkloads(ekm, setup, SERVER_MAIN)).filter((w) => ids.includes(w.id)));
       tls = setup;
     }
+    // --baseline: another build's KMS, with keys and bodies of its own, measured beside ours.
+    const baseline = new Map<string, BenchWorkload>();
+    let baselineServer: ServerProcess | undefined;
+    if (opts.baseline && workloads.some((w) => w.protocol === 'grpc' || w.protocol === 'rest')) {
+      if (!fs.existsSync(opts.baseline)) throw new UsageError(`--baseline: ${opts.baseline} is missing`);
+      baselineServer = await startPinned('openekm (baseline)', [opts.baseline, 'serve', '--data', path.join(tmp, 'baseline-data'), '--grpc-port', '0', '--rest-port', '0']);
+      servers.push(baselineServer);
+      for (const w of await prepareWorkloads(baselineServer)) if (workloads.some((o) => o.id === w.id)) baseline.set(w.id, w);
+    }
     const limits = await startLimits(workloads, servers, tls, externalFloor, tmp);
     const pids = (m: Map<string, ServerProcess>) => [...new Set(m.values())].map((s) => `${s.label} pid ${s.pid}`).join(', ');
     const floorPids = limits.floors.size ? `; work floors: ${pids(limits.floors)}` : '';
     progress(`under test: ${pids(ours)}; limits: ${pids(limits.echoes)}${floorPids}; all on CPU ${SERVER_CPU}; h2load on CPU ${LOADGEN_CPU}`);
-    const { runs, warnings } = await runRounds(opts, workloads, ours, limits, tmp);
+    const { runs, warnings } = await runRounds(opts, workloads, ours, limits, tmp, { server: baselineServer, workloads: baseline });
     report(opts, workloads, runs, warnings);
     return 0;
   } finally {
@@ -186,13 +195,20 @@ async function main(): Promise<number> {
   }
 }
 
-async function runRounds(opts: Options, workloads: BenchWorkload[], oursBy: Map<Protocol, ServerProcess>, limits: Limits, tmp: string) {
-  const runsPerRound = workloads.reduce((n, w) => n + concurrenciesOf(opts, w).length * (floorOf(limits, w) ? 3 : 2), 0);
-  progress(`${opts.rounds} round(s) x ${runsPerRound} runs (each case on ours and its echo, and its work floor if it has one), ${opts.durationS} s each + 1 s warm-up`);
+interface Baseline {
+  server: ServerProcess | undefined;
+  /** The baseline's own workloads (its keys, its bodies), by id. */
+  workloads: Map<string, BenchWorkload>;
+}
+
+async function runRounds(opts: Options, workloads: BenchWorkload[], oursBy: Map<Protocol, ServerProcess>, limits: Limits, tmp: string, baseline: Baseline) {
+  const runsPerRound = workloads.reduce((n, w) => n + concurrenciesOf(opts, w).length * (2 + (floorOf(limits, w) ? 1 : 0) + (baseline.workloads.has(w.id) ? 1 : 0)), 0);
+  progress(`${opts.rounds} round(s) x ${runsPerRound} runs (each case on ours and its echo, its work floor if it has one, and the baseline build if given), ${opts.durationS} s each + 1 s warm-up`);
   const bodyFiles = new Map<string, string>();
-  const bodyFile = (w: BenchWorkload, kind: ServerKind) => bodyFiles.get(kind === 'floor' && w.floorBody ? `${w.id}-floor` : w.id)!;
+  const bodyFile = (w: BenchWorkload, kind: ServerKind) =>
+    bodyFiles.get(kind === 'baseline' ? `${w.id}-baseline` : kind === 'floor' && w.floorBody ? `${w.id}-floor` : w.id)!;
   for (const w of workloads) {
-    for (const [name, body] of [[w.id, w.body], [`${w.id}-floor`, w.floorBody]] as const) {
+    for (const [name, body] of [[w.id, w.body], [`${w.id}-floor`, w.floorBody], [`${w.id}-baseline`, baseline.workloads.get(w.id)?.body]] as const) {
       if (!body) continue;
       const file = path.join(tmp, `${name}.bin`);
       fs.writeFileSync(file, body);
@@ -206,12 +222,18 @@ async function runRounds(opts: Options, workloads: BenchWorkload[], oursBy: Map<
       const echo = limits.echoes.get(workload.protocol)!;
       const ours = oursBy.get(workload.protocol)!;
       const floor = floorOf(limits, workload);
-      const servers: [ServerKind, ServerProcess][] = [['ours', ours], ['echo', echo], ...(floor ? [['floor', floor] as [ServerKind, ServerProcess]] : [])];
+      const theirs = baseline.workloads.get(workload.id);
+      const servers: [ServerKind, ServerProcess][] = [
+        ['ours', ours], ['echo', echo],
+        ...(floor ? [['floor', floor] as [ServerKind, ServerProcess]] : []),
+        ...(theirs && baseline.server ? [['baseline', baseline.server] as [ServerKind, ServerProcess]] : []),
+      ];
       // Alternate who goes first so that drift (thermal, other tenants) falls on all alike.
       const order = round % 2 ? servers : [...servers].reverse();
       for (const concurrency of concurrenciesOf(opts, workload)) {
         for (const [kind, server] of order) {
-          const m = await measureCase({ kind, server, workload, concurrency, round, bodyFile: bodyFile(workload, kind), tmp, durationS: opts.durationS }, progress);
+          const w = kind === 'baseline' ? theirs! : workload;
+          const m = await measureCase({ kind, server, workload: w, concurrency, round, bodyFile: bodyFile(workload, kind), tmp, durationS: opts.durationS }, progress);
           runs.push(m.result);
           warnings.push(...m.warnings);
         }

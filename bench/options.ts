@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 
 export const USAGE = `usage: npm run bench -- [--duration S] [--rounds N] [--quick]
                        [--workloads encrypt,decrypt,sign,rest-encrypt,ekm-wrap,ekm-unwrap]
-                       [--concurrency 1,16,64] [--cpu-prof DIR]
+                       [--concurrency 1,16,64] [--cpu-prof DIR] [--baseline MAIN_JS]
 
   --duration S    measured seconds per run, after 1 s of warm-up; default 5
   --rounds N      rounds, each running every case on both servers; default 3
@@ -16,6 +16,8 @@ export const USAGE = `usage: npm run bench -- [--duration S] [--rounds N] [--qui
                   gRPC, 16,64 for REST and EKM
   --cpu-prof DIR  run the servers under test with node --cpu-prof, profiles written to DIR
                   (results are then not written: a profiled server is slower)
+  --baseline F    another build of the KMS (its dist/src/cli/main.js), run in the same rounds
+                  as ours for the gRPC and REST workloads: an A/B of two builds, as "ours / baseline"
 `;
 
 export interface Options {
@@ -26,6 +28,8 @@ export interface Options {
   /** Concurrencies for every workload; undefined: each workload's own. */
   concurrencies: number[] | undefined;
   cpuProfDir: string | undefined;
+  /** Another build's dist/src/cli/main.js, measured beside ours (A/B). */
+  baseline: string | undefined;
   help: boolean;
 }
 
@@ -49,6 +53,7 @@ export function parseOptions(argv: string[]): Options {
         workloads: { type: 'string' },
         concurrency: { type: 'string' },
         'cpu-prof': { type: 'string' },
+        baseline: { type: 'string' },
         help: { type: 'boolean' },
       },
       strict: true,
@@ -62,6 +67,7 @@ export function parseOptions(argv: string[]): Options {
     workloads: values.workloads?.split(','),
     concurrencies: values.concurrency?.split(',').map((c) => positive(c, '--concurrency')),
     cpuProfDir: values['cpu-prof'] ? path.resolve(values['cpu-prof']) : undefined,
+    baseline: values.baseline ? path.resolve(values.baseline) : undefined,
     help: values.help ?? false,
   };
 }

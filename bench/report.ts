@@ -8,8 +8,9 @@ import * as path from 'node:path';
  * ours: the server under test. echo: the bare transport, the limit the
  * targets are stated against. floor: the work floor, a bare server on the
  * same transport doing only the request's own work (REST and EKM workloads).
+ * baseline: another build of our server (--baseline), for an A/B of two builds.
  */
-export type ServerKind = 'ours' | 'echo' | 'floor';
+export type ServerKind = 'ours' | 'echo' | 'floor' | 'baseline';
 
 export interface RunResult {
   round: number;
@@ -52,6 +53,10 @@ export interface Row {
   floorPairedRatio: number | null;
   /** Median over rounds of ours / floor: what our server costs beyond the request's own work (null without a floor). */
   oursOfFloor: number | null;
+  /** The baseline build's median req/s (null without --baseline). */
+  baselineRps: number | null;
+  /** Median over rounds of ours / baseline: the A/B of two builds (null without --baseline). */
+  oursOfBaseline: number | null;
   p50Ms: number;
   p99Ms: number;
   rssMiB: number;
@@ -79,6 +84,7 @@ export function summarize(runs: RunResult[], cases: { id: string; label: string;
       const ours = of('ours');
       const echo = of('echo');
       const floor = of('floor');
+      const baseline = of('baseline');
       if (ours.length === 0 || echo.length === 0) continue;
       const m = (rs: RunResult[], f: (r: RunResult) => number) => median(rs.map(f));
       const oursRps = m(ours, (r) => r.rps);
@@ -99,6 +105,8 @@ export function summarize(runs: RunResult[], cases: { id: string; label: string;
         floorRoundRatios,
         floorPairedRatio: floor.length ? median(floorRoundRatios) : null,
         oursOfFloor: floor.length ? median(perRound(ours, floor)) : null,
+        baselineRps: baseline.length ? m(baseline, (r) => r.rps) : null,
+        oursOfBaseline: baseline.length ? median(perRound(ours, baseline)) : null,
         p50Ms: m(ours, (r) => r.p50Ms),
         p99Ms: m(ours, (r) => r.p99Ms),
         rssMiB: m(ours, (r) => r.rssMiB),
@@ -118,16 +126,18 @@ const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const ms = (n: number) => n.toFixed(n < 10 ? 2 : 1);
 
 export function markdownTable(rows: Row[]): string {
+  const ab = rows.some((r) => r.baselineRps !== null);
   const lines = [
-    '| workload | concurrency | ours req/s | echo req/s | ratio of medians | paired ratio | floor req/s | floor / echo | ours / floor | p50 ms (ours) | p99 ms (ours) | RSS MiB (ours) | h2load CPU % (ours / echo) | server CPU % (ours / echo) | other CPU % |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| workload | concurrency | ours req/s | echo req/s | ratio of medians | paired ratio | floor req/s | floor / echo | ours / floor |${ab ? ' baseline req/s | ours / baseline |' : ''} p50 ms (ours) | p99 ms (ours) | RSS MiB (ours) | h2load CPU % (ours / echo) | server CPU % (ours / echo) | other CPU % |`,
+    `|---|---:|---:|---:|---:|---:|---:|---:|---:|${ab ? '---:|---:|' : ''}---:|---:|---:|---:|---:|---:|`,
   ];
   const opt = (n: number | null, f: (n: number) => string) => (n === null ? '-' : f(n));
   const two = (n: number) => n.toFixed(2);
   for (const r of rows) {
     lines.push(
       `| ${r.label} | ${r.concurrency} | ${int(r.oursRps)} | ${int(r.echoRps)} | ${r.ratio.toFixed(2)} | ${r.pairedRatio.toFixed(2)} | ` +
-        `${opt(r.floorRps, int)} | ${opt(r.floorPairedRatio, two)} | ${opt(r.oursOfFloor, two)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${r.rssMiB.toFixed(0)} | ${r.h2loadCpuOurs.toFixed(0)} / ${r.h2loadCpuEcho.toFixed(0)} | ${r.serverCpuOurs.toFixed(0)} / ${r.serverCpuEcho.toFixed(0)} | ${r.otherCpu.toFixed(0)} |`,
+        `${opt(r.floorRps, int)} | ${opt(r.floorPairedRatio, two)} | ${opt(r.oursOfFloor, two)} | ` +
+        `${ab ? `${opt(r.baselineRps, int)} | ${opt(r.oursOfBaseline, two)} | ` : ''}${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${r.rssMiB.toFixed(0)} | ${r.h2loadCpuOurs.toFixed(0)} / ${r.h2loadCpuEcho.toFixed(0)} | ${r.serverCpuOurs.toFixed(0)} / ${r.serverCpuEcho.toFixed(0)} | ${r.otherCpu.toFixed(0)} |`,
     );
   }
   return `${lines.join('\n')}\n`;

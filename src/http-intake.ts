@@ -6,7 +6,7 @@
 // problems are BodyProblems that each transport maps to its own error shape.
 import type * as http from 'node:http';
 import type * as net from 'node:net';
-import { BodyHold, type BodyBudget, type ListenerLimits } from './limits';
+import { BodyHold, type BodyBudget, type Deadline, type Deadlines, type ListenerLimits } from './limits';
 
 export type BodyProblemKind =
   /** Over maxBytes (declared or sent): 413. */
@@ -29,6 +29,8 @@ export interface BodyReadOptions {
   maxBytes: number;
   budget?: BodyBudget;
   timeoutMs?: number;
+  /** The listener's deadline sweep for timeoutMs (limits.ts); without it, a timer of the request's own. */
+  deadlines?: Deadlines;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -46,7 +48,8 @@ export function readBody(
   done: (problem: BodyProblem | undefined, body: Buffer) => void,
 ): void {
   const hold = new BodyHold(options.budget);
-  res.once('close', () => hold.releaseAll());
+  // 'close' comes once; plain on() spares the once-wrapper on every request.
+  res.on('close', () => hold.releaseAll());
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > options.maxBytes) {
     req.resume();
@@ -57,12 +60,14 @@ export function readBody(
   let size = 0;
   let finished = false;
   let timer: NodeJS.Timeout | undefined;
+  let deadline: Deadline | undefined;
   const finish = (problem: BodyProblem | undefined): void => {
     if (finished) return;
     finished = true;
-    clearTimeout(timer);
-    req.off('data', onData);
+    if (timer) clearTimeout(timer);
+    if (deadline) options.deadlines!.remove(deadline);
     if (problem) {
+      req.off('data', onData);
       chunks.length = 0;
       hold.releaseAll();
       // Whatever else arrives is read and dropped, so the socket is not stuck.
@@ -79,37 +84,47 @@ export function readBody(
     else chunks.push(chunk);
   };
   if (options.timeoutMs !== undefined) {
-    timer = setTimeout(() => finish(new BodyProblem('timeout', `The request body did not arrive within ${options.timeoutMs} ms.`)), options.timeoutMs);
+    const expire = () => finish(new BodyProblem('timeout', `The request body did not arrive within ${options.timeoutMs} ms.`));
+    if (options.deadlines) deadline = options.deadlines.add(options.timeoutMs, expire);
+    else timer = setTimeout(expire, options.timeoutMs);
   }
   req.on('data', onData);
-  req.once('end', () => finish(undefined));
-  // A client that disconnects mid-body: 'error' (ECONNRESET "aborted") or just 'close'.
-  req.once('error', () => finish(new BodyProblem('aborted', 'The client closed the connection before the end of the request body.')));
-  req.once('close', () => finish(new BodyProblem('aborted', 'The client closed the connection before the end of the request body.')));
+  req.on('end', () => finish(undefined));
+  // A client that disconnects mid-body: 'close' before 'end'. (Without an
+  // 'error' listener, node does not emit the "aborted" error at all.) 'close'
+  // also follows every normal end: the problem is made only when it is one
+  // (an Error costs its stack trace).
+  req.on('close', () => {
+    if (!finished) finish(new BodyProblem('aborted', 'The client closed the connection before the end of the request body.'));
+  });
 }
 
-/** readBody as a promise (the body, or a BodyProblem). */
-export function readBodyAsync(req: http.IncomingMessage, res: http.ServerResponse, options: BodyReadOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) => readBody(req, res, options, (problem, body) => (problem ? reject(problem) : resolve(body))));
+/** Whether the quote at `at` is escaped: preceded by an odd number of backslashes. */
+function escapedQuote(text: Buffer, at: number): boolean {
+  let backslashes = 0;
+  for (let i = at - 1; i >= 0 && text[i] === 0x5c; i--) backslashes++;
+  return backslashes % 2 === 1;
 }
 
 /**
- * Whether JSON text nests arrays and objects at most maxDepth deep. Parsers
- * and the code that walks their result recurse, so a body of 10,000 '['
- * must be refused before either sees it. Brackets inside strings do not count.
+ * Whether JSON text nests arrays and objects at most maxDepth deep. The code
+ * that walks a parsed body recurses, so a body of 10,000 '[' must be refused
+ * before it sees it. Brackets inside strings do not count. Strings are
+ * skipped with Buffer.indexOf (native), so a body that is mostly a base64
+ * string costs little more than its few structural bytes.
  */
 export function jsonDepthWithin(text: Buffer, maxDepth: number): boolean {
   // Depth d needs at least 2d bytes: short bodies can't be too deep.
   if (text.length <= 2 * maxDepth) return true;
   let depth = 0;
-  let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
-    if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped byte
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) {
-      inString = true;
+    if (c === 0x22) {
+      let end = text.indexOf(0x22, i + 1);
+      while (end > 0 && escapedQuote(text, end)) end = text.indexOf(0x22, end + 1);
+      // An unterminated string: the parser refuses the body.
+      if (end < 0) return true;
+      i = end;
     } else if (c === 0x5b || c === 0x7b) {
       if (++depth > maxDepth) return false;
     } else if (c === 0x5d || c === 0x7d) {

@@ -20,17 +20,20 @@ const PREFIX = 'projects/';
  */
 const SERVED = /^projects\/[^/]+(\/locations\/[^/]+(\/(keyRings|ekmConnections|ekmConfig|namespaces|importJobs)(\/.*)?)?)?$/;
 
-/** The project segment of the name of a resource served here ("projects/{p}/..."), else undefined. */
-function projectOf(text: string): string | undefined {
-  if (!text.startsWith(PREFIX) || !SERVED.test(text)) return undefined;
+/** The project segment of a string that starts "projects/{p}", else undefined. */
+function segmentOf(text: string): string | undefined {
+  if (!text.startsWith(PREFIX)) return undefined;
   const end = text.indexOf('/', PREFIX.length);
   const project = end < 0 ? text.slice(PREFIX.length) : text.slice(PREFIX.length, end);
   return project === '' ? undefined : project;
 }
 
+/** The project segment of the name of a resource served here, else undefined. */
+const projectOf = (text: string): string | undefined => (SERVED.test(text) ? segmentOf(text) : undefined);
+
 const isBytes = (value: object): boolean => value instanceof Uint8Array;
 
-/** Every project segment of the resource names in a message, nested ones included. */
+/** The projects of the served names in a message's strings, nested ones included. */
 function projectsIn(value: unknown, found: Set<string>): Set<string> {
   if (typeof value === 'string') {
     const project = projectOf(value);
@@ -81,9 +84,9 @@ function renameInError(err: KmsError, to: ReadonlyMap<string, string>): KmsError
   return renamed;
 }
 
-async function viaIds(handler: Handler, projects: Projects, request: Msg, call: CallContext, named: Set<string>): Promise<Msg> {
+async function viaIds(handler: Handler, projects: Projects, request: Msg, call: CallContext): Promise<Msg> {
   const toId = new Map<string, string>();
-  for (const project of named) {
+  for (const project of projectsIn(request, new Set())) {
     if (!isProjectNumber(project)) {
       await projects.register(project);
       continue;
@@ -104,15 +107,31 @@ async function viaIds(handler: Handler, projects: Projects, request: Msg, call: 
   return mapStrings(response, renameNames(toNumber)) as Msg;
 }
 
-/** The handler, taking either form of a project in any resource name it is given. */
+/**
+ * Whether every "projects/{p}" string in a message names a project id already
+ * recorded. A number is never recorded, so one Set lookup tells a number and
+ * a new id from the common case; no pattern, no allocation but the segment.
+ */
+function allKnown(value: unknown, projects: Projects): boolean {
+  if (typeof value === 'string') {
+    const project = segmentOf(value);
+    return project === undefined || projects.known(project);
+  }
+  if (Array.isArray(value)) {
+    for (const item of value) if (!allKnown(item, projects)) return false;
+  } else if (value !== null && typeof value === 'object' && !isBytes(value)) {
+    for (const key in value) if (!allKnown((value as Record<string, unknown>)[key], projects)) return false;
+  }
+  return true;
+}
+
+/**
+ * The handler, taking either form of a project in any resource name it is
+ * given. Any number, or an id not yet recorded, takes the careful path, which
+ * considers served names only.
+ */
 function aliased(handler: Handler, projects: Projects): Handler {
-  return (request, call) => {
-    const named = projectsIn(request, new Set());
-    for (const project of named) {
-      if (isProjectNumber(project) || !projects.known(project)) return viaIds(handler, projects, request, call, named);
-    }
-    return handler(request, call);
-  };
+  return (request, call) => (allKnown(request, projects) ? handler(request, call) : viaIds(handler, projects, request, call));
 }
 
 /** The method table with project numbers accepted wherever a project id is. */

@@ -17,7 +17,7 @@ import type * as http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../clock';
 import { KmsError } from '../errors';
-import type { BodyBudget } from '../limits';
+import type { BodyBudget, Deadlines } from '../limits';
 import type { Logger } from '../log';
 import type { OperationContext } from './access';
 import { auditLine, type AuditFields, type AuditSink } from './audit';
@@ -42,6 +42,8 @@ export interface HandlerDeps {
   bodyTimeoutMs: number;
   /** Bytes of unfinished bodies held across requests. */
   budget: BodyBudget;
+  /** The listener's body-timeout sweep. */
+  deadlines: Deadlines;
 }
 
 interface Answer {
@@ -215,7 +217,7 @@ export function ekmRequestHandler(deps: HandlerDeps): (req: http.IncomingMessage
       proceed(e, route, Buffer.alloc(0));
       return;
     }
-    collectBody(req, res, { maxBytes: deps.maxBodyBytes, timeoutMs: deps.bodyTimeoutMs, budget: deps.budget }, (err, raw) => {
+    collectBody(req, res, { maxBytes: deps.maxBodyBytes, timeoutMs: deps.bodyTimeoutMs, budget: deps.budget, deadlines: deps.deadlines }, (err, raw) => {
       if (err) {
         finish(e, failure(err, req));
         return;

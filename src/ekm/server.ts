@@ -11,7 +11,7 @@ import { systemClock, type Clock } from '../clock';
 import { loadOrCreateRootKeyFile, type RootKey } from '../crypto/root-key';
 import { jsonLogger, type Logger } from '../log';
 import { applyHttpLimits, type RawAnswers } from '../http-intake';
-import { BodyBudget, DEFAULT_LIMITS, limitsWith, type ListenerLimits } from '../limits';
+import { BodyBudget, Deadlines, DEFAULT_LIMITS, limitsWith, type ListenerLimits } from '../limits';
 import { listen } from '../listen';
 import { TLS_SERVER_POLICY } from '../tls-policy';
 import { adminSocketPath as defaultAdminSocket } from './admin-client';
@@ -134,6 +134,8 @@ export async function createEkmServer(options: EkmServerOptions): Promise<EkmSer
     const clientCa = options.clientCaFile ? readFileSync(options.clientCaFile) : undefined;
     const limits = limitsWith(options.limits, EKM_LIMITS);
     const budget = new BodyBudget(limits.maxBufferedBytes);
+    const deadlines = new Deadlines(limits.bodyTimeoutMs);
+    cleanup.push(() => deadlines.stop());
     const server = https.createServer({
       cert: tls.certPem,
       key: tls.keyPem,
@@ -142,7 +144,7 @@ export async function createEkmServer(options: EkmServerOptions): Promise<EkmSer
       handshakeTimeout: limits.headersTimeoutMs,
       ...(clientCa ? { ca: clientCa, requestCert: true, rejectUnauthorized: true } : {}),
     }, ekmRequestHandler({
-      keys, verifier, audit, clock, logger, budget,
+      keys, verifier, audit, clock, logger, budget, deadlines,
       maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY,
       bodyTimeoutMs: limits.bodyTimeoutMs,
     }));

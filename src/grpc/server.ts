@@ -12,7 +12,7 @@ import * as zlib from 'node:zlib';
 import type * as protobuf from 'protobufjs';
 import { type Handler, handlerFor, SERVICES } from '../api/methods';
 import { asKmsError, Code, invalidArgument, KmsError, unimplemented } from '../errors';
-import { BodyBudget, BodyHold, limitsWith, type ListenerLimits } from '../limits';
+import { BodyBudget, BodyHold, Deadlines, limitsWith, type ListenerLimits } from '../limits';
 import { listen } from '../listen';
 import type { Logger } from '../log';
 import { decodeMessage, encodeMessage, type Msg, service } from '../proto/registry';
@@ -72,6 +72,7 @@ function respond(stream: http2.ServerHttp2Stream, headers: http2.OutgoingHttpHea
 }
 
 const END_STREAM = { endStream: true, sendDate: false } as http2.ServerStreamResponseOptions;
+const ignore = (): void => undefined;
 
 /** A trailers-only response: the status travels in the only HEADERS frame. */
 function sendStatus(stream: http2.ServerHttp2Stream, err: KmsError): void {
@@ -157,28 +158,38 @@ class Dispatcher {
     private readonly log: Logger,
     private readonly limits: ListenerLimits,
     private readonly budget: BodyBudget,
+    private readonly deadlines: Deadlines,
+    private readonly sessions: Sessions,
   ) {}
 
   onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
     // A client that goes away mid-call resets the stream; nothing is owed to it.
-    stream.on('error', () => undefined);
+    stream.on('error', ignore);
+    const session = stream.session;
+    this.sessions.streamOpened(session);
+    if (!this.accept(stream, headers, session)) stream.on('close', () => this.sessions.streamClosed(session));
+  }
+
+  /** Routes the stream and reads its call; false when it was answered at once. */
+  private accept(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, session: http2.Http2Session | undefined): boolean {
     if (headers[':method'] !== 'POST') {
       respond(stream, { ':status': 405, allow: 'POST' }, END_STREAM);
       stream.resume();
-      return;
+      return false;
     }
     if (!String(headers['content-type'] ?? '').startsWith('application/grpc')) {
       respond(stream, { ':status': 415 }, END_STREAM);
       stream.resume();
-      return;
+      return false;
     }
     const route = this.table.get(headers[':path'] ?? '');
     if (!route) {
       sendStatus(stream, unimplemented(`Method not found: ${String(headers[':path']).slice(0, 200)}`));
       stream.resume();
-      return;
+      return false;
     }
-    this.collect(stream, (body) => this.call(stream, headers, route, body));
+    this.collect(stream, session, (body) => this.call(stream, headers, route, body));
+    return true;
   }
 
   /**
@@ -187,7 +198,7 @@ class Dispatcher {
    * too large, over budget or too slow is answered at once and the stream
    * reset, so the peer stops sending and nothing more is kept.
    */
-  private collect(stream: http2.ServerHttp2Stream, done: (body: Buffer) => void): void {
+  private collect(stream: http2.ServerHttp2Stream, session: http2.Http2Session | undefined, done: (body: Buffer) => void): void {
     const hold = new BodyHold(this.budget);
     const chunks: Buffer[] = [];
     let size = 0;
@@ -200,10 +211,12 @@ class Dispatcher {
       sendStatus(stream, err);
       if (!stream.closed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
     };
-    const timer = setTimeout(() => refuse(bodyTimeout(this.limits.bodyTimeoutMs)), this.limits.bodyTimeoutMs);
-    stream.once('close', () => {
-      clearTimeout(timer);
+    const deadline = this.deadlines.add(this.limits.bodyTimeoutMs, () => refuse(bodyTimeout(this.limits.bodyTimeoutMs)));
+    // The one 'close' listener of a call: its deadline, its bytes, and its session's idle count.
+    stream.on('close', () => {
+      this.deadlines.remove(deadline);
       hold.releaseAll();
+      this.sessions.streamClosed(session);
     });
     stream.on('data', (chunk: Buffer) => {
       if (refused) return;
@@ -213,7 +226,7 @@ class Dispatcher {
       else chunks.push(chunk);
     });
     stream.on('end', () => {
-      clearTimeout(timer);
+      this.deadlines.remove(deadline);
       // A reset (even with NO_ERROR) also ends the readable side: nobody is left to answer.
       if (refused || !writable(stream)) return;
       done(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
@@ -265,6 +278,7 @@ class Dispatcher {
  */
 class Sessions {
   readonly #open = new Set<http2.ServerHttp2Session>();
+  readonly #tracked = new WeakMap<http2.Http2Session, { opened(): void; closed(): void }>();
 
   constructor(private readonly limits: ListenerLimits) {}
 
@@ -284,12 +298,13 @@ class Sessions {
       timer.unref();
     };
     arm(this.limits.headersTimeoutMs);
-    session.on('stream', (stream: http2.ServerHttp2Stream) => {
-      active++;
-      clearTimeout(timer);
-      stream.once('close', () => {
+    this.#tracked.set(session, {
+      opened: () => {
+        if (active++ === 0) clearTimeout(timer);
+      },
+      closed: () => {
         if (--active === 0 && !session.closed) arm(this.limits.idleTimeoutMs);
-      });
+      },
     });
     session.once('close', () => {
       clearTimeout(timer);
@@ -297,12 +312,25 @@ class Sessions {
     });
   }
 
-  /** GOAWAY to every client: calls in flight finish, then sessions end; whatever is still open after a grace period is cut. */
-  closeAll(graceMs: number): void {
+  /** A stream began on session: the session is not idle until it closes (call streamClosed then). */
+  streamOpened(session: http2.Http2Session | undefined): void {
+    if (session) this.#tracked.get(session)?.opened();
+  }
+
+  streamClosed(session: http2.Http2Session | undefined): void {
+    if (session) this.#tracked.get(session)?.closed();
+  }
+
+  /**
+   * GOAWAY to every client: calls in flight finish, then sessions end;
+   * whatever is still open after a grace period is cut. The returned timer
+   * keeps the process up until then (clear it once the server has closed).
+   */
+  closeAll(graceMs: number): NodeJS.Timeout {
     for (const session of this.#open) session.close();
-    setTimeout(() => {
+    return setTimeout(() => {
       for (const session of this.#open) session.destroy();
-    }, graceMs).unref();
+    }, graceMs);
   }
 }
 
@@ -319,9 +347,10 @@ export async function startGrpc(
 ): Promise<GrpcTransport> {
   const limits = limitsWith(options.limits);
   const budget = new BodyBudget(limits.maxBufferedBytes);
-  const dispatcher = new Dispatcher(routes(table), log, limits, budget);
-  const server = http2.createServer({ settings: { maxConcurrentStreams: limits.maxConcurrentStreams } });
+  const deadlines = new Deadlines(limits.bodyTimeoutMs);
   const sessions = new Sessions(limits);
+  const dispatcher = new Dispatcher(routes(table), log, limits, budget, deadlines, sessions);
+  const server = http2.createServer({ settings: { maxConcurrentStreams: limits.maxConcurrentStreams } });
   server.on('session', (session) => sessions.add(session));
   server.on('stream', (stream, headers) => {
     try {
@@ -338,8 +367,12 @@ export async function startGrpc(
     buffered: () => ({ used: budget.used, peak: budget.peak }),
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        sessions.closeAll(2000);
+        const grace = sessions.closeAll(2000);
+        server.close(() => {
+          clearTimeout(grace);
+          deadlines.stop();
+          resolve();
+        });
       }),
   };
 }

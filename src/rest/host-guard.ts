@@ -26,6 +26,7 @@ export type HostVerdict =
   | { ok: false; problem: 'host' | 'origin'; value: string };
 
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '::1'];
+const OK: HostVerdict = Object.freeze({ ok: true });
 const WILDCARDS = new Set(['0.0.0.0', '::', '']);
 
 /** The host part of a Host header (or an origin's host): no port, no brackets, lower case, no trailing dot. */
@@ -59,10 +60,14 @@ function interfaceNames(): string[] {
   return names;
 }
 
+/** Verdicts on Host header values, remembered: clients send the same one on every request. */
+const HOST_MEMO_LIMIT = 256;
+
 export class HostGuard {
   readonly #anyHost: boolean;
   readonly #hosts: ReadonlySet<string>;
   readonly #origins: ReadonlySet<string>;
+  readonly #hostVerdicts = new Map<string, boolean>();
 
   constructor(options: HostGuardOptions) {
     const extra = options.allowedHosts ?? [];
@@ -83,10 +88,27 @@ export class HostGuard {
     }
   }
 
+  #lastHost = '';
+  #lastAllowed = false;
+
+  #hostAllowed(host: string): boolean {
+    // Most requests carry the previous request's Host: a string comparison, no hashing.
+    if (host === this.#lastHost) return this.#lastAllowed;
+    let allowed = this.#hostVerdicts.get(host);
+    if (allowed === undefined) {
+      allowed = this.#anyHost || this.#hosts.has(hostName(host));
+      if (this.#hostVerdicts.size >= HOST_MEMO_LIMIT) this.#hostVerdicts.clear();
+      this.#hostVerdicts.set(host, allowed);
+    }
+    this.#lastHost = host;
+    this.#lastAllowed = allowed;
+    return allowed;
+  }
+
   check(host: string | undefined, origin: string | undefined): HostVerdict {
     if (host === undefined) return { ok: false, problem: 'host', value: '' };
-    if (!this.#anyHost && !this.#hosts.has(hostName(host))) return { ok: false, problem: 'host', value: host };
-    if (origin === undefined) return { ok: true };
+    if (!this.#hostAllowed(host)) return { ok: false, problem: 'host', value: host };
+    if (origin === undefined) return OK;
     const normal = normalOrigin(origin);
     if (normal && this.#origins.has(normal)) return { ok: true, corsOrigin: origin };
     // The server's own pages (same scheme-less host and port) may call it without CORS.

@@ -8,9 +8,9 @@ import * as zlib from 'node:zlib';
 import { type Handler, handlerFor, SERVICES } from '../api/methods';
 import { asKmsError, Code, invalidArgument, KmsError } from '../errors';
 import {
-  applyHttpLimits, BodyProblem, type BodyProblemKind, jsonDepthWithin, MAX_JSON_DEPTH, type RawAnswers, readBody, readBodyAsync,
+  applyHttpLimits, BodyProblem, type BodyProblemKind, type BodyReadOptions, jsonDepthWithin, MAX_JSON_DEPTH, type RawAnswers, readBody,
 } from '../http-intake';
-import { BodyBudget, limitsWith, type ListenerLimits } from '../limits';
+import { BodyBudget, Deadlines, limitsWith, type ListenerLimits } from '../limits';
 import { listen } from '../listen';
 import type { Logger } from '../log';
 import { type Msg, service } from '../proto/registry';
@@ -211,40 +211,49 @@ function bodyError(err: unknown): unknown {
   return new HttpError(status, new KmsError(code, err.message), { connection: 'close' });
 }
 
-function inflate(raw: Buffer, encoding: string): Promise<Buffer> {
+function inflate(raw: Buffer, encoding: string, done: (err: unknown, body: Buffer) => void): void {
   const inflater = encoding === 'gzip' ? zlib.gunzip : zlib.inflate;
-  return new Promise((resolve, reject) => inflater(raw, { maxOutputLength: MAX_REQUEST_BYTES }, (err, out) => {
-    if (!err) resolve(out);
+  inflater(raw, { maxOutputLength: MAX_REQUEST_BYTES }, (err, out) => {
+    if (!err) done(undefined, out);
     else if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-      reject(new HttpError(413, invalidArgument(`The request body is larger than ${MAX_REQUEST_BYTES} bytes.`), { connection: 'close' }));
-    } else reject(new HttpError(400, invalidArgument(`The request body is not valid ${encoding} data.`)));
-  }));
+      done(new HttpError(413, invalidArgument(`The request body is larger than ${MAX_REQUEST_BYTES} bytes.`), { connection: 'close' }), raw);
+    } else done(new HttpError(400, invalidArgument(`The request body is not valid ${encoding} data.`)), raw);
+  });
 }
 
-/** The request body, decompressed, never more than MAX_REQUEST_BYTES held, within the body timeout. */
-async function readRequestBody(req: http.IncomingMessage, res: http.ServerResponse, limits: ListenerLimits, budget: BodyBudget): Promise<Buffer> {
-  const encoding = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+/**
+ * The request body, decompressed, never more than MAX_REQUEST_BYTES held,
+ * within the body timeout; calls back once (callbacks, not promises: this is
+ * on every request's path).
+ */
+function readRequestBody(req: http.IncomingMessage, res: http.ServerResponse, options: BodyReadOptions, done: (err: unknown, body: Buffer) => void): void {
+  const encoding = req.headers['content-encoding'] === undefined ? 'identity' : String(req.headers['content-encoding']).trim().toLowerCase();
   if (encoding !== 'identity' && encoding !== 'gzip' && encoding !== 'deflate') {
-    throw new HttpError(415, invalidArgument(
+    done(new HttpError(415, invalidArgument(
       `Content-Encoding "${encoding.slice(0, 50)}" is not supported; send gzip, deflate or identity.`,
-    ), { connection: 'close' });
+    ), { connection: 'close' }), EMPTY_BODY);
+    return;
   }
-  let raw: Buffer;
-  try {
-    raw = await readBodyAsync(req, res, { maxBytes: MAX_REQUEST_BYTES, budget, timeoutMs: limits.bodyTimeoutMs });
-  } catch (err) {
-    throw bodyError(err);
-  }
-  return encoding === 'identity' || raw.length === 0 ? raw : inflate(raw, encoding);
+  readBody(req, res, options, (problem, raw) => {
+    if (problem) done(bodyError(problem), raw);
+    else if (encoding === 'identity' || raw.length === 0) done(undefined, raw);
+    else inflate(raw, encoding, done);
+  });
 }
+
+const EMPTY_BODY = Buffer.alloc(0);
 
 /** Whether the request carries a body (a length above 0, or chunked). */
 const hasBody = (req: http.IncomingMessage): boolean =>
   req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 
-/** The media type of Content-Type, without parameters, lower case. */
-const mediaType = (req: http.IncomingMessage): string =>
-  String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+/** Whether Content-Type is application/json, with or without parameters, in any case. */
+function isJson(req: http.IncomingMessage): boolean {
+  const type = req.headers['content-type'];
+  // What the official clients and gcloud send, first.
+  if (type === 'application/json' || type === 'application/json; charset=utf-8') return true;
+  return type !== undefined && type.split(';')[0].trim().toLowerCase() === 'application/json';
+}
 
 const CORS_ALLOW_HEADERS = 'authorization, content-type, content-encoding, x-goog-api-client, x-goog-request-params, x-goog-user-project, x-http-method-override';
 const CORS_ALLOW_METHODS = 'GET, POST, PATCH, PUT, DELETE';
@@ -252,19 +261,22 @@ const CORS_ALLOW_METHODS = 'GET, POST, PATCH, PUT, DELETE';
 class RestDispatcher {
   private readonly router: Router;
   private readonly handlers = new Map<Route, Bound>();
+  private readonly bodyOptions: BodyReadOptions;
 
   constructor(
     table: ReadonlyMap<string, Handler>,
     private readonly log: Logger,
     private readonly guard: HostGuard,
-    private readonly limits: ListenerLimits,
-    readonly budget: BodyBudget,
+    limits: ListenerLimits,
+    budget: BodyBudget,
+    deadlines: Deadlines,
     private readonly plain: ReadonlyMap<string, PlainResource> = new Map(),
   ) {
     this.router = new Router(routesOf(SERVICES, service));
     for (const route of this.router.routes) {
       this.handlers.set(route, { route, handler: handlerFor(table, route.fullMethod) });
     }
+    this.bodyOptions = { maxBytes: MAX_REQUEST_BYTES, budget, timeoutMs: limits.bodyTimeoutMs, deadlines };
   }
 
   onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -310,16 +322,16 @@ class RestDispatcher {
     }
     const bound = this.handlers.get(resolution.match.route)!;
     const match = resolution.match;
-    if (hasBody(req) && mediaType(req) !== 'application/json') {
+    if (hasBody(req) && !isJson(req)) {
       const type = String(req.headers['content-type'] ?? '').slice(0, 100);
       const message = `Content-Type ${type ? `"${type}"` : 'missing'}: a request body must be application/json.`;
       this.fail(req, res, bound.route, new HttpError(415, invalidArgument(message), { connection: 'close' }), format);
       return;
     }
-    readRequestBody(req, res, this.limits, this.budget).then(
-      (body) => this.call(req, res, bound, match, params, body, format),
-      (err: unknown) => this.fail(req, res, bound.route, err, format),
-    );
+    readRequestBody(req, res, this.bodyOptions, (err, body) => {
+      if (err) this.fail(req, res, bound.route, err, format);
+      else this.call(req, res, bound, match, params, body, format);
+    });
   }
 
   /**
@@ -354,7 +366,7 @@ class RestDispatcher {
 
   /** Reads and drops the body (bounded, within the body timeout) before answering, so keep-alive stays in step. */
   private drainThen(req: http.IncomingMessage, res: http.ServerResponse, answer: () => void): void {
-    readBody(req, res, { maxBytes: MAX_REQUEST_BYTES, budget: this.budget, timeoutMs: this.limits.bodyTimeoutMs }, (problem) => {
+    readBody(req, res, this.bodyOptions, (problem) => {
       if (problem?.kind === 'aborted') return;
       if (problem) res.setHeader('connection', 'close');
       answer();
@@ -447,7 +459,8 @@ export async function startRest(
   HostGuard.checkOrigins(options.corsOrigins ?? []);
   const guard = new HostGuard({ boundHost: host, allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins });
   const budget = new BodyBudget(limits.maxBufferedBytes);
-  const dispatcher = new RestDispatcher(table, log, guard, limits, budget, options.plain);
+  const deadlines = new Deadlines(limits.bodyTimeoutMs);
+  const dispatcher = new RestDispatcher(table, log, guard, limits, budget, deadlines, options.plain);
   // node checks the headers and request timeouts every connectionsCheckingInterval.
   const server = http.createServer({ connectionsCheckingInterval: 1000 }, (req, res) => dispatcher.onRequest(req, res));
   applyHttpLimits(server, limits, RAW_ANSWERS);
@@ -457,10 +470,14 @@ export async function startRest(
     buffered: () => ({ used: budget.used, peak: budget.peak }),
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
         // Idle keep-alive connections end now; requests in flight get a grace period.
+        const grace = setTimeout(() => server.closeAllConnections(), 2000);
+        server.close(() => {
+          clearTimeout(grace);
+          deadlines.stop();
+          resolve();
+        });
         server.closeIdleConnections();
-        setTimeout(() => server.closeAllConnections(), 2000).unref();
       }),
   };
 }
