@@ -148,6 +148,25 @@ export interface RawAnswers {
   badRequest: Buffer;
 }
 
+/** One whole answer with a JSON error body, that closes the connection. */
+function rawAnswer(status: number, reason: string, body: unknown, extraHeaders = ''): Buffer {
+  const text = JSON.stringify(body);
+  return Buffer.from(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n${extraHeaders}\r\n${text}`,
+    'latin1',
+  );
+}
+
+/** The raw answers of a listener, its error body made by `errorBody` (each transport has its shape); `server` names it. */
+export function rawAnswers(errorBody: (httpStatus: number, status: string, message: string) => unknown, server: string): RawAnswers {
+  return {
+    tooManyConnections: rawAnswer(503, 'Service Unavailable', errorBody(503, 'UNAVAILABLE', `${server} has too many open connections; retry later.`), 'retry-after: 1\r\n'),
+    headersTimeout: rawAnswer(408, 'Request Timeout', errorBody(408, 'DEADLINE_EXCEEDED', 'The request headers did not arrive in time.')),
+    headersTooLarge: rawAnswer(431, 'Request Header Fields Too Large', errorBody(431, 'INVALID_ARGUMENT', 'The request headers are too large.')),
+    badRequest: rawAnswer(400, 'Bad Request', errorBody(400, 'INVALID_ARGUMENT', 'The request is not valid HTTP/1.1.')),
+  };
+}
+
 /**
  * Applies a listener's limits to a node:http(s) server: the headers timeout
  * (node's own, checked every connectionsCheckingInterval: create the server

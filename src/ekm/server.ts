@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { systemClock, type Clock } from '../clock';
 import { loadOrCreateRootKeyFile, type RootKey } from '../crypto/root-key';
 import { jsonLogger, type Logger } from '../log';
-import { applyHttpLimits, type RawAnswers } from '../http-intake';
+import { applyHttpLimits, rawAnswers } from '../http-intake';
 import { BodyBudget, Deadlines, DEFAULT_LIMITS, limitsWith, type ListenerLimits } from '../limits';
 import { listen } from '../listen';
 import { TLS_SERVER_POLICY } from '../tls-policy';
@@ -79,18 +79,8 @@ export interface EkmServer {
 const DEFAULT_MAX_BODY = 1024 * 1024;
 const EKM_LIMITS: Readonly<ListenerLimits> = { ...DEFAULT_LIMITS, maxBufferedBytes: 32 * 1024 * 1024 };
 
-/** The EKM's error body ({"error": {code, status, message}}) for answers written before any handler runs. */
-function rawAnswer(status: number, reason: string, canonical: string, message: string, extra = ''): Buffer {
-  const body = JSON.stringify({ error: { code: status, status: canonical, message } });
-  return Buffer.from(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${body.length}\r\nconnection: close\r\n${extra}\r\n${body}`, 'latin1');
-}
-
-const RAW_ANSWERS: RawAnswers = {
-  tooManyConnections: rawAnswer(503, 'Service Unavailable', 'UNAVAILABLE', 'The EKM has too many open connections; retry later.', 'retry-after: 1\r\n'),
-  headersTimeout: rawAnswer(408, 'Request Timeout', 'DEADLINE_EXCEEDED', 'The request headers did not arrive in time.'),
-  headersTooLarge: rawAnswer(431, 'Request Header Fields Too Large', 'INVALID_ARGUMENT', 'The request headers are too large.'),
-  badRequest: rawAnswer(400, 'Bad Request', 'INVALID_ARGUMENT', 'The request is not valid HTTP/1.1.'),
-};
+/** Answers written before any handler runs, in the EKM's error body ({"error": {code, status, message}}). */
+const RAW_ANSWERS = rawAnswers((code, status, message) => ({ error: { code, status, message } }), 'The EKM');
 
 function urlHost(host: string, hostname: string): string {
   if (host === '0.0.0.0' || host === '::') return hostname;

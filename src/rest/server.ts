@@ -8,7 +8,7 @@ import * as zlib from 'node:zlib';
 import { type Handler, handlerFor, SERVICES } from '../api/methods';
 import { asKmsError, Code, invalidArgument, KmsError } from '../errors';
 import {
-  applyHttpLimits, BodyProblem, type BodyProblemKind, type BodyReadOptions, jsonDepthWithin, MAX_JSON_DEPTH, type RawAnswers, readBody,
+  applyHttpLimits, BodyProblem, type BodyProblemKind, type BodyReadOptions, jsonDepthWithin, MAX_JSON_DEPTH, rawAnswers, readBody,
 } from '../http-intake';
 import { BodyBudget, Deadlines, limitsWith, type ListenerLimits } from '../limits';
 import { listen } from '../listen';
@@ -435,18 +435,8 @@ export interface RestOptions {
   plain?: ReadonlyMap<string, PlainResource>;
 }
 
-/** Google's error body for an answer written before (or instead of) any request handling. */
-function rawAnswer(status: number, reason: string, canonical: string, message: string, extra = ''): Buffer {
-  const body = JSON.stringify({ error: { code: status, message, status: canonical } });
-  return Buffer.from(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=UTF-8\r\ncontent-length: ${body.length}\r\nconnection: close\r\n${extra}\r\n${body}`, 'latin1');
-}
-
-const RAW_ANSWERS: RawAnswers = {
-  tooManyConnections: rawAnswer(503, 'Service Unavailable', 'UNAVAILABLE', 'The server has too many open connections; retry later.', 'retry-after: 1\r\n'),
-  headersTimeout: rawAnswer(408, 'Request Timeout', 'DEADLINE_EXCEEDED', 'The request headers did not arrive in time.'),
-  headersTooLarge: rawAnswer(431, 'Request Header Fields Too Large', 'INVALID_ARGUMENT', 'The request headers are too large.'),
-  badRequest: rawAnswer(400, 'Bad Request', 'INVALID_ARGUMENT', 'The request is not valid HTTP/1.1.'),
-};
+/** Answers written before (or instead of) any request handling, in Google's error body. */
+const RAW_ANSWERS = rawAnswers((code, status, message) => ({ error: { code, message, status } }), 'The server');
 
 export async function startRest(
   table: ReadonlyMap<string, Handler>,

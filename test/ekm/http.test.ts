@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { AdminClient } from '../../src/ekm/admin-client';
+import { capturingLogger } from '../helpers/log';
 import { CALLER, startReferenceEkm, tempDir, withReason } from './helpers';
 
 void test('unknown paths and operations are 404, wrong methods 405, and both are audited', async () => {
@@ -71,8 +72,8 @@ void test('the admin socket is 0600 in a 0700 data directory, unknown admin meth
 });
 
 void test('a client that disconnects mid-body is audited with its address, and is no error', async () => {
-  const errors: string[] = [];
-  const ekm = await startReferenceEkm({ logger: { info: () => undefined, error: (m, f) => errors.push(`${m} ${JSON.stringify(f)}`) } });
+  const { logger, errors } = capturingLogger();
+  const ekm = await startReferenceEkm({ logger });
   try {
     await ekm.admin.call('createCryptoSpace', { name: 'gone', policy: { callers: [CALLER] } });
     const key = (await ekm.admin.call<{ path: string }>('createKey', { cryptoSpace: 'gone', algorithm: 'EXTERNAL_SYMMETRIC_ENCRYPTION' })).path;

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http2 from 'node:http2';
 import { encodeMessage, messageType } from '../../src/proto/registry';
-import type { Logger } from '../../src/log';
+import { capturingLogger } from '../helpers/log';
 import { createKey, createKeyRing } from '../helpers/kms-keys';
 import { type Harness, startKms } from '../helpers/kms';
 import {
@@ -18,11 +18,6 @@ import {
 
 const ENCRYPT = '/google.cloud.kms.v1.KeyManagementService/Encrypt';
 const FIXED_SEED = 0x5eed_2026;
-
-function capturingLogger(): { logger: Logger; errors: string[] } {
-  const errors: string[] = [];
-  return { errors, logger: { info: () => undefined, error: (message, fields) => errors.push(`${message} ${JSON.stringify(fields)}`) } };
-}
 
 describe('gRPC: nothing a stranger sends stops the KMS', () => {
   let kms: Harness;

@@ -8,16 +8,11 @@ import '../helpers/env';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
-import type { Logger } from '../../src/log';
+import { capturingLogger } from '../helpers/log';
 import { createKey, createKeyRing } from '../helpers/kms-keys';
 import { type Harness, startKms } from '../helpers/kms';
 import { request } from '../helpers/http';
 import { seededRandom } from '../helpers/h2-frames';
-
-function capturingLogger(): { logger: Logger; errors: string[] } {
-  const errors: string[] = [];
-  return { errors, logger: { info: () => undefined, error: (message, fields) => errors.push(`${message} ${JSON.stringify(fields)}`) } };
-}
 
 /** Library texts that must never reach a caller. */
 const FOREIGN_TEXT = /Unexpected token|in JSON at position|SyntaxError|RangeError|Maximum call stack|\n\s+at /;
