@@ -72,6 +72,17 @@ function respond(stream: http2.ServerHttp2Stream, headers: http2.OutgoingHttpHea
 }
 
 const END_STREAM = { endStream: true, sendDate: false } as http2.ServerStreamResponseOptions;
+
+/**
+ * A stream answered before its body: reset it (NO_ERROR, after the answer)
+ * so the peer stops sending and the stream closes now, not whenever the peer
+ * ends its side. Left open, a silent peer would hold it, and its connection,
+ * for good. Returns false (not accepted).
+ */
+function finished(stream: http2.ServerHttp2Stream): false {
+  if (!stream.closed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+  return false;
+}
 const ignore = (): void => undefined;
 
 /** A trailers-only response: the status travels in the only HEADERS frame. */
@@ -174,19 +185,16 @@ class Dispatcher {
   private accept(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, session: http2.Http2Session | undefined): boolean {
     if (headers[':method'] !== 'POST') {
       respond(stream, { ':status': 405, allow: 'POST' }, END_STREAM);
-      stream.resume();
-      return false;
+      return finished(stream);
     }
     if (!String(headers['content-type'] ?? '').startsWith('application/grpc')) {
       respond(stream, { ':status': 415 }, END_STREAM);
-      stream.resume();
-      return false;
+      return finished(stream);
     }
     const route = this.table.get(headers[':path'] ?? '');
     if (!route) {
       sendStatus(stream, unimplemented(`Method not found: ${String(headers[':path']).slice(0, 200)}`));
-      stream.resume();
-      return false;
+      return finished(stream);
     }
     this.collect(stream, session, (body) => this.call(stream, headers, route, body));
     return true;

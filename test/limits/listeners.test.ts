@@ -13,7 +13,7 @@ import { encodeMessage, messageType } from '../../src/proto/registry';
 import type { ListenerLimits } from '../../src/limits';
 import { createKey, createKeyRing } from '../helpers/kms-keys';
 import { type Harness, startKms } from '../helpers/kms';
-import { FLAG, FRAME, frame, grpcHeaders, grpcMessage, PREFACE, RawConnection, settings } from '../helpers/h2-frames';
+import { FLAG, FRAME, frame, grpcHeaders, grpcMessage, headerBlock, PREFACE, RawConnection, settings } from '../helpers/h2-frames';
 import { type ReferenceEkm, startReferenceEkm } from '../ekm/helpers';
 
 const LIMITS: ListenerLimits = {
@@ -138,6 +138,21 @@ describe('gRPC listener limits', () => {
     const code = await new Promise<number>((resolve) => extra.once('goaway', (errorCode: number) => resolve(errorCode)));
     assert.equal(code, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
     for (const s of [...sessions, extra]) s.destroy();
+  });
+
+  test('a stream answered at once (415, 405, unknown method) is closed, and its silent connection with it', async () => {
+    for (const headers of [
+      headerBlock([[':method', 'POST'], [':scheme', 'http'], [':path', ENCRYPT], [':authority', 'x'], ['content-type', 'text/plain']]),
+      headerBlock([[':method', 'GET'], [':scheme', 'http'], [':path', ENCRYPT], [':authority', 'x'], ['content-type', 'application/grpc']]),
+      grpcHeaders('/google.cloud.kms.v1.KeyManagementService/NoSuchMethod'),
+    ]) {
+      const conn = new RawConnection(kms.server.grpcPort);
+      // HEADERS without END_STREAM, then nothing: the peer never ends its side.
+      await conn.write(Buffer.concat([PREFACE, settings(), frame(FRAME.HEADERS, FLAG.END_HEADERS, 1, headers)]));
+      await closes(conn.socket);
+      const received = Buffer.concat(conn.received);
+      assert.ok(received.length > 0, 'answered before the close');
+    }
   });
 
   test('a raw stream that never ends its headers block is cut with its connection', async () => {
