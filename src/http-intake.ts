@@ -167,11 +167,26 @@ export function rawAnswers(errorBody: (httpStatus: number, status: string, messa
   };
 }
 
+/** Connections past the cap: answered 503 and being destroyed. */
+const REFUSED = new WeakSet<object>();
+
+/**
+ * Whether req came on a connection refused past the cap (a request it
+ * pipelined before the 503 went out): the handler must not run it. The socket
+ * is destroyed here.
+ */
+export function onRefusedConnection(req: http.IncomingMessage): boolean {
+  if (!REFUSED.has(req.socket)) return false;
+  req.socket.destroy();
+  return true;
+}
+
 /**
  * Applies a listener's limits to a node:http(s) server: the headers timeout
  * (node's own, checked every connectionsCheckingInterval: create the server
  * with 1000), the keep-alive idle timeout, and a cap on open connections (one
- * past it gets the tooManyConnections answer and is closed). The body timeout
+ * past it gets the tooManyConnections answer and is closed; request handlers
+ * call onRefusedConnection first). The body timeout
  * and the byte budget apply where bodies are read (readBody).
  */
 export function applyHttpLimits(server: http.Server, limits: ListenerLimits, answers: RawAnswers): void {
@@ -183,11 +198,16 @@ export function applyHttpLimits(server: http.Server, limits: ListenerLimits, ans
   // Over TLS the answer can only go once the handshake is done (create a TLS
   // server with handshakeTimeout: limits.headersTimeoutMs).
   const secure = 'setSecureContext' in server;
+  // Sockets still in the TLS handshake are bounded too, by the raw count (node drops past it).
+  if (secure) server.maxConnections = 2 * limits.maxConnections;
   let open = 0;
-  server.on(secure ? 'secureConnection' : 'connection', (socket: net.Socket) => {
+  // First in line, before node:http attaches its parser: a connection past the
+  // cap gets its answer and is destroyed once that is written, so no request
+  // it pipelined is ever handled.
+  server.prependListener(secure ? 'secureConnection' : 'connection', (socket: net.Socket) => {
     if (open >= limits.maxConnections) {
-      socket.end(answers.tooManyConnections);
-      setTimeout(() => socket.destroy(), 1000).unref();
+      REFUSED.add(socket);
+      socket.end(answers.tooManyConnections, () => socket.destroy());
       return;
     }
     open++;

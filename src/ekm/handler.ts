@@ -17,6 +17,7 @@ import type * as http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../clock';
 import { KmsError } from '../errors';
+import { onRefusedConnection } from '../http-intake';
 import type { BodyBudget, Deadlines } from '../limits';
 import type { Logger } from '../log';
 import type { OperationContext } from './access';
@@ -192,6 +193,7 @@ export function ekmRequestHandler(deps: HandlerDeps): (req: http.IncomingMessage
   }
 
   return (req, res) => {
+    if (onRefusedConnection(req)) return;
     const e: Exchange = {
       req, res, started: performance.now(), remoteAddress: req.socket.remoteAddress,
       audit: { operation: 'unknown', keyPath: null, caller: null, reason: null, decision: 'NOT_EVALUATED' },

@@ -301,8 +301,15 @@ class Sessions {
     this.#open.add(session);
     let active = 0;
     let timer: NodeJS.Timeout | undefined;
+    // GOAWAY, then the socket cut a second later: a peer stalled in the middle
+    // of a header block holds no stream node:http2 knows of, and a graceful
+    // close alone would wait for it for ever.
+    const expire = () => {
+      session.close();
+      setTimeout(() => session.destroy(), 1000).unref();
+    };
     const arm = (ms: number) => {
-      timer = setTimeout(() => session.close(), ms);
+      timer = setTimeout(expire, ms);
       timer.unref();
     };
     arm(this.limits.headersTimeoutMs);

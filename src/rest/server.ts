@@ -8,7 +8,7 @@ import * as zlib from 'node:zlib';
 import { type Handler, handlerFor, SERVICES } from '../api/methods';
 import { asKmsError, Code, invalidArgument, KmsError } from '../errors';
 import {
-  applyHttpLimits, BodyProblem, type BodyProblemKind, type BodyReadOptions, jsonDepthWithin, MAX_JSON_DEPTH, rawAnswers, readBody,
+  applyHttpLimits, BodyProblem, type BodyProblemKind, type BodyReadOptions, jsonDepthWithin, MAX_JSON_DEPTH, onRefusedConnection, rawAnswers, readBody,
 } from '../http-intake';
 import { BodyBudget, Deadlines, limitsWith, type ListenerLimits } from '../limits';
 import { listen } from '../listen';
@@ -281,7 +281,7 @@ class RestDispatcher {
 
   onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     res.on('error', () => undefined);
-    if (!this.guarded(req, res)) return;
+    if (onRefusedConnection(req) || !this.guarded(req, res)) return;
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const rawPath = q < 0 ? url : url.slice(0, q);

@@ -130,14 +130,22 @@ describe('gRPC listener limits', () => {
   });
 
   test('past the connection cap a connection gets GOAWAY; each advertises the stream cap', async () => {
-    const sessions = Array.from({ length: LIMITS.maxConnections }, () => http2.connect(`http://127.0.0.1:${kms.server.grpcPort}`));
-    await Promise.all(sessions.map((s) => new Promise((resolve) => s.once('remoteSettings', resolve))));
-    assert.equal(sessions[0].remoteSettings.maxConcurrentStreams, LIMITS.maxConcurrentStreams);
-    const extra = http2.connect(`http://127.0.0.1:${kms.server.grpcPort}`);
-    extra.on('error', () => undefined);
-    const code = await new Promise<number>((resolve) => extra.once('goaway', (errorCode: number) => resolve(errorCode)));
-    assert.equal(code, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
-    for (const s of [...sessions, extra]) s.destroy();
+    // Open connections one by one until one is refused (the harness's own client may hold one).
+    const opened: http2.ClientHttp2Session[] = [];
+    let refused: number | undefined;
+    while (refused === undefined && opened.length <= LIMITS.maxConnections + 1) {
+      const session = http2.connect(`http://127.0.0.1:${kms.server.grpcPort}`);
+      session.on('error', () => undefined);
+      opened.push(session);
+      refused = await new Promise<number | undefined>((resolve) => {
+        session.once('goaway', (code: number) => resolve(code));
+        session.once('remoteSettings', () => setTimeout(() => resolve(undefined), 100));
+      });
+    }
+    assert.equal(refused, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    assert.ok(opened.length <= LIMITS.maxConnections + 1, `${opened.length} connections opened`);
+    assert.equal(opened[0].remoteSettings.maxConcurrentStreams, LIMITS.maxConcurrentStreams);
+    for (const s of opened) s.destroy();
   });
 
   test('a stream answered at once (415, 405, unknown method) is closed, and its silent connection with it', async () => {
@@ -245,4 +253,28 @@ httpLimitTests('EKM', async () => {
     headers: `host: ekm.test\r\nauthorization: Bearer ${ekm.token()}\r\n`,
     close: () => ekm.close(),
   };
+});
+
+describe('REST: a connection past the cap has nothing it sent run', () => {
+  let kms: Harness;
+  before(async () => {
+    kms = await startKms({ limits: LIMITS, transport: 'rest' });
+  });
+  after(() => kms.close());
+
+  test('requests pipelined on a refused connection are not handled', async () => {
+    const port = kms.server.restPort;
+    const sockets = await openSockets(LIMITS.maxConnections, () => net.connect(port, '127.0.0.1'));
+    const extra = net.connect(port, '127.0.0.1');
+    extra.on('error', () => undefined);
+    const create = (id: string) => `POST /v1/projects/p/locations/us-east1/keyRings?keyRingId=${id} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}`;
+    extra.write(Array.from({ length: 20 }, (_, i) => create(`overcap-${i}`)).join(''));
+    const answer = await receives(extra, /^HTTP\/1\.1 503/);
+    assert.doesNotMatch(answer, /HTTP\/1\.1 200/);
+    await closes(extra);
+    for (const s of sockets) s.destroy();
+    await pause(50);
+    const [rings] = await kms.client.listKeyRings({ parent: 'projects/p/locations/us-east1' });
+    assert.deepEqual(rings.map((r) => r.name), [], 'nothing the refused connection sent was run');
+  });
 });
