@@ -1,14 +1,16 @@
 // Project numbers in resource names (AIP-2510), in one place for every RPC:
 // a request may name a project by id or by number; the services only ever
 // see the id form (services/projects.ts), and the caller gets its answer, and
-// its errors, in the form it used. Every project id a request names is
-// recorded with its number on first sight, so the number can name it later.
+// its errors, in the form it used. A project id is recorded with its number
+// once a request that makes or changes something under it has succeeded, so
+// the number can name it from then on; reads and failed writes record
+// nothing, so a stranger cannot grow the record by asking.
 //
 // The common call names projects by ids already recorded: it goes straight
 // to the service, after one walk over the request's strings.
 import { KmsError, notFound } from '../errors';
 import type { Msg } from '../proto/registry';
-import { isProjectNumber, type Projects } from '../services/projects';
+import { isProjectId, isProjectNumber, type Projects } from '../services/projects';
 import type { CallContext } from '../services/context';
 import type { Handler } from './methods';
 
@@ -84,11 +86,15 @@ function renameInError(err: KmsError, to: ReadonlyMap<string, string>): KmsError
   return renamed;
 }
 
-async function viaIds(handler: Handler, projects: Projects, request: Msg, call: CallContext): Promise<Msg> {
+/** Methods whose success leaves something under the projects they name. */
+const WRITES = /\.(Create|Update|Import)[A-Z]/;
+
+async function viaIds(handler: Handler, projects: Projects, request: Msg, call: CallContext, writes: boolean): Promise<Msg> {
   const toId = new Map<string, string>();
+  const fresh: string[] = [];
   for (const project of projectsIn(request, new Set())) {
     if (!isProjectNumber(project)) {
-      await projects.register(project);
+      if (writes && !projects.known(project) && isProjectId(project)) fresh.push(project);
       continue;
     }
     const id = await projects.idOf(project);
@@ -96,15 +102,19 @@ async function viaIds(handler: Handler, projects: Projects, request: Msg, call: 
     if (!id) throw notFound(`Project ${project} is not known to this KMS: a project number names a project once the project has been used here by its id (openekm project ID prints its number).`);
     toId.set(project, id);
   }
-  if (toId.size === 0) return handler(request, call);
-  const toNumber = new Map([...toId].map(([number, id]) => [id, number]));
   let response: Msg;
-  try {
-    response = await handler(mapStrings(request, renameNames(toId)) as Msg, call);
-  } catch (err) {
-    throw err instanceof KmsError ? renameInError(err, toNumber) : err;
+  if (toId.size === 0) {
+    response = await handler(request, call);
+  } else {
+    const toNumber = new Map([...toId].map(([number, id]) => [id, number]));
+    try {
+      response = mapStrings(await handler(mapStrings(request, renameNames(toId)) as Msg, call), renameNames(toNumber)) as Msg;
+    } catch (err) {
+      throw err instanceof KmsError ? renameInError(err, toNumber) : err;
+    }
   }
-  return mapStrings(response, renameNames(toNumber)) as Msg;
+  for (const id of fresh) await projects.register(id);
+  return response;
 }
 
 /**
@@ -130,11 +140,11 @@ function allKnown(value: unknown, projects: Projects): boolean {
  * given. Any number, or an id not yet recorded, takes the careful path, which
  * considers served names only.
  */
-function aliased(handler: Handler, projects: Projects): Handler {
-  return (request, call) => (allKnown(request, projects) ? handler(request, call) : viaIds(handler, projects, request, call));
+function aliased(handler: Handler, projects: Projects, writes: boolean): Handler {
+  return (request, call) => (allKnown(request, projects) ? handler(request, call) : viaIds(handler, projects, request, call, writes));
 }
 
 /** The method table with project numbers accepted wherever a project id is. */
 export function withProjectAliases(table: ReadonlyMap<string, Handler>, projects: Projects): ReadonlyMap<string, Handler> {
-  return new Map([...table].map(([name, handler]) => [name, aliased(handler, projects)]));
+  return new Map([...table].map(([name, handler]) => [name, aliased(handler, projects, WRITES.test(name))]));
 }

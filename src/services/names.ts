@@ -3,7 +3,8 @@
 import { invalidArgument } from '../errors';
 
 const ID = /^[a-zA-Z0-9_-]{1,63}$/;
-const PROJECT = /^[a-zA-Z0-9._:-]{1,128}$/;
+/** A project segment of a resource name: an id or a number. */
+export const PROJECT = /^[a-zA-Z0-9._:-]{1,128}$/;
 const LOCATION = /^[a-z0-9-]{1,63}$/;
 
 export interface LocationName { project: string; location: string }

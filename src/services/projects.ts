@@ -6,10 +6,14 @@
 // identity; a number leads back to its id through the ids this KMS has seen,
 // recorded in the store. Resources are kept under the id form.
 import { projectNumber } from './ekm-client/identity';
+import { PROJECT } from './names';
 import type { Store } from '../store/store';
 
 /** A project id written as a number alone is read as a project number. */
 export const isProjectNumber = (project: string): boolean => /^[0-9]+$/.test(project);
+
+/** A project id as resource names take it (services/names.ts), not a number. */
+export const isProjectId = (project: string): boolean => PROJECT.test(project) && !isProjectNumber(project);
 
 export class Projects {
   readonly #registered = new Set<string>();
@@ -29,7 +33,7 @@ export class Projects {
 
   /** Records id with its number, once per process. */
   async register(id: string): Promise<void> {
-    if (this.#registered.has(id) || isProjectNumber(id)) return;
+    if (this.#registered.has(id) || !isProjectId(id)) return;
     const number = projectNumber(id);
     await this.store.registerProject(id, number);
     this.#registered.add(id);

@@ -64,6 +64,18 @@ for (const transport of TRANSPORTS) {
       const unknown = await rejectsWithCode(kms.client.listKeyRings({ parent: 'projects/999999999999/locations/us-east1' }), Code.NOT_FOUND);
       assert.match(unknown.message, /Project 999999999999 is not known/);
     });
+
+    test('only a write that succeeded records a project: reads and failed writes leave nothing behind', async () => {
+      const stranger = `looked-at-${transport}`;
+      const strangerNumber = `projects/${projectNumber(stranger)}/locations/us-east1`;
+      await kms.client.listKeyRings({ parent: `projects/${stranger}/locations/us-east1` });
+      await rejectsWithCode(kms.client.getKeyRing({ name: `projects/${stranger}/locations/us-east1/keyRings/r` }), Code.NOT_FOUND);
+      await rejectsWithCode(kms.client.createKeyRing({ parent: `projects/${stranger}/locations/us-east1`, keyRingId: 'bad id!', keyRing: {} }), Code.INVALID_ARGUMENT);
+      await rejectsWithCode(kms.client.listKeyRings({ parent: strangerNumber }), Code.NOT_FOUND);
+      await kms.client.createKeyRing({ parent: `projects/${stranger}/locations/us-east1`, keyRingId: 'r', keyRing: {} });
+      const [rings] = await kms.client.listKeyRings({ parent: strangerNumber });
+      assert.deepEqual(rings.map((r) => r.name), [`${strangerNumber}/keyRings/r`]);
+    });
   });
 }
 
