@@ -35,17 +35,22 @@ export interface BodyReadOptions {
 
 const EMPTY = Buffer.alloc(0);
 
+/** The words of an over-budget answer. */
+export const OVER_BUDGET = 'The server holds too many unfinished request bodies; retry later.';
+
 /**
  * Reads req's body and calls back exactly once. The bytes stay counted
  * against the budget until res closes (the answer is written or the
- * connection gone). On a problem the rest of the body is not kept: too-large,
- * over-budget and timeout answers should close the connection.
+ * connection gone); the hold is passed on so that what the body becomes
+ * (inflated) can be counted under the same release. On a problem the rest of
+ * the body is not kept: too-large, over-budget and timeout answers should
+ * close the connection.
  */
 export function readBody(
   req: http.IncomingMessage,
   res: http.ServerResponse,
   options: BodyReadOptions,
-  done: (problem: BodyProblem | undefined, body: Buffer) => void,
+  done: (problem: BodyProblem | undefined, body: Buffer, hold: BodyHold) => void,
 ): void {
   const hold = new BodyHold(options.budget);
   // 'close' comes once; plain on() spares the once-wrapper on every request.
@@ -53,7 +58,7 @@ export function readBody(
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > options.maxBytes) {
     req.resume();
-    done(new BodyProblem('too-large', `The request body is larger than ${options.maxBytes} bytes.`), EMPTY);
+    done(new BodyProblem('too-large', `The request body is larger than ${options.maxBytes} bytes.`), EMPTY, hold);
     return;
   }
   const chunks: Buffer[] = [];
@@ -72,15 +77,15 @@ export function readBody(
       hold.releaseAll();
       // Whatever else arrives is read and dropped, so the socket is not stuck.
       req.resume();
-      done(problem, EMPTY);
+      done(problem, EMPTY, hold);
       return;
     }
-    done(undefined, chunks.length === 1 ? chunks[0] : chunks.length === 0 ? EMPTY : Buffer.concat(chunks, size));
+    done(undefined, chunks.length === 1 ? chunks[0] : chunks.length === 0 ? EMPTY : Buffer.concat(chunks, size), hold);
   };
   const onData = (chunk: Buffer): void => {
     size += chunk.length;
     if (size > options.maxBytes) finish(new BodyProblem('too-large', `The request body is larger than ${options.maxBytes} bytes.`));
-    else if (!hold.take(chunk.length)) finish(new BodyProblem('over-budget', 'The server holds too many unfinished request bodies; retry later.'));
+    else if (!hold.take(chunk.length)) finish(new BodyProblem('over-budget', OVER_BUDGET));
     else chunks.push(chunk);
   };
   if (options.timeoutMs !== undefined) {

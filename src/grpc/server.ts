@@ -123,25 +123,32 @@ function sendOkTrailers(this: http2.ServerHttp2Stream): void {
   }
 }
 
-/** The one length-prefixed message of a unary request, decompressed. */
-function unframe(body: Buffer, encoding: string | undefined): Buffer {
+/**
+ * The one length-prefixed message of a unary request, decompressed; what
+ * decompression makes is taken from the request's hold.
+ */
+function unframe(body: Buffer, encoding: string | undefined, hold: BodyHold): Buffer {
   if (body.length < 5) throw invalidArgument('request: a gRPC message frame was expected.');
   const length = body.readUInt32BE(1);
   if (body.length !== 5 + length) throw invalidArgument('request: a unary call carries exactly one message.');
   const message = body.subarray(5);
   if (body[0] === 0) return message;
   if (body[0] !== 1) throw invalidArgument('request: bad message frame flags.');
-  if (encoding === 'gzip') return zlib.gunzipSync(message, { maxOutputLength: MAX_REQUEST_BYTES });
-  if (encoding === 'deflate') return zlib.inflateSync(message, { maxOutputLength: MAX_REQUEST_BYTES });
-  throw new KmsError(Code.UNIMPLEMENTED, `grpc-encoding '${encoding ?? 'identity'}' is not supported for compressed messages.`);
+  let inflated: Buffer;
+  if (encoding === 'gzip') inflated = zlib.gunzipSync(message, { maxOutputLength: MAX_REQUEST_BYTES });
+  else if (encoding === 'deflate') inflated = zlib.inflateSync(message, { maxOutputLength: MAX_REQUEST_BYTES });
+  else throw new KmsError(Code.UNIMPLEMENTED, `grpc-encoding '${encoding ?? 'identity'}' is not supported for compressed messages.`);
+  if (!hold.take(inflated.length)) throw overBudget();
+  return inflated;
 }
 
-function decode(route: Route, body: Buffer, encoding: string | undefined): Msg {
+function decode(route: Route, body: Buffer, encoding: string | undefined, hold: BodyHold): Msg {
   let message: Buffer;
   try {
-    message = unframe(body, encoding);
+    message = unframe(body, encoding, hold);
   } catch (err) {
     if (err instanceof KmsError) throw err;
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge();
     throw invalidArgument('request: the compressed message could not be decompressed.');
   }
   try {
@@ -196,7 +203,7 @@ class Dispatcher {
       sendStatus(stream, unimplemented(`Method not found: ${String(headers[':path']).slice(0, 200)}`));
       return finished(stream);
     }
-    this.collect(stream, session, (body) => this.call(stream, headers, route, body));
+    this.collect(stream, session, (body, hold) => this.call(stream, headers, route, body, hold));
     return true;
   }
 
@@ -206,7 +213,7 @@ class Dispatcher {
    * too large, over budget or too slow is answered at once and the stream
    * reset, so the peer stops sending and nothing more is kept.
    */
-  private collect(stream: http2.ServerHttp2Stream, session: http2.Http2Session | undefined, done: (body: Buffer) => void): void {
+  private collect(stream: http2.ServerHttp2Stream, session: http2.Http2Session | undefined, done: (body: Buffer, hold: BodyHold) => void): void {
     const hold = new BodyHold(this.budget);
     const chunks: Buffer[] = [];
     let size = 0;
@@ -237,14 +244,14 @@ class Dispatcher {
       this.deadlines.remove(deadline);
       // A reset (even with NO_ERROR) also ends the readable side: nobody is left to answer.
       if (refused || !writable(stream)) return;
-      done(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+      done(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size), hold);
     });
   }
 
-  private call(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, route: Route, body: Buffer): void {
+  private call(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, route: Route, body: Buffer, hold: BodyHold): void {
     let request: Msg;
     try {
-      request = decode(route, body, headers['grpc-encoding'] as string | undefined);
+      request = decode(route, body, headers['grpc-encoding'] as string | undefined, hold);
     } catch (err) {
       sendStatus(stream, asKmsError(err));
       return;

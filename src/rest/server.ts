@@ -8,9 +8,9 @@ import * as zlib from 'node:zlib';
 import { type Handler, handlerFor, SERVICES } from '../api/methods';
 import { asKmsError, Code, invalidArgument, KmsError } from '../errors';
 import {
-  applyHttpLimits, BodyProblem, type BodyProblemKind, type BodyReadOptions, jsonDepthWithin, MAX_JSON_DEPTH, onRefusedConnection, rawAnswers, readBody,
+  applyHttpLimits, BodyProblem, type BodyProblemKind, type BodyReadOptions, jsonDepthWithin, MAX_JSON_DEPTH, onRefusedConnection, OVER_BUDGET, rawAnswers, readBody,
 } from '../http-intake';
-import { BodyBudget, Deadlines, limitsWith, type ListenerLimits } from '../limits';
+import { BodyBudget, type BodyHold, Deadlines, limitsWith, type ListenerLimits } from '../limits';
 import { listen } from '../listen';
 import type { Logger } from '../log';
 import { type Msg, service } from '../proto/registry';
@@ -211,11 +211,17 @@ function bodyError(err: unknown): unknown {
   return new HttpError(status, new KmsError(code, err.message), { connection: 'close' });
 }
 
-function inflate(raw: Buffer, encoding: string, done: (err: unknown, body: Buffer) => void): void {
+/**
+ * The body inflated, its size taken from the request's hold (the listener's
+ * byte budget counts what is held, not what came over the wire).
+ */
+function inflate(raw: Buffer, encoding: string, hold: BodyHold, done: (err: unknown, body: Buffer) => void): void {
   const inflater = encoding === 'gzip' ? zlib.gunzip : zlib.inflate;
   inflater(raw, { maxOutputLength: MAX_REQUEST_BYTES }, (err, out) => {
-    if (!err) done(undefined, out);
-    else if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+    if (!err) {
+      if (hold.take(out.length)) done(undefined, out);
+      else done(bodyError(new BodyProblem('over-budget', OVER_BUDGET)), raw);
+    } else if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
       done(new HttpError(413, invalidArgument(`The request body is larger than ${MAX_REQUEST_BYTES} bytes.`), { connection: 'close' }), raw);
     } else done(new HttpError(400, invalidArgument(`The request body is not valid ${encoding} data.`)), raw);
   });
@@ -234,10 +240,10 @@ function readRequestBody(req: http.IncomingMessage, res: http.ServerResponse, op
     ), { connection: 'close' }), EMPTY_BODY);
     return;
   }
-  readBody(req, res, options, (problem, raw) => {
+  readBody(req, res, options, (problem, raw, hold) => {
     if (problem) done(bodyError(problem), raw);
     else if (encoding === 'identity' || raw.length === 0) done(undefined, raw);
-    else inflate(raw, encoding, done);
+    else inflate(raw, encoding, hold, done);
   });
 }
 

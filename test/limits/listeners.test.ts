@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import * as zlib from 'node:zlib';
 import { encodeMessage, messageType } from '../../src/proto/registry';
 import type { ListenerLimits } from '../../src/limits';
 import { createKey, createKeyRing } from '../helpers/kms-keys';
@@ -110,6 +111,27 @@ describe('gRPC listener limits', () => {
     for (const c of calls) c.session.destroy();
     await pause(50);
     assert.equal(kms.server.bufferedRequestBytes().grpc.used, 0, `still held: ${used}`);
+  });
+
+  test('a compressed body is counted as what it inflates to', async () => {
+    const big = encodeMessage(messageType('google.cloud.kms.v1.EncryptRequest'), { name: 'projects/p/locations/l/keyRings/r/cryptoKeys/k', plaintext: Buffer.alloc(LIMITS.maxBufferedBytes + 1000) });
+    const gz = zlib.gzipSync(big);
+    assert.ok(gz.length < 10_000);
+    const frame5 = grpcMessage(gz);
+    frame5[0] = 1;
+    const session = http2.connect(`http://127.0.0.1:${kms.server.grpcPort}`);
+    session.on('error', () => undefined);
+    const req = session.request({ ':method': 'POST', ':path': ENCRYPT, 'content-type': 'application/grpc', 'grpc-encoding': 'gzip', te: 'trailers' });
+    req.end(frame5);
+    const trailers = await new Promise<http2.IncomingHttpHeaders>((resolve) => {
+      req.on('response', (h) => h['grpc-status'] !== undefined && resolve(h));
+      req.on('trailers', resolve);
+    });
+    assert.equal(trailers['grpc-status'], '8');
+    assert.match(decodeURIComponent(String(trailers['grpc-message'])), /holds too many unfinished request bodies/);
+    session.destroy();
+    await pause(50);
+    assert.equal(kms.server.bufferedRequestBytes().grpc.used, 0);
   });
 
   test('a connection that sends no stream is closed at the headers timeout, and an idle one at the idle timeout', async () => {
@@ -276,5 +298,27 @@ describe('REST: a connection past the cap has nothing it sent run', () => {
     await pause(50);
     const [rings] = await kms.client.listKeyRings({ parent: 'projects/p/locations/us-east1' });
     assert.deepEqual(rings.map((r) => r.name), [], 'nothing the refused connection sent was run');
+  });
+});
+
+describe('REST: a compressed body is counted as what it inflates to', () => {
+  let kms: Harness;
+  before(async () => {
+    kms = await startKms({ limits: LIMITS, transport: 'rest' });
+  });
+  after(() => kms.close());
+
+  test('a gzip body that inflates past the byte cap: 429', async () => {
+    const gz = zlib.gzipSync(Buffer.from(JSON.stringify({ plaintext: Buffer.alloc(LIMITS.maxBufferedBytes).toString('base64') })));
+    assert.ok(gz.length < 10_000);
+    const [socket] = await openSockets(1, () => net.connect(kms.server.restPort, '127.0.0.1'));
+    socket.write(`POST /v1/projects/p/locations/us-east1/keyRings/r/cryptoKeys/k:encrypt HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-encoding: gzip\r\ncontent-length: ${gz.length}\r\n\r\n`);
+    socket.write(gz);
+    const answer = await receives(socket, /\r\n\r\n\{[\s\S]*\}/);
+    assert.match(answer, /^HTTP\/1\.1 429/);
+    assert.match(answer, /holds too many unfinished request bodies/);
+    socket.destroy();
+    await pause(50);
+    assert.equal(kms.server.bufferedRequestBytes().rest.used, 0);
   });
 });
