@@ -13,8 +13,14 @@ export const DATABASE_FILE = 'kms.sqlite';
 export const ROOT_KEY_FILE = 'root.key';
 /** Who holds the directory: pid, host and start time, for the message a second process gets. */
 export const HOLDER_FILE = 'kms.pid';
-/** The file a KMS leaves beside its database on its first start: if it is there, so was a database. */
-const MARKERS = [ROOT_KEY_FILE];
+/**
+ * Left beside the database once it has been opened: while it is there, a
+ * missing or empty database is an error, whatever holds the root key (a file
+ * here, a flag, an HSM).
+ */
+export const MARKER_FILE = 'kms.created';
+/** Files that show a KMS kept its data here: the marker, and a root key made here (older releases wrote no marker). */
+const MARKERS = [MARKER_FILE, ROOT_KEY_FILE];
 
 export interface OpenDataDir {
   store: Store;
@@ -80,6 +86,10 @@ export function openDataDir(dir: string): OpenDataDir {
       throw new Error(`The data directory ${dir} is in use by ${holder(dir)}. Stop that KMS, or give this one another --data.`);
     }
     throw err;
+  }
+  const marker = path.join(dir, MARKER_FILE);
+  if (!fs.existsSync(marker)) {
+    fs.writeFileSync(marker, `A KMS keeps its data in this directory since ${new Date().toISOString()}; do not remove ${DATABASE_FILE}.\n`, { mode: 0o600 });
   }
   const note = path.join(dir, HOLDER_FILE);
   fs.writeFileSync(note, `${JSON.stringify({ pid: process.pid, host: os.hostname(), started: new Date().toISOString() })}\n`, { mode: 0o600 });

@@ -77,9 +77,20 @@ test('a database gone or empty beside the root key is refused, not started afres
   await (await start(dir)).close();
   for (const f of ['kms.sqlite-wal', 'kms.sqlite-shm']) fs.rmSync(path.join(dir, f), { force: true });
   fs.truncateSync(path.join(dir, 'kms.sqlite'), 0);
-  await assert.rejects(start(dir), /kms\.sqlite is empty, but .*root\.key shows a KMS kept its data here/);
+  await assert.rejects(start(dir), /kms\.sqlite is empty, but .*kms\.created shows a KMS kept its data here/);
   fs.rmSync(path.join(dir, 'kms.sqlite'));
   await assert.rejects(start(dir), /kms\.sqlite is missing/);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('with the root key held elsewhere (no root.key here), a database gone is still refused', async () => {
+  const dir = tempDir();
+  const rootKey = Buffer.alloc(32, 7).toString('base64');
+  await (await start(dir, { rootKey })).close();
+  assert.equal(fs.existsSync(path.join(dir, 'root.key')), false);
+  assert.equal(mode(path.join(dir, 'kms.created')), 0o600);
+  for (const f of ['kms.sqlite', 'kms.sqlite-wal', 'kms.sqlite-shm']) fs.rmSync(path.join(dir, f), { force: true });
+  await assert.rejects(start(dir, { rootKey }), /kms\.sqlite is missing, but .*kms\.created shows a KMS kept its data here/);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
