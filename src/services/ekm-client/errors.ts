@@ -86,6 +86,19 @@ const CONNECTION_REASONS: Readonly<Record<string, string>> = {
   EKM_CONNECT_TIMEOUT: 'no TLS connection within the connect timeout',
 };
 
+// What a resolver's error code means, in our words (getaddrinfo's codes mean little to a KMS caller).
+const DNS_REASONS: Readonly<Record<string, string>> = {
+  ENOTFOUND: 'no such host',
+  EAI_NONAME: 'no such host',
+  ENODATA: 'the name has no address',
+  EAI_NODATA: 'the name has no address',
+  EAI_AGAIN: 'the resolver did not answer in time; it may work on retry',
+  ETIMEOUT: 'the resolver did not answer in time; it may work on retry',
+  ESERVFAIL: 'the DNS server failed',
+  EREFUSED: 'the DNS server refused the query',
+  ECONNREFUSED: 'the DNS server could not be reached',
+};
+
 /** A few words for one failed attempt, for the list of endpoints tried. */
 function shortReason(f: AttemptFailure): string {
   if (f.kind === 'tls') return f.extra.tls === 'pin' ? 'certificate not pinned' : f.extra.tls === 'hostname' ? 'certificate not for the hostname' : 'TLS handshake failed';
@@ -132,7 +145,7 @@ function describeAttempt(f: AttemptFailure, ctx: FailureContext): { domain: EkmC
     case 'timeout':
       return { domain: 'EXTERNAL_TIMEOUT', text: `Timeout: the EKM at ${f.endpoint} did not answer ${ctx.operation} within the ${ctx.deadlineMs} ms deadline. Check the EKM's health and the network path to it, or raise the KMS's EKM deadline.` };
     case 'dns':
-      return { domain: 'EXTERNAL_DNS_ERROR', text: `DNS resolution of ${f.extra.host ?? ctx.hostname} failed (${f.code}). Check the key URI's host name and the KMS's DNS configuration.` };
+      return { domain: 'EXTERNAL_DNS_ERROR', text: `DNS resolution of ${f.extra.host ?? ctx.hostname} failed: ${DNS_REASONS[f.code] ?? 'the name could not be resolved'}. Check the key URI's host name and the KMS's DNS configuration.` };
     case 'tls':
       return { domain: 'EXTERNAL_TLS_ERROR', text: tlsDescription(f, ctx) };
     case 'protocol':
