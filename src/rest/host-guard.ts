@@ -111,8 +111,13 @@ export class HostGuard {
     if (origin === undefined) return OK;
     const normal = normalOrigin(origin);
     if (normal && this.#origins.has(normal)) return { ok: true, corsOrigin: origin };
-    // The server's own pages (same scheme-less host and port) may call it without CORS.
-    if (normal && new URL(normal).host === host.trim().toLowerCase()) return { ok: true };
+    // The server's own pages (same host and port) may call it without CORS,
+    // when that host is one of the server's own names: with --allowed-host *,
+    // a rebound page's origin matches its Host header and must still fail.
+    if (normal) {
+      const url = new URL(normal);
+      if (url.host === host.trim().toLowerCase() && this.#hosts.has(hostName(url.host))) return { ok: true };
+    }
     return { ok: false, problem: 'origin', value: origin };
   }
 }

@@ -166,3 +166,23 @@ describe('REST: hosts and origins the operator adds', () => {
     assert.equal(other.status, 403);
   });
 });
+
+describe('REST: --allowed-host * takes any Host, never a foreign page', () => {
+  let kms: Harness;
+  before(async () => {
+    kms = await startKms({ transport: 'rest', allowedHosts: ['*'] });
+  });
+  after(() => kms.close());
+
+  test('a rebound page (its origin matching its own Host) is refused; the server\'s own origin is not', async () => {
+    const base = kms.server.addresses.rest;
+    const port = new URL(base).port;
+    const path = '/v1/projects/p/locations/us-east1/keyRings';
+    assert.equal((await request(base, 'GET', path, undefined, { host: `anything.example:${port}` })).status, 200);
+    const rebound = await request(base, 'POST', `${path}?keyRingId=rebound`, '{}', { host: `evil.example:${port}`, origin: `http://evil.example:${port}` });
+    assert.equal(rebound.status, 403);
+    assert.match(rebound.text, /origin/i);
+    const own = await request(base, 'POST', `${path}?keyRingId=own`, '{}', { host: `127.0.0.1:${port}`, origin: `http://127.0.0.1:${port}` });
+    assert.equal(own.status, 200);
+  });
+});
