@@ -133,7 +133,7 @@ export class CryptoKeysService {
     if (!alg) throw new KmsError(Code.INTERNAL, 'Internal error encountered.');
     const location = isExternal(key.protectionLevel)
       ? await this.external.newVersionLocation(key, external?.options, external?.field ?? 'crypto_key_version.external_protection_level_options', external?.call)
-      : { externalKeyUri: '', ekmConnectionKeyPath: '' };
+      : { externalKeyUri: '', ekmConnectionKeyPath: '', ekmConnectionBackendOverride: '' };
     // External signing keys have no KMS half: their material never leaves the EKM.
     const raw = isExternal(key.protectionLevel) && alg.kind !== 'external-symmetric' ? null : await this.ctx.material.generate(alg);
     const now = this.ctx.clock.now();

@@ -56,25 +56,34 @@ function precondition(message: string, type: string, subject: string, descriptio
   }]);
 }
 
+/** Where a version's external material is. */
+export interface ExternalLocation {
+  externalKeyUri: string;
+  ekmConnectionKeyPath: string;
+  ekmConnectionBackendOverride: string;
+}
+
 export class ExternalKeys {
   constructor(private readonly ctx: ServiceContext) {}
 
   /** The EkmConnection a new EXTERNAL_VPC key uses: the one named, else the location's EkmConfig default. */
   async backendFor(at: LocationName, requested: unknown, field: string): Promise<string> {
-    if (typeof requested === 'string' && requested !== '') {
-      const name = parseEkmConnection(requested, field);
-      if (name.project !== at.project || name.location !== at.location) {
-        throw invalidArgument(`${field}: must be an EkmConnection in ${locationName(at)}.`);
-      }
-      await this.connection(ekmConnectionName(name), field);
-      return ekmConnectionName(name);
-    }
+    if (typeof requested === 'string' && requested !== '') return (await this.connectionIn(at, requested, field)).name;
     const config = await this.ctx.store.ekm.getEkmConfig(`${locationName(at)}/ekmConfig`);
     if (!config?.defaultEkmConnection) {
       throw invalidArgument(`${field}: required for EXTERNAL_VPC keys when ${locationName(at)}/ekmConfig has no default_ekm_connection.`);
     }
     await this.connection(config.defaultEkmConnection, field);
     return config.defaultEkmConnection;
+  }
+
+  /** An existing EkmConnection in `at`, named in `field`. */
+  private async connectionIn(at: LocationName, requested: string, field: string): Promise<EkmConnectionRecord> {
+    const name = parseEkmConnection(requested, field);
+    if (name.project !== at.project || name.location !== at.location) {
+      throw invalidArgument(`${field}: must be an EkmConnection in ${locationName(at)}.`);
+    }
+    return this.connection(ekmConnectionName(name), field);
   }
 
   /** Whether versions of this key are made by the EKM (CLOUD_KMS mode) rather than named by hand. */
@@ -92,33 +101,51 @@ export class ExternalKeys {
     options: Msg | undefined,
     field: string,
     call: CallContext | undefined,
-  ): Promise<{ externalKeyUri: string; ekmConnectionKeyPath: string }> {
+  ): Promise<ExternalLocation> {
     const uri = typeof options?.externalKeyUri === 'string' ? options.externalKeyUri : '';
     const path = typeof options?.ekmConnectionKeyPath === 'string' ? options.ekmConnectionKeyPath : '';
+    const override = typeof options?.ekmConnectionBackendOverride === 'string' ? options.ekmConnectionBackendOverride : '';
     if (key.protectionLevel === 'EXTERNAL') {
       if (path) throw invalidArgument(`${field}.ekm_connection_key_path: not used by EXTERNAL keys; set external_key_uri.`);
-      return { externalKeyUri: checkKeyUri(uri, `${field}.external_key_uri`), ekmConnectionKeyPath: '' };
+      if (override) throw invalidArgument(`${field}.ekm_connection_backend_override: only EXTERNAL_VPC versions have an EkmConnection.`);
+      return { externalKeyUri: checkKeyUri(uri, `${field}.external_key_uri`), ekmConnectionKeyPath: '', ekmConnectionBackendOverride: '' };
     }
     if (uri) throw invalidArgument(`${field}.external_key_uri: not used by EXTERNAL_VPC keys; set ekm_connection_key_path.`);
-    const connection = await this.connection(key.cryptoKeyBackend, 'crypto_key.crypto_key_backend');
+    // The version's own connection, when the request names one, governs it in place of the key's backend.
+    const connection = override
+      ? await this.connectionIn(parseCryptoKey(key.name, 'name'), override, `${field}.ekm_connection_backend_override`)
+      : await this.connection(key.cryptoKeyBackend, 'crypto_key.crypto_key_backend');
+    const ekmConnectionBackendOverride = override ? connection.name : '';
     if (connection.keyManagementMode === 'CLOUD_KMS') {
       if (path) throw invalidArgument(`${field}.ekm_connection_key_path: the EKM makes the key of a CLOUD_KMS connection; leave it empty.`);
       const info = this.callInfo(key, `${key.name}/cryptoKeyVersions/*`, call);
       const keyPath = await this.ctx.ekm.createKey(connection, key.algorithm, randomUUID(), info);
-      return { externalKeyUri: '', ekmConnectionKeyPath: keyPath };
+      return { externalKeyUri: '', ekmConnectionKeyPath: keyPath, ekmConnectionBackendOverride };
     }
     if (!path) throw invalidArgument(`${field}.ekm_connection_key_path: required for EXTERNAL_VPC keys on a MANUAL EkmConnection.`);
     if (path.length > 1024 || /[\s?#]/.test(path) || path.startsWith('/')) {
       throw invalidArgument(`${field}.ekm_connection_key_path: '${path.slice(0, 100)}' is not a key path (no leading '/', spaces, '?' or '#').`);
     }
-    return { externalKeyUri: '', ekmConnectionKeyPath: path };
+    return { externalKeyUri: '', ekmConnectionKeyPath: path, ekmConnectionBackendOverride };
+  }
+
+  /** The EkmConnection of an EXTERNAL_VPC version: its override, else its key's backend. */
+  private versionConnection(key: CryptoKeyRecord, version: CryptoKeyVersionRecord): Promise<EkmConnectionRecord> {
+    return version.ekmConnectionBackendOverride
+      ? this.connection(version.ekmConnectionBackendOverride, 'ekm_connection_backend_override', version.name)
+      : this.connection(key.cryptoKeyBackend, 'crypto_key.crypto_key_backend', version.name);
+  }
+
+  /** Whether the EKM made this version's key (an EXTERNAL_VPC version on a CLOUD_KMS connection), so the KMS destroys it there. */
+  async versionCoordinated(key: CryptoKeyRecord, version: CryptoKeyVersionRecord): Promise<boolean> {
+    if (version.protectionLevel !== 'EXTERNAL_VPC') return false;
+    return (await this.versionConnection(key, version)).keyManagementMode === 'CLOUD_KMS';
   }
 
   /** The EKM target of a version. */
   async target(key: CryptoKeyRecord, version: CryptoKeyVersionRecord): Promise<ExternalKeyTarget> {
     if (version.protectionLevel === 'EXTERNAL') return { kind: 'uri', keyUri: version.externalKeyUri };
-    const connection = await this.connection(key.cryptoKeyBackend, 'crypto_key.crypto_key_backend', version.name);
-    return { kind: 'vpc', connection, keyPath: version.ekmConnectionKeyPath };
+    return { kind: 'vpc', connection: await this.versionConnection(key, version), keyPath: version.ekmConnectionKeyPath };
   }
 
   /** The facts every EKM call carries; the key's justification policy is checked first. */
@@ -165,7 +192,7 @@ export class ExternalKeys {
     if (record) return record;
     if (subject !== name) {
       throw precondition(`The EkmConnection of ${subject} no longer exists.`, 'EKM_CONNECTION_NOT_FOUND', subject,
-        `EkmConnection '${name}' named by crypto_key_backend was not found.`);
+        `EkmConnection '${name}' named by ${field.replace(/^crypto_key\./, '')} was not found.`);
     }
     throw failedPrecondition(`${field}: EkmConnection ${name || '(none)'} not found.`);
   }

@@ -45,7 +45,11 @@ export function keyRingResource(r: KeyRingRecord): Msg {
 export function versionResource(v: CryptoKeyVersionRecord): Msg {
   const external =
     v.externalKeyUri || v.ekmConnectionKeyPath
-      ? { externalKeyUri: v.externalKeyUri || undefined, ekmConnectionKeyPath: v.ekmConnectionKeyPath || undefined }
+      ? {
+        externalKeyUri: v.externalKeyUri || undefined,
+        ekmConnectionKeyPath: v.ekmConnectionKeyPath || undefined,
+        ekmConnectionBackendOverride: v.ekmConnectionBackendOverride || undefined,
+      }
       : undefined;
   return {
     name: v.name,

@@ -107,7 +107,7 @@ export class Scheduler {
   private async coordinatedKey(v: CryptoKeyVersionRecord): Promise<CryptoKeyRecord | undefined> {
     if (v.protectionLevel !== 'EXTERNAL_VPC') return undefined;
     const key = await this.ctx.store.getCryptoKey(v.cryptoKey);
-    return key && (await this.keys.external.coordinated(key)) ? key : undefined;
+    return key && (await this.keys.external.versionCoordinated(key, v)) ? key : undefined;
   }
 
   /**

@@ -5,7 +5,7 @@ import type { CollectionSpec, FieldSpec } from '../list/query';
 import { enumNames } from '../proto/registry';
 
 /** PRAGMA user_version of a database with these tables (sqlite-open.ts); 0 is a database made before versions. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /**
  * Columns added to tables of a database made before schema versions were
@@ -16,6 +16,15 @@ export const SCHEMA_VERSION = 1;
 export const ADDED_COLUMNS: readonly (readonly [string, string, string])[] = [
   ['crypto_key_versions', 'external_destruction_failure_reason', "TEXT NOT NULL DEFAULT ''"],
 ];
+
+/**
+ * Columns each schema version adds to the one before: version -> [table,
+ * column, definition]. A column already there (a table made whole at a later
+ * version) is left as it is.
+ */
+export const MIGRATIONS: ReadonlyMap<number, readonly (readonly [string, string, string])[]> = new Map([
+  [2, [['crypto_key_versions', 'ekm_connection_backend_override', "TEXT NOT NULL DEFAULT ''"]]],
+]);
 
 /** Made after ADDED_COLUMNS, since they may index one. */
 export const INDEXES = `
@@ -70,6 +79,7 @@ CREATE TABLE IF NOT EXISTS crypto_key_versions (
   ekm_connection_key_path TEXT NOT NULL,
   revision INTEGER NOT NULL,
   external_destruction_failure_reason TEXT NOT NULL DEFAULT '',
+  ekm_connection_backend_override TEXT NOT NULL DEFAULT '',
   UNIQUE (parent, version)
 );
 CREATE INDEX IF NOT EXISTS crypto_key_versions_destroy ON crypto_key_versions (destroy_time)

@@ -11,12 +11,14 @@
 // - Version 0 with tables: made before versions were recorded; missing tables
 //   and columns are added once (what those releases did on every start), and
 //   the version is set.
+// - An older version: the columns each later version adds (MIGRATIONS in
+//   schema.ts) are added, then it is checked as the current one.
 // - The current version: every table and column must be there. A table that
 //   went missing is not made again empty: the start is refused
 //   (StoreSchemaError), because an empty table would silently lose keys.
 // - A newer version: made by a newer OpenEKM; refused.
 import Database from 'better-sqlite3';
-import { ADDED_COLUMNS, INDEXES, SCHEMA, SCHEMA_VERSION } from './schema';
+import { ADDED_COLUMNS, INDEXES, MIGRATIONS, SCHEMA, SCHEMA_VERSION } from './schema';
 import { DIRECTORY_SCHEMA } from './sqlite-directory';
 import { EKM_SCHEMA } from './sqlite-ekm';
 
@@ -88,12 +90,19 @@ function missing(db: Database.Database): string[] {
   return problems;
 }
 
-/** Brings a pre-versioning database up to the current tables and columns. */
-function upgradeUnversioned(db: Database.Database): void {
-  db.exec(ALL_TABLES);
-  for (const [table, column, definition] of ADDED_COLUMNS) {
+function addColumns(db: Database.Database, added: readonly (readonly [string, string, string])[]): void {
+  for (const [table, column, definition] of added) {
     if (!columns(db, table).includes(column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
   }
+}
+
+/** Brings a database of an older version (0: before versions) up to the current tables and columns. */
+function upgrade(db: Database.Database, from: number): void {
+  if (from === 0) {
+    db.exec(ALL_TABLES);
+    addColumns(db, ADDED_COLUMNS);
+  }
+  for (let version = Math.max(from, 1) + 1; version <= SCHEMA_VERSION; version++) addColumns(db, MIGRATIONS.get(version) ?? []);
 }
 
 function prepareSchema(db: Database.Database, file: string): void {
@@ -101,13 +110,13 @@ function prepareSchema(db: Database.Database, file: string): void {
   if (version > SCHEMA_VERSION) {
     throw new StoreSchemaError(`${file} has schema version ${version}, made by a newer OpenEKM; this one reads versions up to ${SCHEMA_VERSION}. Run the newer release.`);
   }
-  if (version === SCHEMA_VERSION) {
+  if (version !== SCHEMA_VERSION) db.transaction(() => upgrade(db, version))();
+  // A versioned database gets only the columns its migrations add: a table it lacks held data once.
+  if (version > 0) {
     const problems = missing(db);
     if (problems.length > 0) {
       throw new StoreSchemaError(`${file} does not have the schema its version (${version}) says: missing ${problems.join(', ')}. Restore the database from a backup; OpenEKM will not recreate tables that held data.`);
     }
-  } else {
-    db.transaction(() => upgradeUnversioned(db))();
   }
   db.exec(INDEXES);
   db.pragma(`user_version = ${SCHEMA_VERSION}`);

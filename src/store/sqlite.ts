@@ -70,6 +70,7 @@ function versionFrom(r: Row): CryptoKeyVersionRecord {
     destroyEventTime: r.destroy_event_time as number | null,
     externalKeyUri: r.external_key_uri as string,
     ekmConnectionKeyPath: r.ekm_connection_key_path as string,
+    ekmConnectionBackendOverride: r.ekm_connection_backend_override as string,
     externalDestructionFailureReason: r.external_destruction_failure_reason as string,
     revision: r.revision as number,
   };
@@ -108,6 +109,7 @@ function versionParams(v: Omit<CryptoKeyVersionRecord, 'revision'>): Row {
     destroy_event_time: v.destroyEventTime,
     external_key_uri: v.externalKeyUri,
     ekm_connection_key_path: v.ekmConnectionKeyPath,
+    ekm_connection_backend_override: v.ekmConnectionBackendOverride ?? '',
     external_destruction_failure_reason: v.externalDestructionFailureReason ?? '',
   };
 }
@@ -145,9 +147,10 @@ class SqliteStore implements Store {
       setRotation: p('UPDATE crypto_keys SET next_rotation_time = ?, revision = revision + 1 WHERE name = ?'),
       insertVersion: p(`INSERT INTO crypto_key_versions (name, parent, version, state, protection_level,
         algorithm, create_time, generate_time, destroy_time, destroy_event_time, external_key_uri,
-        ekm_connection_key_path, external_destruction_failure_reason, revision) VALUES (@name, @parent,
-        @version, @state, @protection_level, @algorithm, @create_time, @generate_time, @destroy_time,
-        @destroy_event_time, @external_key_uri, @ekm_connection_key_path, @external_destruction_failure_reason, 1)`),
+        ekm_connection_key_path, external_destruction_failure_reason, ekm_connection_backend_override, revision)
+        VALUES (@name, @parent, @version, @state, @protection_level, @algorithm, @create_time, @generate_time,
+        @destroy_time, @destroy_event_time, @external_key_uri, @ekm_connection_key_path,
+        @external_destruction_failure_reason, @ekm_connection_backend_override, 1)`),
       getVersion: p('SELECT * FROM crypto_key_versions WHERE name = ?'),
       updateVersion: p(`UPDATE crypto_key_versions SET state = @state, generate_time = @generate_time,
         destroy_time = @destroy_time, destroy_event_time = @destroy_event_time,

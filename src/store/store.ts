@@ -53,6 +53,8 @@ export interface CryptoKeyVersionRecord {
   destroyEventTime: number | null;
   externalKeyUri: string;
   ekmConnectionKeyPath: string;
+  /** The EkmConnection of this EXTERNAL_VPC version when not its key's crypto_key_backend; '' otherwise. */
+  ekmConnectionBackendOverride?: string;
   /** Why the EKM did not destroy the version's external key (state EXTERNAL_DESTRUCTION_FAILED); '' otherwise. */
   externalDestructionFailureReason?: string;
   revision: number;

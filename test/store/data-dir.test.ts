@@ -101,11 +101,31 @@ test('a dropped table, or a schema from a newer release, is refused at start', a
   const db = new Database(file);
   db.exec('DROP TABLE key_material');
   db.close();
-  await assert.rejects(start(dir), /does not have the schema its version \(1\) says: missing table key_material/);
+  await assert.rejects(start(dir), /does not have the schema its version \(2\) says: missing table key_material/);
   const newer = new Database(file);
   newer.pragma('user_version = 99');
   newer.close();
   await assert.rejects(start(dir), /schema version 99, made by a newer OpenEKM/);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('a database of schema version 1 gains the columns of version 2 and keeps its keys', async () => {
+  const dir = tempDir();
+  await (await start(dir)).close();
+  const ring = 'projects/p/locations/us-east1/keyRings/r';
+  const file = path.join(dir, 'kms.sqlite');
+  const db = new Database(file);
+  db.exec("INSERT INTO key_rings (name, parent, create_time) VALUES ('" + ring + "', 'projects/p/locations/us-east1', 0)");
+  db.exec('ALTER TABLE crypto_key_versions DROP COLUMN ekm_connection_backend_override');
+  db.pragma('user_version = 1');
+  db.close();
+  await (await start(dir)).close();
+  const after = new Database(file);
+  assert.equal(after.pragma('user_version', { simple: true }), 2);
+  const cols = (after.prepare('PRAGMA table_info(crypto_key_versions)').all() as { name: string }[]).map((c) => c.name);
+  assert.ok(cols.includes('ekm_connection_backend_override'));
+  assert.deepEqual(after.prepare('SELECT name FROM key_rings').pluck().all(), [ring]);
+  after.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
