@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { methodTable } from './api/methods';
 import { withProjectAliases } from './api/project-aliases';
+import { withResponseCheck } from './api/response-check';
 import { type Clock, systemClock } from './clock';
 import { loadOrCreateRootKeyFile, RootKey } from './crypto/root-key';
 import { startGrpc } from './grpc/server';
@@ -28,6 +29,8 @@ export interface ServerOptions {
   dataDir?: string;
   /** Keep everything in memory (nothing written to disk; a fresh root key each start). */
   inMemory?: boolean;
+  /** Check every response against its declared message type (tests; api/response-check.ts). */
+  checkResponses?: boolean;
   /** Interface to listen on; default 127.0.0.1. */
   host?: string;
   /** gRPC port; 0 picks a free one. Default 0. */
@@ -175,7 +178,8 @@ export async function createServer(options: ServerOptions = {}): Promise<OpenEkm
     built.services = services;
     const host = options.host ?? '127.0.0.1';
     await services.projects.registerInUse();
-    const table = withProjectAliases(methodTable(services), services.projects);
+    const served = options.checkResponses ? withResponseCheck(methodTable(services)) : methodTable(services);
+    const table = withProjectAliases(served, services.projects);
     const grpc = await startGrpc(table, host, options.grpcPort ?? 0, log, { limits: options.limits });
     let rest;
     try {

@@ -54,6 +54,7 @@ export async function startKms(options: KmsOptions = {}): Promise<Harness> {
   const server = await createServer({
     inMemory: options.dataDir === undefined,
     logger: silentLogger,
+    checkResponses: true,
     schedulerIntervalMs: 0,
     ...serverOptions,
     clock,
