@@ -9,10 +9,11 @@
 // protection level EXTERNAL_VPC. No store, service layer, validation, token
 // signing, endpoint resolution, metrics, retries or error mapping.
 //
-// Without an EKM port it answers with the inner ciphertext alone (the
-// SOFTWARE path), for comparing by hand. The bench runs it with the EKM work
-// floor (ekm-floor-server.ts) on the same core: the two together are what
-// any pair of Node processes must spend on one Encrypt with an external key.
+// Without an EKM port it answers with the inner ciphertext alone, laid out
+// as a SOFTWARE key's: the work floor of gRPC Encrypt on a SOFTWARE key. With
+// one, the bench runs it with the EKM work floor (ekm-floor-server.ts) on the
+// same core: the two together are what any pair of Node processes must
+// spend on one Encrypt with an external key.
 //
 // usage: node dist/bench/kms-floor-server.js PORT [EKM_PORT EKM_CA_PEM_FILE EKM_KEY_PATH]
 import * as fs from 'node:fs';
@@ -25,6 +26,7 @@ import { grpcFrame } from './grpc-check';
 const MAX_CONNECTIONS = 64;
 const PROTECTION_LEVEL = { SOFTWARE: 1, EXTERNAL_VPC: 4 };
 const TOKEN = `Bearer ${'x'.repeat(600)}`;
+const SOFTWARE_HEADER = Buffer.from([0x01, 0, 0, 0, 1]);
 
 const keyFor = keyring();
 const nextIv = ivSource();
@@ -185,7 +187,8 @@ function main(): void {
         const iv = nextIv();
         const inner = Buffer.concat([iv, gcmSeal(keyFor(keyName), iv, Buffer.from(versionName), plaintext)]);
         if (!ekm) {
-          answer(undefined, encryptResponse(versionName, inner, PROTECTION_LEVEL.SOFTWARE));
+          // The software layout (src/crypto/symmetric.ts): format byte 0x01, the version number (u32), IV, ciphertext, tag.
+          answer(undefined, encryptResponse(versionName, Buffer.concat([SOFTWARE_HEADER, inner]), PROTECTION_LEVEL.SOFTWARE));
           return;
         }
         ekm.wrap(keyPath, inner, versionName, (err, blob) => {

@@ -24,6 +24,7 @@ const HTTP_ECHO_MAIN = path.join(__dirname, 'http-echo-server.js');
 const HTTPS_ECHO_MAIN = path.join(__dirname, 'https-echo-server.js');
 const REST_FLOOR_MAIN = path.join(__dirname, 'rest-floor-server.js');
 const EKM_FLOOR_MAIN = path.join(__dirname, 'ekm-floor-server.js');
+const KMS_FLOOR_MAIN = path.join(__dirname, 'kms-floor-server.js');
 /** The workloads served by the KMS (`openekm serve`); the EKM's are EKM_WORKLOAD_IDS. */
 const KMS_WORKLOAD_IDS: readonly Workload['id'][] = ['encrypt', 'decrypt', 'sign', 'rest-encrypt', EXTERNAL_WORKLOAD_ID];
 const RESULTS = path.join(ROOT, 'bench', 'results', 'latest.json');
@@ -58,15 +59,16 @@ interface TlsFiles {
 interface Limits {
   echoes: Map<Protocol, ServerProcess>;
   /**
-   * The work floors, by workload id: REST Encrypt, EKM wrap and unwrap (one
-   * process), EXTERNAL_VPC Encrypt. The other gRPC workloads have none.
+   * The work floors, by workload id: gRPC Encrypt (SOFTWARE), REST Encrypt,
+   * EKM wrap and unwrap (one process), EXTERNAL_VPC Encrypt. Decrypt and
+   * sign have none.
    */
   floors: Map<string, ServerProcess>;
 }
 
 /**
  * The echo servers the selected workloads need (one per protocol) and the
- * work floors of the REST, EKM and external-key workloads, each started pinned, added to
+ * work floors of the gRPC Encrypt, REST, EKM and external-key workloads, each started pinned, added to
  * `servers` at once (so that it is stopped even if a later step fails), and
  * checked with every body.
  */
@@ -86,6 +88,8 @@ async function startLimits(
   const of = (protocol: Protocol) => workloads.filter((w) => w.protocol === protocol);
   const grpcPaths = of('grpc').map((w) => w.path);
   if (grpcPaths.length) limits.echoes.set('grpc', await start('grpc echo', [GRPC_ECHO_MAIN, '0', ...grpcPaths]));
+  const encrypt = workloads.find((w) => w.id === 'encrypt');
+  if (encrypt) limits.floors.set(encrypt.id, await start('grpc floor', [KMS_FLOOR_MAIN, '0']));
   if (of('rest').length) {
     limits.echoes.set('rest', await start('http echo', [HTTP_ECHO_MAIN, '0']));
     const floor = await start('rest floor', [REST_FLOOR_MAIN, '0']);
