@@ -13,12 +13,12 @@
 // HKDF-SHA256 (RFC 5869) under distinct labels, so no two uses share a key.
 
 import { closeSync, fstatSync, fsyncSync, linkSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { hkdfSync, randomBytes } from 'node:crypto';
+import { aeadOpen, aeadOverhead, aeadSeal } from './aead';
 
 const ROOT_KEY_BYTES = 32;
 const FORMAT_AES_256_GCM = 0x01;
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
+const SEALED_HEADER = Buffer.from([FORMAT_AES_256_GCM]);
 const SEAL_LABEL = 'openekm/root-key/seal/v1';
 /** RFC 5869 §3.1: a fixed, non-secret salt is fine for a uniformly random input key. */
 const HKDF_SALT = Buffer.from('openekm-root-key-hkdf-v1', 'utf8');
@@ -60,36 +60,17 @@ export class RootKey {
 
   /** Encrypts plaintext bound to context. */
   seal(plaintext: Buffer, context: string): Buffer {
-    const out = Buffer.allocUnsafe(1 + IV_BYTES + plaintext.length + TAG_BYTES);
-    out[0] = FORMAT_AES_256_GCM;
-    const iv = randomBytes(IV_BYTES);
-    iv.copy(out, 1);
-    const cipher = createCipheriv('aes-256-gcm', this.#sealKey, iv, { authTagLength: TAG_BYTES });
-    cipher.setAAD(aadFor(context));
-    let o = 1 + IV_BYTES + cipher.update(plaintext).copy(out, 1 + IV_BYTES);
-    o += cipher.final().copy(out, o);
-    cipher.getAuthTag().copy(out, o);
-    return out;
+    return aeadSeal(this.#sealKey, SEALED_HEADER, [aadFor(context)], plaintext);
   }
 
   /** Decrypts what seal produced for the same context; throws Error otherwise. */
   open(sealed: Buffer, context: string): Buffer {
-    if (sealed.length < 1 + IV_BYTES + TAG_BYTES || sealed[0] !== FORMAT_AES_256_GCM) {
+    if (sealed.length < aeadOverhead(SEALED_HEADER.length) || sealed[0] !== FORMAT_AES_256_GCM) {
       throw new Error('sealed key material is malformed');
     }
-    const tagStart = sealed.length - TAG_BYTES;
-    const decipher = createDecipheriv('aes-256-gcm', this.#sealKey, sealed.subarray(1, 1 + IV_BYTES), {
-      authTagLength: TAG_BYTES,
-    });
-    decipher.setAuthTag(sealed.subarray(tagStart));
-    decipher.setAAD(aadFor(context));
-    const body = decipher.update(sealed.subarray(1 + IV_BYTES, tagStart));
-    try {
-      decipher.final();
-    } catch {
-      throw new Error('sealed key material failed authentication (wrong root key or context)');
-    }
-    return body;
+    const plaintext = aeadOpen(this.#sealKey, sealed, SEALED_HEADER.length, [aadFor(context)]);
+    if (!plaintext) throw new Error('sealed key material failed authentication (wrong root key or context)');
+    return plaintext;
   }
 
   /** A 32-byte secret for `label`: HKDF-SHA256 (RFC 5869) of the root key with info = label. */

@@ -17,41 +17,21 @@
 //     || format byte || u32 version || u32 len(aad) || caller's aad
 //
 // so a ciphertext of one key (or version) never opens under another key's
-// name, even if two versions ever held the same material.
+// name, even if two versions ever held the same material. The envelope
+// itself (IV, GCM, tag) is crypto/aead.ts.
 
-import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
+import { aeadOpen, aeadOverhead, aeadSeal } from './aead';
 import { invalidArgument } from '../errors';
 
 const FORMAT_AES_256_GCM = 0x01;
 const HEADER_BYTES = 5;
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
-const BODY_OFFSET = HEADER_BYTES + IV_BYTES;
-const KEY_BYTES = 32;
 const AAD_LABEL = Buffer.from('openekm-symmetric-v1', 'utf8');
 const MAX_VERSION = 0xffffffff;
 
 /** Bytes a ciphertext has beyond its plaintext. */
-export const SYMMETRIC_OVERHEAD: number = BODY_OFFSET + TAG_BYTES;
+export const SYMMETRIC_OVERHEAD: number = aeadOverhead(HEADER_BYTES);
 
 const INVALID_CIPHERTEXT = 'Decryption failed: the ciphertext is invalid.';
-
-// IVs are drawn from a pool refilled 4 KiB at a time: one CSPRNG call per
-// call of randomFillSync costs about as much as the AES-GCM itself on small
-// payloads, and pooled CSPRNG bytes are just as unpredictable.
-const IV_POOL = Buffer.allocUnsafe(IV_BYTES * 341);
-let ivPoolOffset = IV_POOL.length;
-
-function nextIv(into: Buffer, offset: number): void {
-  if (ivPoolOffset + IV_BYTES > IV_POOL.length) {
-    randomFillSync(IV_POOL);
-    ivPoolOffset = 0;
-  }
-  IV_POOL.copy(into, offset, ivPoolOffset, ivPoolOffset + IV_BYTES);
-  // Each IV is handed out once: wipe it from the pool.
-  IV_POOL.fill(0, ivPoolOffset, ivPoolOffset + IV_BYTES);
-  ivPoolOffset += IV_BYTES;
-}
 
 // The prefix depends only on (name, version, aad length) and Encrypt/Decrypt
 // repeat the same few: remembered in a bounded map (emptied when full).
@@ -82,11 +62,6 @@ function buildPrefix(cryptoKeyName: string, version: number, aadLength: number):
   return out;
 }
 
-function checkKey(key: Buffer): void {
-  // A wrong-length key is a store bug, not a caller error.
-  if (key.length !== KEY_BYTES) throw new Error(`symmetric key must be ${KEY_BYTES} bytes`);
-}
-
 /** Encrypts plaintext for version `version` of the CryptoKey `cryptoKeyName`. */
 export function symmetricEncrypt(
   key: Buffer,
@@ -95,25 +70,13 @@ export function symmetricEncrypt(
   plaintext: Buffer,
   aad: Buffer,
 ): Buffer {
-  checkKey(key);
   if (!Number.isInteger(version) || version < 1 || version > MAX_VERSION) {
     throw new RangeError(`version must be an integer in [1, ${MAX_VERSION}]`);
   }
-  // One allocation for the whole result; the IV is a view into it.
-  const out = Buffer.allocUnsafe(SYMMETRIC_OVERHEAD + plaintext.length);
-  out[0] = FORMAT_AES_256_GCM;
-  out.writeUInt32BE(version, 1);
-  nextIv(out, HEADER_BYTES);
-  const iv = out.subarray(HEADER_BYTES, BODY_OFFSET);
-  const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
-  // Two setAAD calls authenticate the concatenation, sparing a copy of aad.
-  cipher.setAAD(bindingPrefix(cryptoKeyName, version, aad.length));
-  if (aad.length > 0) cipher.setAAD(aad);
-  // node's Cipher API always returns fresh buffers, so the body is copied once.
-  let o = BODY_OFFSET + cipher.update(plaintext).copy(out, BODY_OFFSET);
-  o += cipher.final().copy(out, o);
-  cipher.getAuthTag().copy(out, o);
-  return out;
+  const header = Buffer.allocUnsafe(HEADER_BYTES);
+  header[0] = FORMAT_AES_256_GCM;
+  header.writeUInt32BE(version, 1);
+  return aeadSeal(key, header, [bindingPrefix(cryptoKeyName, version, aad.length), aad], plaintext);
 }
 
 /** The CryptoKeyVersion number a ciphertext was made with. */
@@ -128,20 +91,8 @@ export function ciphertextVersion(ciphertext: Buffer): number {
 
 /** Decrypts a ciphertext of `cryptoKeyName`; `key` must be the material of ciphertextVersion(ciphertext). */
 export function symmetricDecrypt(key: Buffer, cryptoKeyName: string, ciphertext: Buffer, aad: Buffer): Buffer {
-  checkKey(key);
   const version = ciphertextVersion(ciphertext);
-  const tagStart = ciphertext.length - TAG_BYTES;
-  const iv = ciphertext.subarray(HEADER_BYTES, BODY_OFFSET);
-  const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
-  decipher.setAuthTag(ciphertext.subarray(tagStart));
-  decipher.setAAD(bindingPrefix(cryptoKeyName, version, aad.length));
-  if (aad.length > 0) decipher.setAAD(aad);
-  const body = decipher.update(ciphertext.subarray(BODY_OFFSET, tagStart));
-  let rest: Buffer;
-  try {
-    rest = decipher.final(); // verifies the tag
-  } catch {
-    throw invalidArgument(INVALID_CIPHERTEXT);
-  }
-  return rest.length === 0 ? body : Buffer.concat([body, rest]);
+  const plaintext = aeadOpen(key, ciphertext, HEADER_BYTES, [bindingPrefix(cryptoKeyName, version, aad.length), aad]);
+  if (!plaintext) throw invalidArgument(INVALID_CIPHERTEXT);
+  return plaintext;
 }
