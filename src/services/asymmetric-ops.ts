@@ -4,7 +4,7 @@ import { asymmetricDecrypt, signData, signDigest } from '../crypto/asymmetric';
 import { invalidArgument } from '../errors';
 import type { Msg } from '../proto/registry';
 import type { CallContext, ServiceContext } from './context';
-import { ExternalKeys, isExternal } from './external-keys';
+import { accessReason, ExternalKeys, isExternal } from './external-keys';
 import { bytesField, checkSize, checksum, verifyCrc32c } from './integrity';
 import { cryptoKeyName, parseVersion } from './names';
 import { type UsableVersion, usableVersion } from './usable-version';
@@ -73,18 +73,14 @@ export class AsymmetricOps {
 
   /** The EKM signs; the KMS holds nothing of the key. */
   private async externalSign(use: UsableVersion, digest: { field: string; bytes: Buffer } | undefined, data: Buffer, call?: CallContext): Promise<Buffer> {
-    const info = this.external.callInfo(use.key, use.version.name, call);
-    const target = await this.external.target(use.key, use.version);
     const input = digest ? { digest: { [digest.field]: digest.bytes } } : { data };
-    return this.external.guard(use.version, () => this.ctx.ekm.asymmetricSign(target, input, info));
+    return this.external.call(use.key, use.version, accessReason(call), (target, info) => this.ctx.ekm.asymmetricSign(target, input, info));
   }
 
   /** The version's public key: from its own material, or asked of the EKM for external keys. */
   private async publicKeyOf(use: UsableVersion, call?: CallContext): Promise<KeyObject> {
     if (!isExternal(use.version.protectionLevel)) return createPublicKey(use.material.privateKey!);
-    const info = this.external.callInfo(use.key, use.version.name, call);
-    const target = await this.external.target(use.key, use.version);
-    const answer = await this.external.guard(use.version, () => this.ctx.ekm.getPublicKey(target, info));
+    const answer = await this.external.call(use.key, use.version, accessReason(call), (target, info) => this.ctx.ekm.getPublicKey(target, info));
     return createPublicKey(answer.pem);
   }
 

@@ -118,7 +118,7 @@ export class ExternalKeys {
     const ekmConnectionBackendOverride = override ? connection.name : '';
     if (connection.keyManagementMode === 'CLOUD_KMS') {
       if (path) throw invalidArgument(`${field}.ekm_connection_key_path: the EKM makes the key of a CLOUD_KMS connection; leave it empty.`);
-      const info = this.callInfo(key, `${key.name}/cryptoKeyVersions/*`, call);
+      const info = this.callInfo(key, `${key.name}/cryptoKeyVersions/*`, accessReason(call));
       const keyPath = await this.ctx.ekm.createKey(connection, key.algorithm, randomUUID(), info);
       return { externalKeyUri: '', ekmConnectionKeyPath: keyPath, ekmConnectionBackendOverride };
     }
@@ -143,14 +143,30 @@ export class ExternalKeys {
   }
 
   /** The EKM target of a version. */
-  async target(key: CryptoKeyRecord, version: CryptoKeyVersionRecord): Promise<ExternalKeyTarget> {
+  private async target(key: CryptoKeyRecord, version: CryptoKeyVersionRecord): Promise<ExternalKeyTarget> {
     if (version.protectionLevel === 'EXTERNAL') return { kind: 'uri', keyUri: version.externalKeyUri };
     return { kind: 'vpc', connection: await this.versionConnection(key, version), keyPath: version.ekmConnectionKeyPath };
   }
 
+  /**
+   * One EKM operation on a version, the one way services reach an EKM for a
+   * key: the key's justification policy checked for `reason`, the version's
+   * target resolved, and a PERMISSION_DENIED from the EKM disabling the
+   * version.
+   */
+  async call<T>(
+    key: CryptoKeyRecord,
+    version: CryptoKeyVersionRecord,
+    reason: AccessReason,
+    op: (target: ExternalKeyTarget, info: CallInfo) => Promise<T>,
+  ): Promise<T> {
+    const info = this.callInfo(key, version.name, reason);
+    const target = await this.target(key, version);
+    return this.guard(version, () => op(target, info));
+  }
+
   /** The facts every EKM call carries; the key's justification policy is checked first. */
-  callInfo(key: CryptoKeyRecord, resourceName: string, call: CallContext | undefined): CallInfo {
-    const reason = accessReason(call);
+  private callInfo(key: CryptoKeyRecord, resourceName: string, reason: AccessReason): CallInfo {
     const allowed = key.allowedAccessReasons;
     if (allowed && !allowed.includes(reason)) {
       throw precondition(
@@ -164,7 +180,7 @@ export class ExternalKeys {
   }
 
   /** Runs an EKM call for a version; if the EKM denies access to the key, the version is disabled. */
-  async guard<T>(version: CryptoKeyVersionRecord, fn: () => Promise<T>): Promise<T> {
+  private async guard<T>(version: CryptoKeyVersionRecord, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {

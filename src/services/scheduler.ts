@@ -8,7 +8,6 @@
 // key twice.
 import type { CryptoKeyRecord, CryptoKeyVersionRecord } from '../store/store';
 import type { ServiceContext } from './context';
-import { ACCESS_REASON_HEADER } from './external-keys';
 import type { CryptoKeysService } from './crypto-keys';
 import { retryOnConflict } from './retry';
 
@@ -119,9 +118,7 @@ export class Scheduler {
     let state = 'DESTROYED';
     let reason = '';
     try {
-      const system = { headers: { [ACCESS_REASON_HEADER]: 'GOOGLE_INITIATED_SYSTEM_OPERATION' } };
-      const info = this.keys.external.callInfo(key, v.name, system);
-      await this.ctx.ekm.destroyKey(await this.keys.external.target(key, v), info);
+      await this.keys.external.call(key, v, 'GOOGLE_INITIATED_SYSTEM_OPERATION', (target, info) => this.ctx.ekm.destroyKey(target, info));
     } catch (err) {
       state = 'EXTERNAL_DESTRUCTION_FAILED';
       reason = `The external key manager did not confirm destroying ${v.ekmConnectionKeyPath || 'the key'}: ${

@@ -6,7 +6,7 @@ import { ciphertextVersion, SYMMETRIC_OVERHEAD, symmetricDecrypt, symmetricEncry
 import { invalidArgument } from '../errors';
 import type { Msg } from '../proto/registry';
 import type { CallContext, ServiceContext } from './context';
-import { ExternalKeys, isExternal } from './external-keys';
+import { accessReason, ExternalKeys, isExternal } from './external-keys';
 import { bytesField, checkSize, checksum, verifyCrc32c } from './integrity';
 import { cryptoKeyName, isVersionName, parseCryptoKey, parseKeyOrVersion } from './names';
 import { usableVersion } from './usable-version';
@@ -53,10 +53,8 @@ export class SymmetricOps {
     let ciphertext = symmetricEncrypt(use.material.raw, keyName, use.version.version, plaintext, aad);
     if (isExternal(use.version.protectionLevel)) {
       // Double wrapping: the EKM wraps the inner ciphertext, bound to this version's name.
-      const info = this.external.callInfo(use.key, use.version.name, call);
-      const target = await this.external.target(use.key, use.version);
       const inner = ciphertext;
-      const blob = await this.external.guard(use.version, () =>
+      const blob = await this.external.call(use.key, use.version, accessReason(call), (target, info) =>
         this.ctx.ekm.wrap(target, inner, Buffer.from(use.version.name, 'utf8'), info),
       );
       ciphertext = externalCiphertext(use.version.version, blob);
@@ -95,10 +93,8 @@ export class SymmetricOps {
     let inner = ciphertext;
     if (external) {
       // One EKM call per Decrypt: nothing the EKM returns is kept.
-      const info = this.external.callInfo(use.key, use.version.name, call);
-      const target = await this.external.target(use.key, use.version);
       const { wrappedBlob } = parseExternalCiphertext(ciphertext);
-      inner = await this.external.guard(use.version, () =>
+      inner = await this.external.call(use.key, use.version, accessReason(call), (target, info) =>
         this.ctx.ekm.unwrap(target, wrappedBlob, Buffer.from(use.version.name, 'utf8'), info),
       );
     }
