@@ -162,6 +162,10 @@ export const CRYPTO_KEY_VERSION_LIST: CollectionSpec = {
       column: 'ekm_connection_key_path',
       type: 'string',
     },
+    'external_protection_level_options.ekm_connection_backend_override': {
+      column: 'ekm_connection_backend_override',
+      type: 'string',
+    },
   },
   // Versions order by number, so version 10 follows version 9.
   uniqueKey: 'version',

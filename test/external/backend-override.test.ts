@@ -54,6 +54,10 @@ describe('ekm_connection_backend_override', () => {
     const [enc] = await f.kms.client.encrypt({ name: version.name!, plaintext });
     const [dec] = await f.kms.client.decrypt({ name: key, ciphertext: enc.ciphertext });
     assert.deepEqual(Buffer.from(dec.plaintext as Uint8Array), plaintext);
+    const [listed] = await f.kms.client.listCryptoKeyVersions({
+      parent: key, filter: `external_protection_level_options.ekm_connection_backend_override="${live}"`,
+    });
+    assert.deepEqual(listed.map((v) => v.name), [version.name]);
   });
 
   test('a version without it uses the key\'s backend (here unreachable)', async () => {
