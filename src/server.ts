@@ -16,7 +16,8 @@ import { startRest } from './rest/server';
 import { PageTokenCodec } from './list/page-token';
 import { jsonLogger, type Logger } from './log';
 import type { ServiceContext } from './services/context';
-import { createServices, type Services } from './services';
+import { createServices } from './services';
+import { EndpointLookup } from './services/directory';
 import { createEkmClient, identityKeyStore, type Jwks, ServiceIdentity } from './services/ekm-client';
 import { KeyMaterial } from './services/key-material';
 import type { SchedulerRun } from './services/scheduler';
@@ -155,11 +156,10 @@ export async function createServer(options: ServerOptions = {}): Promise<OpenEkm
     const identity = await ServiceIdentity.load(identityKeyStore(store, rootKey), { issuer: options.ekm?.issuer, clock: systemClock });
     const jwksFile = dataDir ? path.join(dataDir, JWKS_FILE) : undefined;
     if (jwksFile) fs.writeFileSync(jwksFile, `${JSON.stringify(identity.jwks(), null, 2)}\n`, { mode: 0o644 });
-    // The client resolves EkmConnections through Service Directory, which is one of the services it serves.
-    const built: { services?: Services } = {};
+    // The client resolves EkmConnections through Service Directory's endpoint lookup, on the store.
     const ekm = createEkmClient({
       identity,
-      resolve: (service, filter) => built.services!.directory.resolveEndpoints(service, filter),
+      resolve: new EndpointLookup(store.directory).resolve,
       extraCaPem: options.ekm?.extraCaPem,
       clientCertificate: options.ekm?.clientCertificate,
       allowedNetworks: options.ekm?.allowedNetworks,
@@ -175,7 +175,6 @@ export async function createServer(options: ServerOptions = {}): Promise<OpenEkm
       ekm,
     };
     const services = createServices(ctx);
-    built.services = services;
     const host = options.host ?? '127.0.0.1';
     await services.projects.registerInUse();
     const served = options.checkResponses ? withResponseCheck(methodTable(services)) : methodTable(services);

@@ -10,7 +10,8 @@ import type { Msg } from '../proto/registry';
 import type { EkmConnectionRecord } from '../store/ekm';
 import type { CryptoKeyRecord, CryptoKeyVersionRecord } from '../store/store';
 import type { CallContext, ServiceContext } from './context';
-import { EKM_PERMISSION_DENIED, type CallInfo, type ExternalKeyTarget } from './ekm-client/types';
+import { isEkmPermissionDenied } from './ekm-client/errors';
+import type { CallInfo, ExternalKeyTarget } from './ekm-client/types';
 import { ekmConnectionName, type LocationName, locationName, parseCryptoKey, parseEkmConnection } from './names';
 
 export const EXTERNAL_LEVELS: ReadonlySet<string> = new Set(['EXTERNAL', 'EXTERNAL_VPC']);
@@ -184,7 +185,7 @@ export class ExternalKeys {
     try {
       return await fn();
     } catch (err) {
-      if (isPermissionDenied(err)) await this.disable(version.name);
+      if (isEkmPermissionDenied(err)) await this.disable(version.name);
       throw err;
     }
   }
@@ -212,14 +213,6 @@ export class ExternalKeys {
     }
     throw failedPrecondition(`${field}: EkmConnection ${name || '(none)'} not found.`);
   }
-}
-
-function isPermissionDenied(err: unknown): boolean {
-  if (!(err instanceof KmsError) || err.code !== Code.FAILED_PRECONDITION) return false;
-  return err.details.some((d) => {
-    const violations = (d.value as { violations?: { type?: string }[] }).violations ?? [];
-    return violations.some((v) => v.type === EKM_PERMISSION_DENIED);
-  });
 }
 
 /** An EXTERNAL key's URI: https, a host, a path. */

@@ -1,5 +1,6 @@
-// DirectoryServices.resolveEndpoints: the in-process lookup the EKM client
-// uses (no transport), over a store of its own.
+// EndpointLookup.resolve: the in-process lookup the EKM client is given (no
+// transport, no other service), over a store of its own; the directory
+// service only fills the store.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -7,7 +8,7 @@ import { ManualClock } from '../../src/clock';
 import { Code, KmsError } from '../../src/errors';
 import { PageTokenCodec } from '../../src/list/page-token';
 import { silentLogger } from '../../src/log';
-import { createDirectoryServices, type DirectoryServices } from '../../src/services/directory';
+import { createDirectoryServices, type DirectoryServices, EndpointLookup } from '../../src/services/directory';
 import type { ServiceContext } from '../../src/services/context';
 import { openSqliteStore } from '../../src/store/sqlite';
 import type { Store } from '../../src/store/store';
@@ -25,9 +26,10 @@ async function rejects(p: Promise<unknown>, code: Code, pattern: RegExp): Promis
   });
 }
 
-describe('DirectoryServices.resolveEndpoints', () => {
+describe('EndpointLookup.resolve', () => {
   let store: Store;
   let directory: DirectoryServices;
+  let lookup: EndpointLookup;
   const clock = new ManualClock(Date.UTC(2030, 0, 1));
 
   before(async () => {
@@ -41,6 +43,7 @@ describe('DirectoryServices.resolveEndpoints', () => {
       log: silentLogger,
     };
     directory = createDirectoryServices(ctx);
+    lookup = new EndpointLookup(store.directory);
     await directory.createNamespace({ parent: LOC, namespaceId: 'ekm', namespace: {} });
     await directory.createService({ parent: NS, serviceId: 'replicas', service: { annotations: { owner: 'hsm-team' } } });
     const replicas: [string, string, number, Record<string, string>][] = [
@@ -55,27 +58,27 @@ describe('DirectoryServices.resolveEndpoints', () => {
   after(() => store.close());
 
   test('returns name, address, port and annotations of the matching endpoints, by name', async () => {
-    assert.deepEqual(await directory.resolveEndpoints(SVC, 'annotations.region=eu'), [
+    assert.deepEqual(await lookup.resolve(SVC, 'annotations.region=eu'), [
       { name: `${SVC}/endpoints/a`, address: '10.1.0.1', port: 443, annotations: { region: 'eu', zone: 'b' } },
       { name: `${SVC}/endpoints/b`, address: '10.1.0.2', port: 443, annotations: { region: 'eu', zone: 'c' } },
     ]);
-    assert.deepEqual((await directory.resolveEndpoints(SVC, '')).map((e) => e.address), ['10.1.0.1', '10.1.0.2', 'fd00::3']);
-    assert.deepEqual((await directory.resolveEndpoints(SVC, 'port=8443 OR annotations.zone=c')).map((e) => e.name.slice(-1)), ['b', 'c']);
-    assert.deepEqual(await directory.resolveEndpoints(SVC, 'doesnotexist=1'), []);
-    assert.equal((await directory.resolveEndpoints(SVC, '', 1)).length, 1);
+    assert.deepEqual((await lookup.resolve(SVC, '')).map((e) => e.address), ['10.1.0.1', '10.1.0.2', 'fd00::3']);
+    assert.deepEqual((await lookup.resolve(SVC, 'port=8443 OR annotations.zone=c')).map((e) => e.name.slice(-1)), ['b', 'c']);
+    assert.deepEqual(await lookup.resolve(SVC, 'doesnotexist=1'), []);
+    assert.equal((await lookup.resolve(SVC, '', 1)).length, 1);
   });
 
   test('sees registrations as they change', async () => {
     await directory.updateEndpoint({ endpoint: { name: `${SVC}/endpoints/c`, port: 443 }, updateMask: { paths: ['port'] } });
-    assert.deepEqual((await directory.resolveEndpoints(SVC, 'port=443')).map((e) => e.name.slice(-1)), ['a', 'b', 'c']);
+    assert.deepEqual((await lookup.resolve(SVC, 'port=443')).map((e) => e.name.slice(-1)), ['a', 'b', 'c']);
     await directory.deleteEndpoint({ name: `${SVC}/endpoints/a` });
-    assert.deepEqual((await directory.resolveEndpoints(SVC, 'port=443')).map((e) => e.name.slice(-1)), ['b', 'c']);
+    assert.deepEqual((await lookup.resolve(SVC, 'port=443')).map((e) => e.name.slice(-1)), ['b', 'c']);
   });
 
   test('errors: bad name or filter INVALID_ARGUMENT naming the field, a missing service NOT_FOUND', async () => {
-    await rejects(directory.resolveEndpoints('replicas', ''), Code.INVALID_ARGUMENT, /^name: /);
-    await rejects(directory.resolveEndpoints(SVC, 'port=='), Code.INVALID_ARGUMENT, /^endpoint_filter: /);
-    await rejects(directory.resolveEndpoints(`${NS}/services/none`, ''), Code.NOT_FOUND, /services\/none not found/);
+    await rejects(lookup.resolve('replicas', ''), Code.INVALID_ARGUMENT, /^name: /);
+    await rejects(lookup.resolve(SVC, 'port=='), Code.INVALID_ARGUMENT, /^endpoint_filter: /);
+    await rejects(lookup.resolve(`${NS}/services/none`, ''), Code.NOT_FOUND, /services\/none not found/);
   });
 
   test('the v1 resources carry no timestamps (the v1 protos have none); the uid is stable', async () => {

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import type { KmsError } from '../../src/errors';
-import { ekmErrorDomain, isEkmPermissionDenied } from '../../src/services/ekm-client/errors';
+import { type EkmError, ekmErrorDomain, isEkmPermissionDenied } from '../../src/services/ekm-client/errors';
 import { ServiceIdentity } from '../../src/services/ekm-client/identity';
 import { EKM_PERMISSION_DENIED, type ExternalKeyTarget } from '../../src/services/ekm-client/types';
 import {
@@ -116,7 +116,7 @@ void test('the EKM revoked the caller: EXTERNAL_PERMISSION_DENIED, marked for di
       return assertEkmError(e, 'EXTERNAL_PERMISSION_DENIED', new RegExp(`^Permission denied: .* refused unwrap on ${f.keys.wrap} to ${f.identity.email(CALL.project)} \\(HTTP 403 PERMISSION_DENIED: ".+"\\)`));
     });
     assert.equal(isEkmPermissionDenied(caught), true);
-    assert.equal((caught as Error).cause, EKM_PERMISSION_DENIED);
+    assert.equal((caught as EkmError).domain, EKM_PERMISSION_DENIED);
     assert.equal(countSamples(client.metrics.prometheusText(), { status: 'HTTP_ERROR', response_code: '403', final: 'true' }), 1);
   } finally {
     await f.close();

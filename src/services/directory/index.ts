@@ -3,11 +3,11 @@
 // LookupService.ResolveService, over the store's directory tables. Cloud EKM
 // finds the replicas of an EKM through it: a ServiceResolver names a service,
 // whose endpoints (filtered by the resolver's endpoint_filter) are the
-// replicas; `resolveEndpoints` is that lookup for the EKM client.
+// replicas; lookup.ts is that lookup, which the EKM client is given.
 // Field rules: rules.ts; names: names.ts; filter meaning: filter.ts.
 // What differs from Google's Service Directory: docs/service-directory.md.
 import { randomUUID } from 'node:crypto';
-import { invalidArgument, notFound } from '../../errors';
+import { notFound } from '../../errors';
 import { pageSize } from '../../list/page-token';
 import type { Msg } from '../../proto/registry';
 import type { EndpointRecord, NamespaceRecord, ServiceRecord } from '../../store/directory';
@@ -17,12 +17,10 @@ import { listPage } from '../list-page';
 import { retryOnConflict } from '../retry';
 import { normaliseMask } from '../update-mask';
 import {
-  type DirectoryFilter,
   directoryFilter,
   ENDPOINT_FILTER_FIELDS,
   type FilterFields,
   NAMESPACE_FILTER_FIELDS,
-  renamingErrors,
   SERVICE_FILTER_FIELDS,
 } from './filter';
 import {
@@ -37,6 +35,7 @@ import {
   serviceName,
 } from './names';
 import { endpointResource, namespaceResource, serviceResource } from './resources';
+import { EndpointLookup, maxEndpoints } from './lookup';
 import {
   checkAddress,
   checkAnnotations,
@@ -50,17 +49,7 @@ import {
 export { checkEndpointFilter } from './filter';
 export { parseServiceName, serviceName } from './names';
 
-/** ResolveService's max_endpoints: 25 when unset or below 1, at most 100 (lookup_service.proto). */
-export const DEFAULT_MAX_ENDPOINTS = 25;
-export const MAX_ENDPOINTS = 100;
-
-/** An endpoint as the EKM client needs it. */
-export interface ResolvedEndpoint {
-  name: string;
-  address: string;
-  port: number;
-  annotations: Record<string, string>;
-}
+export { DEFAULT_MAX_ENDPOINTS, EndpointLookup, MAX_ENDPOINTS, type ResolvedEndpoint } from './lookup';
 
 // What each Update may name in its mask, and what it may not.
 const NAMESPACE_MASK = { mutable: new Set(['labels']), immutable: new Set(['name', 'uid']) };
@@ -73,7 +62,12 @@ const ENDPOINT_MASK = {
 const EMPTY: Msg = {};
 
 export class DirectoryServices {
-  constructor(readonly ctx: ServiceContext) {}
+  /** Endpoint lookups: ResolveService's, and the one the EKM client is given (server.ts). */
+  readonly lookup: EndpointLookup;
+
+  constructor(readonly ctx: ServiceContext) {
+    this.lookup = new EndpointLookup(ctx.store.directory);
+  }
 
   private get store() {
     return this.ctx.store.directory;
@@ -239,55 +233,10 @@ export class DirectoryServices {
     const name = serviceName(parseServiceName(req.name, 'name'));
     const max = maxEndpoints(req.maxEndpoints);
     const filter = directoryFilter(req.endpointFilter, ENDPOINT_FILTER_FIELDS, 'endpoint_filter');
-    const service = await this.mustGetService(name);
-    const endpoints = await this.matchingEndpoints(name, filter, max);
+    const service = await this.lookup.service(name);
+    const endpoints = await this.lookup.matching(name, filter, max);
     return { service: serviceResource(service, endpoints) };
   };
-
-  /**
-   * The endpoints of the service `name` that `endpointFilter` selects, ordered
-   * by name: what ResolveService returns, for the EKM client. NOT_FOUND when
-   * the service does not exist; INVALID_ARGUMENT naming `name` or
-   * `endpoint_filter` for a bad name or filter.
-   */
-  resolveEndpoints = async (
-    name: string,
-    endpointFilter: string,
-    limit: number = MAX_ENDPOINTS,
-  ): Promise<ResolvedEndpoint[]> => {
-    const { service, filter } = this.#lookupQuery(name, endpointFilter);
-    await this.mustGetService(service);
-    const endpoints = await this.matchingEndpoints(service, filter, maxEndpoints(limit));
-    return endpoints.map((e) => ({ name: e.name, address: e.address, port: e.port, annotations: { ...e.annotations } }));
-  };
-
-  // The EKM client resolves the same service with the same filter on every
-  // call: the checked name and the compiled filter are kept (both are pure
-  // functions of the two strings; a bad one throws and is not kept).
-  readonly #lookups = new Map<string, { service: string; filter: DirectoryFilter }>();
-
-  #lookupQuery(name: string, endpointFilter: string): { service: string; filter: DirectoryFilter } {
-    const key = `${name}\n${endpointFilter}`;
-    let query = this.#lookups.get(key);
-    if (!query) {
-      query = {
-        service: serviceName(parseServiceName(name, 'name')),
-        filter: directoryFilter(endpointFilter, ENDPOINT_FILTER_FIELDS, 'endpoint_filter'),
-      };
-      if (this.#lookups.size >= 1024) this.#lookups.clear();
-      this.#lookups.set(key, query);
-    }
-    return query;
-  }
-
-  private async matchingEndpoints(service: string, filter: DirectoryFilter, limit: number): Promise<EndpointRecord[]> {
-    if (filter.match === 'none') return [];
-    const text = filter.match === 'some' ? filter.text : undefined;
-    const page = await renamingErrors('endpoint_filter', () =>
-      this.store.listEndpoints({ parent: service, filter: text, pageSize: limit }),
-    );
-    return page.items;
-  }
 
   /** A list page with the filter read as Service Directory means it (filter.ts); order_by and paging as everywhere. */
   private async list<T>(
@@ -313,10 +262,8 @@ export class DirectoryServices {
     return record;
   }
 
-  private async mustGetService(name: string): Promise<ServiceRecord> {
-    const record = await this.store.getService(name);
-    if (!record) throw notFound(`Service ${name} not found.`);
-    return record;
+  private mustGetService(name: string): Promise<ServiceRecord> {
+    return this.lookup.service(name);
   }
 
   private async mustGetEndpoint(name: string): Promise<EndpointRecord> {
@@ -324,14 +271,6 @@ export class DirectoryServices {
     if (!record) throw notFound(`Endpoint ${name} not found.`);
     return record;
   }
-}
-
-function maxEndpoints(value: unknown): number {
-  if (value == null) return DEFAULT_MAX_ENDPOINTS;
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw invalidArgument(`max_endpoints: ${String(value)} is not a number.`);
-  if (n < 1) return DEFAULT_MAX_ENDPOINTS;
-  return Math.min(Math.floor(n), MAX_ENDPOINTS);
 }
 
 export function createDirectoryServices(ctx: ServiceContext): DirectoryServices {

@@ -8,7 +8,6 @@ import type { LookupFunction } from 'node:net';
 import { KmsError } from '../../errors';
 import { jsonLogger, type Logger } from '../../log';
 import { INFO_PATH, operationPath, type EkmOperation } from '../../protocol/ekm';
-import type { EkmConnectionRecord } from '../../store/ekm';
 import { AgentPool } from './agent';
 import {
   Base64Value, decodeBytes, encodePath, keyContext, parseAnswer, signRequest, stringField, type Answer,
@@ -18,9 +17,9 @@ import type { ServiceIdentity } from './identity';
 import { EkmMetrics } from './metrics';
 import { NetworkPolicy } from './network-policy';
 import { EkmTransport, ExchangeFailure, type Endpoint, type EkmHttpResponse } from './transport';
-import type { CallInfo, EkmClient, ExternalKeyTarget } from './types';
+import type { CallInfo, EkmClient, EkmConnectionSpec, ExternalKeyTarget } from './types';
 
-/** Service Directory lookup: the lead wires DirectoryServices.resolveEndpoints. */
+/** Service Directory's endpoint lookup (services/directory/lookup.ts), given when the server is built. */
 export type EndpointResolver = (serviceName: string, endpointFilter: string) => Promise<ReadonlyArray<{ address: string; port: number }>>;
 
 export interface EkmClientOptions {
@@ -146,7 +145,7 @@ class Client implements EkmClientHandle {
     return { pem, algorithm };
   }
 
-  async createKey(connection: EkmConnectionRecord, algorithm: string, requestId: string, call: CallInfo): Promise<string> {
+  async createKey(connection: EkmConnectionSpec, algorithm: string, requestId: string, call: CallInfo): Promise<string> {
     const route = await this.#spaceRoute(connection, call, 'createKey');
     const body = { algorithm, requestId, additionalContext: keyContext(call) };
     const { answer, res } = await this.#send(route, 'createKey', 'POST', operationPath(route.urlPath, 'createKey'), body, call);
@@ -161,7 +160,7 @@ class Client implements EkmClientHandle {
     await this.#keyCall(target, 'destroyKey', { additionalContext: keyContext(call) }, call);
   }
 
-  async verifyConnectivity(connection: EkmConnectionRecord, call: CallInfo): Promise<void> {
+  async verifyConnectivity(connection: EkmConnectionSpec, call: CallInfo): Promise<void> {
     // Stage 1, resolution; then one GET /info covers TCP, TLS pinning, hostname and authentication.
     const route = await this.#vpcRoute(connection, call, 'info', '');
     const { answer, res } = await this.#send(route, 'info', 'GET', INFO_PATH, undefined, call);
@@ -171,7 +170,7 @@ class Client implements EkmClientHandle {
     if (connection.keyManagementMode === 'CLOUD_KMS') await this.#checkPermissions(connection, call);
   }
 
-  async #checkPermissions(connection: EkmConnectionRecord, call: CallInfo): Promise<void> {
+  async #checkPermissions(connection: EkmConnectionSpec, call: CallInfo): Promise<void> {
     const op = 'checkCryptoSpacePermissions';
     const route = await this.#spaceRoute(connection, call, op);
     const wanted = [...(this.options.cryptoSpacePermissions ?? DEFAULT_CRYPTO_SPACE_PERMISSIONS)];
@@ -193,7 +192,7 @@ class Client implements EkmClientHandle {
     return { answer, res, route };
   }
 
-  async #spaceRoute(connection: EkmConnectionRecord, call: CallInfo, op: string): Promise<Route> {
+  async #spaceRoute(connection: EkmConnectionSpec, call: CallInfo, op: string): Promise<Route> {
     if (!connection.cryptoSpacePath) {
       const description = `The EkmConnection ${connection.name} has no crypto_space_path: set it to the EKM's crypto space for CLOUD_KMS key management.`;
       throw this.#auditedBare(ekmError('EXTERNAL_NOT_FOUND', call.resourceName, description), call, op, connection.name);
@@ -201,7 +200,7 @@ class Client implements EkmClientHandle {
     return this.#vpcRoute(connection, call, op, connection.cryptoSpacePath);
   }
 
-  async #vpcRoute(connection: EkmConnectionRecord, call: CallInfo, op: string, resourcePath: string): Promise<Route> {
+  async #vpcRoute(connection: EkmConnectionSpec, call: CallInfo, op: string, resourcePath: string): Promise<Route> {
     const fail = (description: string) => this.#auditedBare(ekmError('EXTERNAL_DNS_ERROR', call.resourceName, description), call, op, connection.name);
     const resolver = connection.serviceResolvers[0];
     if (!resolver) throw fail(`Resolution failed: the EkmConnection ${connection.name} has no service resolver. Add one naming the EKM's Service Directory service.`);

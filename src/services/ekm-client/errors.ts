@@ -37,31 +37,27 @@ export interface FailureContext {
   reason: string;
 }
 
-interface Violation {
-  type: string;
-  subject: string;
-  description: string;
-}
-
-export function ekmError(domain: EkmClientErrorDomain, subject: string, description: string): KmsError {
-  const err = new KmsError(Code.FAILED_PRECONDITION, description, [
-    { type: PRECONDITION_FAILURE, value: { violations: [{ type: domain, subject, description }] } },
-  ]);
-  // types.ts: the domain is also the error's cause, so `err.cause === EKM_PERMISSION_DENIED` works too.
-  Object.defineProperty(err, 'cause', { value: domain, enumerable: false });
-  return err;
-}
-
-/** The EXTERNAL_* domain of an error made here, or undefined. */
-export function ekmErrorDomain(err: unknown): string | undefined {
-  if (!(err instanceof KmsError) || err.code !== Code.FAILED_PRECONDITION) return undefined;
-  for (const detail of err.details) {
-    if (detail.type !== PRECONDITION_FAILURE) continue;
-    const violations = (detail.value as { violations?: Violation[] }).violations ?? [];
-    const found = violations.find((v) => typeof v.type === 'string' && v.type.startsWith('EXTERNAL_'));
-    if (found) return found.type;
+/**
+ * Every EKM failure: FAILED_PRECONDITION whose PreconditionFailure names the
+ * error domain, subject and description (what a caller sees), with the
+ * domain also a field, so that the KMS acts on it without reading details.
+ */
+export class EkmError extends KmsError {
+  constructor(readonly domain: EkmClientErrorDomain, subject: string, description: string) {
+    super(Code.FAILED_PRECONDITION, description, [
+      { type: PRECONDITION_FAILURE, value: { violations: [{ type: domain, subject, description }] } },
+    ]);
+    this.name = 'EkmError';
   }
-  return undefined;
+}
+
+export function ekmError(domain: EkmClientErrorDomain, subject: string, description: string): EkmError {
+  return new EkmError(domain, subject, description);
+}
+
+/** The EXTERNAL_* domain of an EKM failure, or undefined for any other error. */
+export function ekmErrorDomain(err: unknown): string | undefined {
+  return err instanceof EkmError ? err.domain : undefined;
 }
 
 /** True when the EKM denied the KMS access to the key: the KMS disables that key version. */

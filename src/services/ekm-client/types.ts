@@ -5,14 +5,28 @@
 // violation type is an EXTERNAL_* error domain (src/protocol/ekm.ts), subject
 // the key version (or connection), description a sentence a person can act on.
 import type { AccessReason } from '../../protocol/ekm';
-import type { EkmConnectionRecord } from '../../store/ekm';
+
+/** An EkmConnection as the client needs it: its own value type, not a store record. */
+export interface EkmConnectionSpec {
+  /** The resource name: the subject of errors and the audit. */
+  name: string;
+  serviceResolvers: ReadonlyArray<{
+    serviceDirectoryService: string;
+    endpointFilter: string;
+    hostname: string;
+    /** The pinned server certificates, DER. */
+    serverCertificates: readonly Buffer[];
+  }>;
+  keyManagementMode: string;
+  cryptoSpacePath: string;
+}
 
 /** Where an external key lives. */
 export type ExternalKeyTarget =
   /** EXTERNAL: the whole key URI (https://host[:port]/path), TLS checked against system CAs + the extra bundle. */
   | { kind: 'uri'; keyUri: string }
   /** EXTERNAL_VPC: a key path on an EkmConnection (resolved through Service Directory, pinned certificates). */
-  | { kind: 'vpc'; connection: EkmConnectionRecord; keyPath: string };
+  | { kind: 'vpc'; connection: EkmConnectionSpec; keyPath: string };
 
 /** Per-call facts: who is calling for what, and why. */
 export interface CallInfo {
@@ -35,15 +49,15 @@ export interface EkmClient {
   ): Promise<Buffer>;
   getPublicKey(target: ExternalKeyTarget, call: CallInfo): Promise<{ pem: string; algorithm: string }>;
   /** CLOUD_KMS mode: asks the EKM for new key material in the connection's crypto space; returns its key path. */
-  createKey(connection: EkmConnectionRecord, algorithm: string, requestId: string, call: CallInfo): Promise<string>;
+  createKey(connection: EkmConnectionSpec, algorithm: string, requestId: string, call: CallInfo): Promise<string>;
   destroyKey(target: ExternalKeyTarget, call: CallInfo): Promise<void>;
   /**
    * Resolves, connects with pinning, authenticates and asks /info (and, for
    * CLOUD_KMS mode, checkCryptoSpacePermissions). Resolves when all succeed;
    * otherwise FAILED_PRECONDITION naming the stage that failed.
    */
-  verifyConnectivity(connection: EkmConnectionRecord, call: CallInfo): Promise<void>;
+  verifyConnectivity(connection: EkmConnectionSpec, call: CallInfo): Promise<void>;
 }
 
-/** Thrown (as the KmsError's cause) when the EKM itself denied access to a key: the KMS disables that version. */
+/** The domain of an EkmError when the EKM itself denied access to a key: the KMS disables that version. */
 export const EKM_PERMISSION_DENIED = 'EXTERNAL_PERMISSION_DENIED';
