@@ -18,6 +18,16 @@ const LOOKUP = 'google.cloud.servicedirectory.v1.LookupService';
 /** The services every transport serves (all their declared methods, served or UNIMPLEMENTED). */
 export const SERVICES: readonly string[] = [KMS, EKM, LOCATIONS, REGISTRATION, LOOKUP];
 
+/**
+ * A service method typed with the proto's interfaces (proto/wire.ts) as a
+ * table entry: the one place a request bag becomes a typed request and a
+ * typed response a bag again. The transports decoded the request against
+ * this method's request type, so its fields are the interface's.
+ */
+function typed<Req, Res extends object>(method: (request: Req, call: CallContext) => Promise<Res>): Handler {
+  return (request, call) => method(request as Req, call) as Promise<object> as Promise<Msg>;
+}
+
 export function methodTable(s: Services): ReadonlyMap<string, Handler> {
   const entries: [string, Handler][] = [
     [`${KMS}.CreateKeyRing`, (r) => s.keyRings.createKeyRing(r)],
@@ -34,16 +44,16 @@ export function methodTable(s: Services): ReadonlyMap<string, Handler> {
     [`${KMS}.UpdateCryptoKeyVersion`, (r) => s.versions.updateCryptoKeyVersion(r)],
     [`${KMS}.DestroyCryptoKeyVersion`, (r) => s.versions.destroyCryptoKeyVersion(r)],
     [`${KMS}.RestoreCryptoKeyVersion`, (r) => s.versions.restoreCryptoKeyVersion(r)],
-    [`${KMS}.Encrypt`, (r, c) => s.symmetric.encrypt(r, c)],
-    [`${KMS}.Decrypt`, (r, c) => s.symmetric.decrypt(r, c)],
-    [`${KMS}.AsymmetricSign`, (r, c) => s.asymmetric.asymmetricSign(r, c)],
-    [`${KMS}.AsymmetricDecrypt`, (r) => s.asymmetric.asymmetricDecrypt(r)],
-    [`${KMS}.GetPublicKey`, (r, c) => s.asymmetric.getPublicKey(r, c)],
-    [`${KMS}.MacSign`, (r) => s.mac.macSign(r)],
-    [`${KMS}.MacVerify`, (r) => s.mac.macVerify(r)],
-    [`${KMS}.RawEncrypt`, (r) => s.raw.rawEncrypt(r)],
-    [`${KMS}.RawDecrypt`, (r) => s.raw.rawDecrypt(r)],
-    [`${KMS}.GenerateRandomBytes`, (r) => generateRandomBytes(r)],
+    [`${KMS}.Encrypt`, typed(s.symmetric.encrypt.bind(s.symmetric))],
+    [`${KMS}.Decrypt`, typed(s.symmetric.decrypt.bind(s.symmetric))],
+    [`${KMS}.AsymmetricSign`, typed(s.asymmetric.asymmetricSign.bind(s.asymmetric))],
+    [`${KMS}.AsymmetricDecrypt`, typed(s.asymmetric.asymmetricDecrypt.bind(s.asymmetric))],
+    [`${KMS}.GetPublicKey`, typed(s.asymmetric.getPublicKey.bind(s.asymmetric))],
+    [`${KMS}.MacSign`, typed(s.mac.macSign.bind(s.mac))],
+    [`${KMS}.MacVerify`, typed(s.mac.macVerify.bind(s.mac))],
+    [`${KMS}.RawEncrypt`, typed(s.raw.rawEncrypt.bind(s.raw))],
+    [`${KMS}.RawDecrypt`, typed(s.raw.rawDecrypt.bind(s.raw))],
+    [`${KMS}.GenerateRandomBytes`, typed(generateRandomBytes)],
     [`${LOCATIONS}.ListLocations`, (r) => s.locations.listLocations(r)],
     [`${LOCATIONS}.GetLocation`, (r) => s.locations.getLocation(r)],
     [`${EKM}.ListEkmConnections`, (r) => s.ekmConnections.listEkmConnections(r)],

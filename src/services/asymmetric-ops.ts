@@ -2,7 +2,10 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { asymmetricDecrypt, signData, signDigest } from '../crypto/asymmetric';
 import { invalidArgument } from '../errors';
-import type { Msg } from '../proto/registry';
+import {
+  type AsymmetricDecryptRequest, type AsymmetricDecryptResponse, type AsymmetricSignRequest, type AsymmetricSignResponse,
+  type Digest, type GetPublicKeyRequest, protectionLevel, type PublicKey, versionAlgorithm,
+} from '../proto/wire';
 import type { CallContext, ServiceContext } from './context';
 import { accessReason, ExternalKeys, isExternal } from './external-keys';
 import { bytesField, checkSize, checksum, verifyCrc32c } from './integrity';
@@ -13,13 +16,13 @@ const MAX_DATA = 64 * 1024;
 const DIGESTS = ['sha256', 'sha384', 'sha512', 'externalMu'] as const;
 
 /** The one digest the request carries (Digest is a oneof), or undefined. */
-function requestDigest(digest: unknown): { field: string; bytes: Buffer } | undefined {
+function requestDigest(digest: Digest | null | undefined): { field: string; bytes: Buffer } | undefined {
   if (digest == null) return undefined;
-  const set = DIGESTS.filter((f) => Buffer.isBuffer((digest as Msg)[f]) && ((digest as Msg)[f] as Buffer).length > 0);
+  const set = DIGESTS.filter((f) => { const b = digest[f]; return Buffer.isBuffer(b) && b.length > 0; });
   if (set.length === 0) throw invalidArgument('digest: one of sha256, sha384 or sha512 must be set.');
   const field = set[set.length - 1];
   if (field === 'externalMu') throw invalidArgument('digest.external_mu: only ML-DSA keys accept an external mu.');
-  return { field, bytes: (digest as Msg)[field] as Buffer };
+  return { field, bytes: bytesField(digest[field]) };
 }
 
 export class AsymmetricOps {
@@ -29,7 +32,7 @@ export class AsymmetricOps {
     this.external = new ExternalKeys(ctx);
   }
 
-  async asymmetricSign(req: Msg, call?: CallContext): Promise<Msg> {
+  async asymmetricSign(req: AsymmetricSignRequest, call?: CallContext): Promise<AsymmetricSignResponse> {
     const name = parseVersion(req.name, 'name');
     const digest = requestDigest(req.digest);
     const data = bytesField(req.data);
@@ -52,11 +55,11 @@ export class AsymmetricOps {
       verifiedDigestCrc32c: verifiedDigest,
       verifiedDataCrc32c: verifiedData,
       name: use.version.name,
-      protectionLevel: use.version.protectionLevel,
+      protectionLevel: protectionLevel(use.version.protectionLevel),
     };
   }
 
-  async asymmetricDecrypt(req: Msg): Promise<Msg> {
+  async asymmetricDecrypt(req: AsymmetricDecryptRequest): Promise<AsymmetricDecryptResponse> {
     const name = parseVersion(req.name, 'name');
     const ciphertext = bytesField(req.ciphertext);
     if (ciphertext.length === 0) throw invalidArgument('ciphertext: required field is empty.');
@@ -67,7 +70,7 @@ export class AsymmetricOps {
       plaintext,
       plaintextCrc32c: checksum(plaintext),
       verifiedCiphertextCrc32c: verified,
-      protectionLevel: use.version.protectionLevel,
+      protectionLevel: protectionLevel(use.version.protectionLevel),
     };
   }
 
@@ -84,7 +87,7 @@ export class AsymmetricOps {
     return createPublicKey(answer.pem);
   }
 
-  async getPublicKey(req: Msg, call?: CallContext): Promise<Msg> {
+  async getPublicKey(req: GetPublicKeyRequest, call?: CallContext): Promise<PublicKey> {
     const name = parseVersion(req.name, 'name');
     const format = String(req.publicKeyFormat ?? 'PUBLIC_KEY_FORMAT_UNSPECIFIED');
     if (format !== 'PUBLIC_KEY_FORMAT_UNSPECIFIED' && format !== 'PEM' && format !== 'DER') {
@@ -94,13 +97,13 @@ export class AsymmetricOps {
       keyName: cryptoKeyName(name), version: name.version, purposes: ['ASYMMETRIC_SIGN', 'ASYMMETRIC_DECRYPT'], rpc: 'GetPublicKey',
     });
     const publicKey = await this.publicKeyOf(use, call);
-    const common = { algorithm: use.version.algorithm, name: use.version.name, protectionLevel: use.version.protectionLevel };
+    const common = { algorithm: versionAlgorithm(use.version.algorithm), name: use.version.name, protectionLevel: protectionLevel(use.version.protectionLevel) };
     const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
     const withPem = { ...common, pem, pemCrc32c: checksum(Buffer.from(pem)) };
     if (format === 'PUBLIC_KEY_FORMAT_UNSPECIFIED') return withPem;
     // An explicit format is answered in public_key; PEM also keeps `pem` for older readers.
     const data = format === 'PEM' ? Buffer.from(pem) : publicKey.export({ type: 'spki', format: 'der' });
     const base = format === 'PEM' ? withPem : common;
-    return { ...base, publicKeyFormat: format, publicKey: { data, crc32cChecksum: checksum(data) } };
+    return { ...base, publicKeyFormat: format === 'PEM' ? 'PEM' : 'DER', publicKey: { data, crc32cChecksum: checksum(data) } };
   }
 }

@@ -1,7 +1,7 @@
 // MacSign and MacVerify (HMAC keys).
 import { macSign, macVerify } from '../crypto/mac';
 import { invalidArgument } from '../errors';
-import type { Msg } from '../proto/registry';
+import { type MacSignRequest, type MacSignResponse, type MacVerifyRequest, type MacVerifyResponse, protectionLevel } from '../proto/wire';
 import type { ServiceContext } from './context';
 import { bytesField, checkSize, checksum, verifyCrc32c } from './integrity';
 import { cryptoKeyName, parseVersion } from './names';
@@ -12,7 +12,7 @@ const MAX_DATA = 64 * 1024;
 export class MacOps {
   constructor(private readonly ctx: ServiceContext) {}
 
-  async macSign(req: Msg): Promise<Msg> {
+  async macSign(req: MacSignRequest): Promise<MacSignResponse> {
     const name = parseVersion(req.name, 'name');
     const data = bytesField(req.data);
     checkSize(data, MAX_DATA, 'data');
@@ -24,11 +24,11 @@ export class MacOps {
       mac,
       macCrc32c: checksum(mac),
       verifiedDataCrc32c: verified,
-      protectionLevel: use.version.protectionLevel,
+      protectionLevel: protectionLevel(use.version.protectionLevel),
     };
   }
 
-  async macVerify(req: Msg): Promise<Msg> {
+  async macVerify(req: MacVerifyRequest): Promise<MacVerifyResponse> {
     const name = parseVersion(req.name, 'name');
     const data = bytesField(req.data);
     const mac = bytesField(req.mac);
@@ -47,7 +47,7 @@ export class MacOps {
       // A copy of success for the client to check it against (resources.proto:
       // "if this field contradicts success, discard the response"); gcloud does.
       verifiedSuccessIntegrity: success,
-      protectionLevel: use.version.protectionLevel,
+      protectionLevel: protectionLevel(use.version.protectionLevel),
     };
   }
 }

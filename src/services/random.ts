@@ -2,12 +2,12 @@
 // 8 to 1024 bytes; OpenEKM draws from the operating system's CSPRNG.
 import { randomBytes } from 'node:crypto';
 import { invalidArgument } from '../errors';
-import type { Msg } from '../proto/registry';
+import type { GenerateRandomBytesRequest, GenerateRandomBytesResponse } from '../proto/wire';
 import { checksum } from './integrity';
 import { checkKnownLocation } from './locations';
 import { parseLocation } from './names';
 
-export async function generateRandomBytes(req: Msg): Promise<Msg> {
+export async function generateRandomBytes(req: GenerateRandomBytesRequest): Promise<GenerateRandomBytesResponse> {
   const location = parseLocation(req.location, 'location');
   checkKnownLocation(location.location, 'location');
   const length = Number(req.lengthBytes ?? 0);

@@ -1,7 +1,7 @@
 // RawEncrypt and RawDecrypt (RAW_ENCRYPT_DECRYPT keys: AES GCM, CBC, CTR).
 import { rawDecrypt, rawEncrypt } from '../crypto/raw';
 import { invalidArgument } from '../errors';
-import type { Msg } from '../proto/registry';
+import { protectionLevel, type RawDecryptRequest, type RawDecryptResponse, type RawEncryptRequest, type RawEncryptResponse } from '../proto/wire';
 import type { ServiceContext } from './context';
 import { bytesField, checkSize, checksum, verifyCrc32c } from './integrity';
 import { cryptoKeyName, parseVersion } from './names';
@@ -20,7 +20,7 @@ function checkHsm(protectionLevel: string, dataLength: number, aadLength: number
 export class RawOps {
   constructor(private readonly ctx: ServiceContext) {}
 
-  async rawEncrypt(req: Msg): Promise<Msg> {
+  async rawEncrypt(req: RawEncryptRequest): Promise<RawEncryptResponse> {
     const name = parseVersion(req.name, 'name');
     const plaintext = bytesField(req.plaintext);
     const aad = bytesField(req.additionalAuthenticatedData);
@@ -44,11 +44,11 @@ export class RawOps {
       verifiedAdditionalAuthenticatedDataCrc32c: verifiedAad,
       verifiedInitializationVectorCrc32c: verifiedIv,
       name: use.version.name,
-      protectionLevel: use.version.protectionLevel,
+      protectionLevel: protectionLevel(use.version.protectionLevel),
     };
   }
 
-  async rawDecrypt(req: Msg): Promise<Msg> {
+  async rawDecrypt(req: RawDecryptRequest): Promise<RawDecryptResponse> {
     const name = parseVersion(req.name, 'name');
     const ciphertext = bytesField(req.ciphertext);
     const aad = bytesField(req.additionalAuthenticatedData);
@@ -68,7 +68,7 @@ export class RawOps {
     return {
       plaintext,
       plaintextCrc32c: checksum(plaintext),
-      protectionLevel: use.version.protectionLevel,
+      protectionLevel: protectionLevel(use.version.protectionLevel),
       verifiedCiphertextCrc32c: verifiedCiphertext,
       verifiedAdditionalAuthenticatedDataCrc32c: verifiedAad,
       verifiedInitializationVectorCrc32c: verifiedIv,

@@ -4,7 +4,7 @@
 import { externalCiphertext, isExternalCiphertext, parseExternalCiphertext } from '../crypto/external';
 import { ciphertextVersion, SYMMETRIC_OVERHEAD, symmetricDecrypt, symmetricEncrypt } from '../crypto/symmetric';
 import { invalidArgument } from '../errors';
-import type { Msg } from '../proto/registry';
+import { type DecryptRequest, type DecryptResponse, type EncryptRequest, type EncryptResponse, protectionLevel } from '../proto/wire';
 import type { CallContext, ServiceContext } from './context';
 import { accessReason, ExternalKeys, isExternal } from './external-keys';
 import { bytesField, checkSize, checksum, verifyCrc32c } from './integrity';
@@ -34,7 +34,7 @@ export class SymmetricOps {
     this.external = new ExternalKeys(ctx);
   }
 
-  async encrypt(req: Msg, call?: CallContext): Promise<Msg> {
+  async encrypt(req: EncryptRequest, call?: CallContext): Promise<EncryptResponse> {
     const name = parseKeyOrVersion(req.name, 'name');
     const plaintext = bytesField(req.plaintext);
     const aad = bytesField(req.additionalAuthenticatedData);
@@ -65,11 +65,11 @@ export class SymmetricOps {
       ciphertextCrc32c: checksum(ciphertext),
       verifiedPlaintextCrc32c: verifiedPlaintext,
       verifiedAdditionalAuthenticatedDataCrc32c: verifiedAad,
-      protectionLevel: use.version.protectionLevel,
+      protectionLevel: protectionLevel(use.version.protectionLevel),
     };
   }
 
-  async decrypt(req: Msg, call?: CallContext): Promise<Msg> {
+  async decrypt(req: DecryptRequest, call?: CallContext): Promise<DecryptResponse> {
     const keyName = cryptoKeyName(parseCryptoKey(req.name, 'name'));
     const ciphertext = bytesField(req.ciphertext);
     const aad = bytesField(req.additionalAuthenticatedData);
@@ -103,7 +103,7 @@ export class SymmetricOps {
       plaintext,
       plaintextCrc32c: checksum(plaintext),
       usedPrimary: use.key.primaryVersion === use.version.version,
-      protectionLevel: use.version.protectionLevel,
+      protectionLevel: protectionLevel(use.version.protectionLevel),
     };
   }
 }

@@ -1,0 +1,24 @@
+// The typed wire (src/proto/wire.ts): a response field the proto does not
+// have is a compile error in a service that returns one of these types. The
+// expected-error directives below make `npm run build` (and so `npm test`)
+// fail if that ever stops being true; the runtime asserts check the
+// narrowing of stored enum names.
+import '../helpers/env';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { type EncryptResponse, type PublicKey, protectionLevel, versionAlgorithm } from '../../src/proto/wire';
+
+test('a misspelled response field does not compile; declared ones do', () => {
+  const ok: EncryptResponse = { name: 'n', ciphertext: Buffer.alloc(1), protectionLevel: 'SOFTWARE' };
+  // @ts-expect-error ciphertxt is not a field of EncryptResponse
+  const misspelled: EncryptResponse = { name: 'n', ciphertxt: Buffer.alloc(1) };
+  // @ts-expect-error an enum takes its names, not any string
+  const badEnum: PublicKey = { protectionLevel: 'SOFTWARE_ISH' };
+  assert.ok(ok && misspelled && badEnum);
+});
+
+test('stored enum names narrow to the wire type, and a name the proto lacks is our bug', () => {
+  assert.equal(protectionLevel('EXTERNAL_VPC'), 'EXTERNAL_VPC');
+  assert.equal(versionAlgorithm('EC_SIGN_P256_SHA256'), 'EC_SIGN_P256_SHA256');
+  assert.throws(() => protectionLevel('NOPE'), /'NOPE' is not a value of google\.cloud\.kms\.v1\.ProtectionLevel/);
+});
