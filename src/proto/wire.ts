@@ -9,7 +9,19 @@
 // Msg. The method table (api/methods.ts) is the only place a Msg becomes a
 // typed request, or a typed response a Msg.
 import type { protos } from '@google-cloud/kms';
-import { enumNames } from './registry';
+import { enumNames, protoRoot } from './registry';
+
+/** The fields every List request has (AIP-132, AIP-158, AIP-160). */
+export interface ListRequest {
+  pageSize?: number | null;
+  pageToken?: string | null;
+  filter?: string | null;
+  orderBy?: string | null;
+}
+
+/** google.protobuf.Timestamp and Duration as the internal shape holds them. */
+export type Timestamp = protos.google.protobuf.ITimestamp;
+export type Duration = protos.google.protobuf.IDuration;
 
 /** Enums by name, as the internal shape holds them. */
 export type ProtectionLevel = keyof typeof protos.google.cloud.kms.v1.ProtectionLevel;
@@ -29,6 +41,27 @@ function narrowing<T extends string>(enumName: string): (name: string) => T {
   };
 }
 
+export type CryptoKeyPurpose = keyof typeof protos.google.cloud.kms.v1.CryptoKey.CryptoKeyPurpose;
+export type CryptoKeyVersionState = keyof typeof protos.google.cloud.kms.v1.CryptoKeyVersion.CryptoKeyVersionState;
+export type AccessReason = keyof typeof protos.google.cloud.kms.v1.AccessReason;
+
+export const cryptoKeyPurpose = narrowing<CryptoKeyPurpose>('google.cloud.kms.v1.CryptoKey.CryptoKeyPurpose');
+export const versionState = narrowing<CryptoKeyVersionState>('google.cloud.kms.v1.CryptoKeyVersion.CryptoKeyVersionState');
+export const accessReasonName = narrowing<AccessReason>('google.cloud.kms.v1.AccessReason');
+/**
+ * The number of a name of a repeated enum field: the generated interfaces
+ * type those by number only (single ones take names too).
+ */
+function numbering(enumName: string): (name: string) => number {
+  const values = protoRoot().lookupEnum(enumName).values;
+  return (name) => {
+    const number = Object.hasOwn(values, name) ? values[name] : undefined;
+    if (number === undefined) throw new Error(`'${name}' is not a value of ${enumName}`);
+    return number;
+  };
+}
+
+export const accessReasonNumber = numbering('google.cloud.kms.v1.AccessReason');
 export const protectionLevel = narrowing<ProtectionLevel>('google.cloud.kms.v1.ProtectionLevel');
 export const versionAlgorithm = narrowing<CryptoKeyVersionAlgorithm>('google.cloud.kms.v1.CryptoKeyVersion.CryptoKeyVersionAlgorithm');
 
@@ -53,3 +86,25 @@ export type RawDecryptRequest = protos.google.cloud.kms.v1.IRawDecryptRequest;
 export type RawDecryptResponse = protos.google.cloud.kms.v1.IRawDecryptResponse;
 export type GenerateRandomBytesRequest = protos.google.cloud.kms.v1.IGenerateRandomBytesRequest;
 export type GenerateRandomBytesResponse = protos.google.cloud.kms.v1.IGenerateRandomBytesResponse;
+export type KeyRing = protos.google.cloud.kms.v1.IKeyRing;
+export type CryptoKey = protos.google.cloud.kms.v1.ICryptoKey;
+export type CryptoKeyVersion = protos.google.cloud.kms.v1.ICryptoKeyVersion;
+export type CryptoKeyVersionTemplate = protos.google.cloud.kms.v1.ICryptoKeyVersionTemplate;
+export type ExternalProtectionLevelOptions = protos.google.cloud.kms.v1.IExternalProtectionLevelOptions;
+export type CreateKeyRingRequest = protos.google.cloud.kms.v1.ICreateKeyRingRequest;
+export type GetKeyRingRequest = protos.google.cloud.kms.v1.IGetKeyRingRequest;
+export type ListKeyRingsRequest = protos.google.cloud.kms.v1.IListKeyRingsRequest;
+export type ListKeyRingsResponse = protos.google.cloud.kms.v1.IListKeyRingsResponse;
+export type CreateCryptoKeyRequest = protos.google.cloud.kms.v1.ICreateCryptoKeyRequest;
+export type GetCryptoKeyRequest = protos.google.cloud.kms.v1.IGetCryptoKeyRequest;
+export type ListCryptoKeysRequest = protos.google.cloud.kms.v1.IListCryptoKeysRequest;
+export type ListCryptoKeysResponse = protos.google.cloud.kms.v1.IListCryptoKeysResponse;
+export type UpdateCryptoKeyRequest = protos.google.cloud.kms.v1.IUpdateCryptoKeyRequest;
+export type UpdateCryptoKeyPrimaryVersionRequest = protos.google.cloud.kms.v1.IUpdateCryptoKeyPrimaryVersionRequest;
+export type CreateCryptoKeyVersionRequest = protos.google.cloud.kms.v1.ICreateCryptoKeyVersionRequest;
+export type GetCryptoKeyVersionRequest = protos.google.cloud.kms.v1.IGetCryptoKeyVersionRequest;
+export type ListCryptoKeyVersionsRequest = protos.google.cloud.kms.v1.IListCryptoKeyVersionsRequest;
+export type ListCryptoKeyVersionsResponse = protos.google.cloud.kms.v1.IListCryptoKeyVersionsResponse;
+export type UpdateCryptoKeyVersionRequest = protos.google.cloud.kms.v1.IUpdateCryptoKeyVersionRequest;
+export type DestroyCryptoKeyVersionRequest = protos.google.cloud.kms.v1.IDestroyCryptoKeyVersionRequest;
+export type RestoreCryptoKeyVersionRequest = protos.google.cloud.kms.v1.IRestoreCryptoKeyVersionRequest;

@@ -2,7 +2,10 @@
 // (schedules destruction after the key's destroy_scheduled_duration), Restore.
 // The scheduler (scheduler.ts) carries out due destructions.
 import { failedPrecondition, invalidArgument, notFound } from '../errors';
-import type { Msg } from '../proto/registry';
+import type {
+  CreateCryptoKeyVersionRequest, CryptoKeyVersion, DestroyCryptoKeyVersionRequest, GetCryptoKeyVersionRequest, ListCryptoKeyVersionsRequest,
+  ListCryptoKeyVersionsResponse, RestoreCryptoKeyVersionRequest, UpdateCryptoKeyVersionRequest,
+} from '../proto/wire';
 import type { CryptoKeyVersionRecord } from '../store/store';
 import type { CallContext, ServiceContext } from './context';
 import type { CryptoKeysService } from './crypto-keys';
@@ -26,9 +29,9 @@ export class CryptoKeyVersionsService {
     private readonly keys: CryptoKeysService,
   ) {}
 
-  async createCryptoKeyVersion(req: Msg, call?: CallContext): Promise<Msg> {
+  async createCryptoKeyVersion(req: CreateCryptoKeyVersionRequest, call?: CallContext): Promise<CryptoKeyVersion> {
     const parent = cryptoKeyName(parseCryptoKey(req.parent, 'parent'));
-    const requested = (req.cryptoKeyVersion ?? {}) as Msg;
+    const requested = req.cryptoKeyVersion ?? {};
     const state = requested.state == null || requested.state === 'CRYPTO_KEY_VERSION_STATE_UNSPECIFIED'
       ? 'ENABLED'
       : String(requested.state);
@@ -38,7 +41,7 @@ export class CryptoKeyVersionsService {
     const key = await this.keys.mustGet(parent);
     if (key.importOnly) throw failedPrecondition(`CryptoKey ${parent} is import_only; versions can only be imported.`);
     const { version, raw } = await this.keys.newVersion(key, state, {
-      options: requested.externalProtectionLevelOptions as Msg | undefined,
+      options: requested.externalProtectionLevelOptions ?? undefined,
       field: 'crypto_key_version.external_protection_level_options',
       call,
     });
@@ -46,11 +49,11 @@ export class CryptoKeyVersionsService {
     return versionResource(created.version);
   }
 
-  async getCryptoKeyVersion(req: Msg): Promise<Msg> {
+  async getCryptoKeyVersion(req: GetCryptoKeyVersionRequest): Promise<CryptoKeyVersion> {
     return versionResource(await this.mustGet(versionName(parseVersion(req.name, 'name'))));
   }
 
-  async listCryptoKeyVersions(req: Msg): Promise<Msg> {
+  async listCryptoKeyVersions(req: ListCryptoKeyVersionsRequest): Promise<ListCryptoKeyVersionsResponse> {
     const parent = cryptoKeyName(parseCryptoKey(req.parent, 'parent'));
     await this.keys.mustGet(parent);
     const page = await listPage(this.ctx, 'ListCryptoKeyVersions', parent, req, (q) =>
@@ -63,8 +66,8 @@ export class CryptoKeyVersionsService {
     };
   }
 
-  async updateCryptoKeyVersion(req: Msg): Promise<Msg> {
-    const patch = (req.cryptoKeyVersion ?? {}) as Msg;
+  async updateCryptoKeyVersion(req: UpdateCryptoKeyVersionRequest): Promise<CryptoKeyVersion> {
+    const patch = req.cryptoKeyVersion ?? {};
     const name = versionName(parseVersion(patch.name, 'crypto_key_version.name'));
     normaliseMask(req.updateMask, MUTABLE, IMMUTABLE);
     const state = String(patch.state ?? 'CRYPTO_KEY_VERSION_STATE_UNSPECIFIED');
@@ -81,7 +84,7 @@ export class CryptoKeyVersionsService {
     });
   }
 
-  async destroyCryptoKeyVersion(req: Msg): Promise<Msg> {
+  async destroyCryptoKeyVersion(req: DestroyCryptoKeyVersionRequest): Promise<CryptoKeyVersion> {
     const name = versionName(parseVersion(req.name, 'name'));
     return retryOnConflict(async () => {
       const current = await this.mustGet(name);
@@ -95,7 +98,7 @@ export class CryptoKeyVersionsService {
     });
   }
 
-  async restoreCryptoKeyVersion(req: Msg): Promise<Msg> {
+  async restoreCryptoKeyVersion(req: RestoreCryptoKeyVersionRequest): Promise<CryptoKeyVersion> {
     const name = versionName(parseVersion(req.name, 'name'));
     return retryOnConflict(async () => {
       const current = await this.mustGet(name);

@@ -2,7 +2,10 @@
 // (update_mask), UpdateCryptoKeyPrimaryVersion.
 import { algorithmInfo } from '../crypto/algorithms';
 import { Code, KmsError, failedPrecondition, invalidArgument, notFound } from '../errors';
-import type { Msg } from '../proto/registry';
+import type {
+  CreateCryptoKeyRequest, CryptoKey, ExternalProtectionLevelOptions, GetCryptoKeyRequest, ListCryptoKeysRequest, ListCryptoKeysResponse,
+  UpdateCryptoKeyPrimaryVersionRequest, UpdateCryptoKeyRequest,
+} from '../proto/wire';
 import type { CryptoKeyRecord, CryptoKeyVersionRecord, NewVersion } from '../store/store';
 import type { CallContext, ServiceContext } from './context';
 import { checkExternalAlgorithm, ExternalKeys, isExternal } from './external-keys';
@@ -37,11 +40,11 @@ export class CryptoKeysService {
     this.external = new ExternalKeys(ctx);
   }
 
-  async createCryptoKey(req: Msg, call?: CallContext): Promise<Msg> {
+  async createCryptoKey(req: CreateCryptoKeyRequest, call?: CallContext): Promise<CryptoKey> {
     const parentName = parseKeyRing(req.parent, 'parent');
     const parent = keyRingName(parentName);
     const id = checkId(req.cryptoKeyId, 'crypto_key_id');
-    const ck = (req.cryptoKey ?? {}) as Msg;
+    const ck = req.cryptoKey ?? {};
     const record = this.newKeyRecord(`${parent}/cryptoKeys/${id}`, parent, ck);
     if (!(await this.ctx.store.getKeyRing(parent))) throw notFound(`KeyRing ${parent} not found.`);
     if (record.importOnly && !req.skipInitialVersionCreation) {
@@ -58,12 +61,12 @@ export class CryptoKeysService {
     return cryptoKeyResource(key, await this.primaryOf(key));
   }
 
-  async getCryptoKey(req: Msg): Promise<Msg> {
+  async getCryptoKey(req: GetCryptoKeyRequest): Promise<CryptoKey> {
     const key = await this.mustGet(cryptoKeyName(parseCryptoKey(req.name, 'name')));
     return cryptoKeyResource(key, await this.primaryOf(key));
   }
 
-  async listCryptoKeys(req: Msg): Promise<Msg> {
+  async listCryptoKeys(req: ListCryptoKeysRequest): Promise<ListCryptoKeysResponse> {
     const parent = keyRingName(parseKeyRing(req.parent, 'parent'));
     if (!(await this.ctx.store.getKeyRing(parent))) throw notFound(`KeyRing ${parent} not found.`);
     const page = await listPage(this.ctx, 'ListCryptoKeys', parent, req, (q) => this.ctx.store.listCryptoKeys(q));
@@ -71,8 +74,8 @@ export class CryptoKeysService {
     return { cryptoKeys: keys, nextPageToken: page.nextPageToken, totalSize: page.totalSize };
   }
 
-  async updateCryptoKey(req: Msg): Promise<Msg> {
-    const patch = (req.cryptoKey ?? {}) as Msg;
+  async updateCryptoKey(req: UpdateCryptoKeyRequest): Promise<CryptoKey> {
+    const patch = req.cryptoKey ?? {};
     const name = cryptoKeyName(parseCryptoKey(patch.name, 'crypto_key.name'));
     const paths = normaliseMask(req.updateMask, MUTABLE, IMMUTABLE);
     return retryOnConflict(async () => {
@@ -87,7 +90,7 @@ export class CryptoKeysService {
     });
   }
 
-  async updateCryptoKeyPrimaryVersion(req: Msg): Promise<Msg> {
+  async updateCryptoKeyPrimaryVersion(req: UpdateCryptoKeyPrimaryVersionRequest): Promise<CryptoKey> {
     const name = cryptoKeyName(parseCryptoKey(req.name, 'name'));
     const id = req.cryptoKeyVersionId as string | undefined;
     if (!id) throw invalidArgument('crypto_key_version_id: required field is empty.');
@@ -127,7 +130,7 @@ export class CryptoKeysService {
   async newVersion(
     key: CryptoKeyRecord,
     state = 'ENABLED',
-    external?: { options: Msg | undefined; field: string; call?: CallContext },
+    external?: { options: ExternalProtectionLevelOptions | undefined; field: string; call?: CallContext },
   ): Promise<{ version: NewVersion; raw: Buffer | null }> {
     const alg = algorithmInfo(key.algorithm);
     if (!alg) throw new KmsError(Code.INTERNAL, 'Internal error encountered.');
@@ -167,9 +170,9 @@ export class CryptoKeysService {
     }
   }
 
-  private newKeyRecord(name: string, keyRing: string, ck: Msg): Omit<CryptoKeyRecord, 'revision'> {
+  private newKeyRecord(name: string, keyRing: string, ck: CryptoKey): Omit<CryptoKeyRecord, 'revision'> {
     const purpose = checkPurpose(ck.purpose, 'crypto_key.purpose');
-    const template = (ck.versionTemplate ?? {}) as Msg;
+    const template = ck.versionTemplate ?? {};
     const protectionLevel = checkProtectionLevel(
       template.protectionLevel,
       'crypto_key.version_template.protection_level',
@@ -198,7 +201,7 @@ export class CryptoKeysService {
     };
   }
 
-  private applyPatch(current: CryptoKeyRecord, patch: Msg, paths: string[]): CryptoKeyRecord {
+  private applyPatch(current: CryptoKeyRecord, patch: CryptoKey, paths: string[]): CryptoKeyRecord {
     const next = { ...current };
     for (const path of paths) {
       if (path === 'labels') next.labels = checkLabels(patch.labels, 'crypto_key.labels');
@@ -209,7 +212,7 @@ export class CryptoKeysService {
         next.nextRotationTime = patch.nextRotationTime == null ? null : timestampMs(patch.nextRotationTime, 'crypto_key.next_rotation_time');
       }
       if (path === 'version_template.algorithm') {
-        const template = (patch.versionTemplate ?? {}) as Msg;
+        const template = patch.versionTemplate ?? {};
         const field = 'crypto_key.version_template.algorithm';
         next.algorithm = checkAlgorithm(template.algorithm, current.purpose as never, field, isExternal(current.protectionLevel)).name;
         checkExternalAlgorithm(current.protectionLevel, current.purpose, next.algorithm, field);

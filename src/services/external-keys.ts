@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { Code, KmsError, failedPrecondition, invalidArgument } from '../errors';
 import { ACCESS_REASONS, type AccessReason } from '../protocol/ekm';
-import type { Msg } from '../proto/registry';
+import type { ExternalProtectionLevelOptions } from '../proto/wire';
 import type { EkmConnectionRecord } from '../store/ekm';
 import type { CryptoKeyRecord, CryptoKeyVersionRecord } from '../store/store';
 import type { CallContext, ServiceContext } from './context';
@@ -99,7 +99,7 @@ export class ExternalKeys {
    */
   async newVersionLocation(
     key: CryptoKeyRecord,
-    options: Msg | undefined,
+    options: ExternalProtectionLevelOptions | undefined,
     field: string,
     call: CallContext | undefined,
   ): Promise<ExternalLocation> {

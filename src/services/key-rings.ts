@@ -1,6 +1,6 @@
 // KeyRings: Create, Get, List.
 import { notFound } from '../errors';
-import type { Msg } from '../proto/registry';
+import type { CreateKeyRingRequest, GetKeyRingRequest, KeyRing, ListKeyRingsRequest, ListKeyRingsResponse } from '../proto/wire';
 import type { ServiceContext } from './context';
 import { listPage } from './list-page';
 import { checkKnownLocation } from './locations';
@@ -10,7 +10,7 @@ import { keyRingResource } from './resources';
 export class KeyRingsService {
   constructor(private readonly ctx: ServiceContext) {}
 
-  async createKeyRing(req: Msg): Promise<Msg> {
+  async createKeyRing(req: CreateKeyRingRequest): Promise<KeyRing> {
     const parent = parseLocation(req.parent, 'parent');
     checkKnownLocation(parent.location, 'parent');
     const keyRing = checkId(req.keyRingId, 'key_ring_id');
@@ -19,14 +19,14 @@ export class KeyRingsService {
     return keyRingResource(record);
   }
 
-  async getKeyRing(req: Msg): Promise<Msg> {
+  async getKeyRing(req: GetKeyRingRequest): Promise<KeyRing> {
     const name = keyRingName(parseKeyRing(req.name, 'name'));
     const record = await this.ctx.store.getKeyRing(name);
     if (!record) throw notFound(`KeyRing ${name} not found.`);
     return keyRingResource(record);
   }
 
-  async listKeyRings(req: Msg): Promise<Msg> {
+  async listKeyRings(req: ListKeyRingsRequest): Promise<ListKeyRingsResponse> {
     const parent = parseLocation(req.parent, 'parent');
     const name = `projects/${parent.project}/locations/${parent.location}`;
     const page = await listPage(this.ctx, 'ListKeyRings', name, req, (q) => this.ctx.store.listKeyRings(q));

@@ -2,7 +2,7 @@
 // (opaque and MAC'd, bound to the query it came from), filter and order_by are
 // handed to the store, which runs them in SQL.
 import { listScope, pageSize } from '../list/page-token';
-import type { Msg } from '../proto/registry';
+import type { ListRequest } from '../proto/wire';
 import type { ListQuery, Page } from '../store/store';
 import type { ServiceContext } from './context';
 
@@ -10,14 +10,14 @@ export async function listPage<T>(
   ctx: ServiceContext,
   rpc: string,
   parent: string,
-  req: Msg,
+  req: ListRequest,
   fetch: (query: ListQuery) => Promise<Page<T>>,
 ): Promise<{ items: T[]; nextPageToken?: string; totalSize: number }> {
-  const filter = (req.filter as string | undefined) || undefined;
-  const orderBy = (req.orderBy as string | undefined) || undefined;
+  const filter = req.filter || undefined;
+  const orderBy = req.orderBy || undefined;
   const scope = listScope(rpc, parent, filter, orderBy);
-  const after = req.pageToken ? ctx.pageTokens.decode(req.pageToken as string, scope) : undefined;
-  const page = await fetch({ parent, filter, orderBy, pageSize: pageSize(req.pageSize as number | undefined), after });
+  const after = req.pageToken ? ctx.pageTokens.decode(req.pageToken, scope) : undefined;
+  const page = await fetch({ parent, filter, orderBy, pageSize: pageSize(req.pageSize ?? undefined), after });
   return {
     items: page.items,
     nextPageToken: page.next ? ctx.pageTokens.encode(scope, page.next) : undefined,

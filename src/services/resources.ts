@@ -1,15 +1,18 @@
 // Store records to the wire resources of google.cloud.kms.v1 (plain objects
 // in the shape of proto/registry.ts), and the time conversions both ways.
 import { invalidArgument } from '../errors';
-import type { Msg } from '../proto/registry';
+import {
+  accessReasonNumber, type CryptoKey, cryptoKeyPurpose, type CryptoKeyVersion, type Duration, type KeyRing, protectionLevel,
+  type Timestamp, versionAlgorithm, versionState,
+} from '../proto/wire';
 import type { CryptoKeyRecord, CryptoKeyVersionRecord, KeyRingRecord } from '../store/store';
 
-export const timestamp = (ms: number): Msg => ({
+export const timestamp = (ms: number): Timestamp => ({
   seconds: String(Math.floor(ms / 1000)),
   nanos: (((ms % 1000) + 1000) % 1000) * 1e6,
 });
 
-export const duration = (ms: number): Msg => ({ seconds: String(Math.trunc(ms / 1000)), nanos: (ms % 1000) * 1e6 });
+export const duration = (ms: number): Duration => ({ seconds: String(Math.trunc(ms / 1000)), nanos: (ms % 1000) * 1e6 });
 
 function secondsAndNanos(value: unknown, field: string): { seconds: number; nanos: number } {
   const v = value as { seconds?: unknown; nanos?: unknown };
@@ -36,13 +39,13 @@ export function durationMs(value: unknown, field: string): number {
   return seconds * 1000 + Math.trunc(nanos / 1e6);
 }
 
-const optionalTime = (ms: number | null): Msg | undefined => (ms == null ? undefined : timestamp(ms));
+const optionalTime = (ms: number | null): Timestamp | undefined => (ms == null ? undefined : timestamp(ms));
 
-export function keyRingResource(r: KeyRingRecord): Msg {
+export function keyRingResource(r: KeyRingRecord): KeyRing {
   return { name: r.name, createTime: timestamp(r.createTime) };
 }
 
-export function versionResource(v: CryptoKeyVersionRecord): Msg {
+export function versionResource(v: CryptoKeyVersionRecord): CryptoKeyVersion {
   const external =
     v.externalKeyUri || v.ekmConnectionKeyPath
       ? {
@@ -53,9 +56,9 @@ export function versionResource(v: CryptoKeyVersionRecord): Msg {
       : undefined;
   return {
     name: v.name,
-    state: v.state,
-    protectionLevel: v.protectionLevel,
-    algorithm: v.algorithm,
+    state: versionState(v.state),
+    protectionLevel: protectionLevel(v.protectionLevel),
+    algorithm: versionAlgorithm(v.algorithm),
     createTime: timestamp(v.createTime),
     generateTime: optionalTime(v.generateTime),
     destroyTime: optionalTime(v.destroyTime),
@@ -65,20 +68,20 @@ export function versionResource(v: CryptoKeyVersionRecord): Msg {
   };
 }
 
-export function cryptoKeyResource(k: CryptoKeyRecord, primary: CryptoKeyVersionRecord | undefined): Msg {
+export function cryptoKeyResource(k: CryptoKeyRecord, primary: CryptoKeyVersionRecord | undefined): CryptoKey {
   return {
     name: k.name,
     primary: primary && versionResource(primary),
-    purpose: k.purpose,
+    purpose: cryptoKeyPurpose(k.purpose),
     createTime: timestamp(k.createTime),
     nextRotationTime: optionalTime(k.nextRotationTime),
     rotationPeriod: k.rotationPeriodMs == null ? undefined : duration(k.rotationPeriodMs),
-    versionTemplate: { protectionLevel: k.protectionLevel, algorithm: k.algorithm },
+    versionTemplate: { protectionLevel: protectionLevel(k.protectionLevel), algorithm: versionAlgorithm(k.algorithm) },
     labels: k.labels,
     importOnly: k.importOnly || undefined,
     destroyScheduledDuration: duration(k.destroyScheduledDurationMs),
     cryptoKeyBackend: k.cryptoKeyBackend || undefined,
     keyAccessJustificationsPolicy:
-      k.allowedAccessReasons == null ? undefined : { allowedAccessReasons: k.allowedAccessReasons },
+      k.allowedAccessReasons == null ? undefined : { allowedAccessReasons: k.allowedAccessReasons.map(accessReasonNumber) },
   };
 }
