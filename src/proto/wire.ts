@@ -62,6 +62,8 @@ function numbering(enumName: string): (name: string) => number {
 }
 
 export const accessReasonNumber = numbering('google.cloud.kms.v1.AccessReason');
+export type KeyManagementMode = keyof typeof protos.google.cloud.kms.v1.EkmConnection.KeyManagementMode;
+export const keyManagementMode = narrowing<KeyManagementMode>('google.cloud.kms.v1.EkmConnection.KeyManagementMode');
 export const protectionLevel = narrowing<ProtectionLevel>('google.cloud.kms.v1.ProtectionLevel');
 export const versionAlgorithm = narrowing<CryptoKeyVersionAlgorithm>('google.cloud.kms.v1.CryptoKeyVersion.CryptoKeyVersionAlgorithm');
 
@@ -108,3 +110,15 @@ export type ListCryptoKeyVersionsResponse = protos.google.cloud.kms.v1.IListCryp
 export type UpdateCryptoKeyVersionRequest = protos.google.cloud.kms.v1.IUpdateCryptoKeyVersionRequest;
 export type DestroyCryptoKeyVersionRequest = protos.google.cloud.kms.v1.IDestroyCryptoKeyVersionRequest;
 export type RestoreCryptoKeyVersionRequest = protos.google.cloud.kms.v1.IRestoreCryptoKeyVersionRequest;
+export type EkmConnection = protos.google.cloud.kms.v1.IEkmConnection;
+export type EkmConfig = protos.google.cloud.kms.v1.IEkmConfig;
+export type Certificate = protos.google.cloud.kms.v1.ICertificate;
+export type CreateEkmConnectionRequest = protos.google.cloud.kms.v1.ICreateEkmConnectionRequest;
+export type GetEkmConnectionRequest = protos.google.cloud.kms.v1.IGetEkmConnectionRequest;
+export type ListEkmConnectionsRequest = protos.google.cloud.kms.v1.IListEkmConnectionsRequest;
+export type ListEkmConnectionsResponse = protos.google.cloud.kms.v1.IListEkmConnectionsResponse;
+export type UpdateEkmConnectionRequest = protos.google.cloud.kms.v1.IUpdateEkmConnectionRequest;
+export type VerifyConnectivityRequest = protos.google.cloud.kms.v1.IVerifyConnectivityRequest;
+export type VerifyConnectivityResponse = protos.google.cloud.kms.v1.IVerifyConnectivityResponse;
+export type GetEkmConfigRequest = protos.google.cloud.kms.v1.IGetEkmConfigRequest;
+export type UpdateEkmConfigRequest = protos.google.cloud.kms.v1.IUpdateEkmConfigRequest;

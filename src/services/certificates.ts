@@ -4,7 +4,7 @@
 // parsed=false and the other fields empty (the proto's `parsed` flag exists
 // for that case); docs/cloud-kms-differences.md says so.
 import { createHash, X509Certificate } from 'node:crypto';
-import type { Msg } from '../proto/registry';
+import type { Certificate } from '../proto/wire';
 import { timestamp } from './resources';
 
 /** Most certificates a ServiceResolver may pin (Cloud KMS's limit). */
@@ -30,7 +30,7 @@ function parse(der: Buffer): X509Certificate | undefined {
 }
 
 /** The Certificate message for stored DER. */
-export function certificateResource(der: Buffer): Msg {
+export function certificateResource(der: Buffer): Certificate {
   const x509 = der.length > 0 ? parse(der) : undefined;
   if (!x509) return { rawDer: der, parsed: false };
   return {

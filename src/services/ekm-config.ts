@@ -2,7 +2,7 @@
 // whose default_ekm_connection EXTERNAL_VPC keys use when they name none.
 // Every regional location has one; a config never written is the empty one.
 import { invalidArgument, notFound } from '../errors';
-import type { Msg } from '../proto/registry';
+import type { EkmConfig, GetEkmConfigRequest, UpdateEkmConfigRequest } from '../proto/wire';
 import type { EkmConfigRecord } from '../store/ekm';
 import type { ServiceContext } from './context';
 import { checkRegional } from './ekm-connections';
@@ -15,7 +15,7 @@ const IMMUTABLE = new Set(['name']);
 
 const configName = (at: LocationName): string => `${locationName(at)}/ekmConfig`;
 
-const configResource = (r: EkmConfigRecord): Msg => ({
+const configResource = (r: EkmConfigRecord): EkmConfig => ({
   name: r.name,
   defaultEkmConnection: r.defaultEkmConnection || undefined,
 });
@@ -23,14 +23,14 @@ const configResource = (r: EkmConfigRecord): Msg => ({
 export class EkmConfigService {
   constructor(private readonly ctx: ServiceContext) {}
 
-  async getEkmConfig(req: Msg): Promise<Msg> {
+  async getEkmConfig(req: GetEkmConfigRequest): Promise<EkmConfig> {
     const at = parseEkmConfig(req.name, 'name');
     checkRegional(at.location, 'name');
     return configResource(await this.load(at));
   }
 
-  async updateEkmConfig(req: Msg): Promise<Msg> {
-    const patch = (req.ekmConfig ?? {}) as Msg;
+  async updateEkmConfig(req: UpdateEkmConfigRequest): Promise<EkmConfig> {
+    const patch = req.ekmConfig ?? {};
     const at = parseEkmConfig(patch.name, 'ekm_config.name');
     checkRegional(at.location, 'ekm_config.name');
     normaliseMask(req.updateMask, MUTABLE, IMMUTABLE);

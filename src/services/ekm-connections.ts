@@ -5,7 +5,12 @@
 // regional locations only.
 import { createHash } from 'node:crypto';
 import { aborted, invalidArgument, notFound } from '../errors';
-import type { Msg } from '../proto/registry';
+import {
+  type CreateEkmConnectionRequest, type EkmConnection, type GetEkmConnectionRequest, keyManagementMode as modeName, type ListEkmConnectionsRequest,
+  type ListEkmConnectionsResponse, type UpdateEkmConnectionRequest, type VerifyConnectivityRequest, type VerifyConnectivityResponse,
+} from '../proto/wire';
+
+type ServiceResolver = NonNullable<EkmConnection['serviceResolvers']>[number];
 import type { EkmConnectionRecord, ServiceResolverRecord } from '../store/ekm';
 import { certificateResource, MAX_CERTIFICATES } from './certificates';
 import { checkEndpointFilter } from './directory/filter';
@@ -43,8 +48,8 @@ export function checkRegional(location: string, field: string): void {
   throw invalidArgument(`${field}: EkmConnections are regional; '${location}' is a ${kind} location.`);
 }
 
-function resolverFrom(value: unknown, at: LocationName, field: string): ServiceResolverRecord {
-  const r = (value ?? {}) as Msg;
+function resolverFrom(value: ServiceResolver | null | undefined, at: LocationName, field: string): ServiceResolverRecord {
+  const r = value ?? {};
   const service = parseDirectoryService(r.serviceDirectoryService, `${field}.service_directory_service`);
   if (service.location !== at.location) {
     throw invalidArgument(`${field}.service_directory_service: must be in the EkmConnection's location '${at.location}', not '${service.location}'.`);
@@ -55,7 +60,7 @@ function resolverFrom(value: unknown, at: LocationName, field: string): ServiceR
   const hostname = typeof r.hostname === 'string' ? r.hostname : '';
   if (!hostname) throw invalidArgument(`${field}.hostname: required field is empty.`);
   if (!HOSTNAME.test(hostname)) throw invalidArgument(`${field}.hostname: '${hostname.slice(0, 100)}' is not a valid hostname.`);
-  const certificates = (r.serverCertificates ?? []) as Msg[];
+  const certificates = r.serverCertificates ?? [];
   if (certificates.length === 0) throw invalidArgument(`${field}.server_certificates: at least one certificate is required.`);
   if (certificates.length > MAX_CERTIFICATES) {
     throw invalidArgument(`${field}.server_certificates: at most ${MAX_CERTIFICATES} certificates, not ${certificates.length}.`);
@@ -65,15 +70,16 @@ function resolverFrom(value: unknown, at: LocationName, field: string): ServiceR
     if (!Buffer.isBuffer(der) || der.length === 0) throw invalidArgument(`${field}.server_certificates[${i}].raw_der: required field is empty.`);
     return der;
   });
-  return { serviceDirectoryService: r.serviceDirectoryService as string, endpointFilter, hostname, serverCertificates };
+  const name = `projects/${service.project}/locations/${service.location}/namespaces/${service.namespace}/services/${service.service}`;
+  return { serviceDirectoryService: name, endpointFilter, hostname, serverCertificates };
 }
 
-function connectionFields(msg: Msg, at: LocationName, field: string): ConnectionFields {
-  const resolvers = (msg.serviceResolvers ?? []) as unknown[];
+function connectionFields(msg: EkmConnection, at: LocationName, field: string): ConnectionFields {
+  const resolvers = msg.serviceResolvers ?? [];
   if (resolvers.length > MAX_RESOLVERS) {
     throw invalidArgument(`${field}.service_resolvers: at most ${MAX_RESOLVERS} ServiceResolver is supported, not ${resolvers.length}.`);
   }
-  const mode = (msg.keyManagementMode as string | undefined) ?? 'KEY_MANAGEMENT_MODE_UNSPECIFIED';
+  const mode = String(msg.keyManagementMode ?? 'KEY_MANAGEMENT_MODE_UNSPECIFIED');
   const keyManagementMode = mode === 'KEY_MANAGEMENT_MODE_UNSPECIFIED' ? 'MANUAL' : mode;
   if (!MODES.has(keyManagementMode)) throw invalidArgument(`${field}.key_management_mode: unknown mode '${String(mode).slice(0, 50)}'.`);
   const cryptoSpacePath = typeof msg.cryptoSpacePath === 'string' ? msg.cryptoSpacePath : '';
@@ -100,7 +106,7 @@ function etagFor(name: string, revision: number, fields: ConnectionFields): stri
   return hash.digest('base64url').slice(0, 22);
 }
 
-export function ekmConnectionResource(r: EkmConnectionRecord): Msg {
+export function ekmConnectionResource(r: EkmConnectionRecord): EkmConnection {
   return {
     name: r.name,
     createTime: timestamp(r.createTime),
@@ -111,7 +117,7 @@ export function ekmConnectionResource(r: EkmConnectionRecord): Msg {
       serverCertificates: s.serverCertificates.map(certificateResource),
     })),
     etag: r.etag,
-    keyManagementMode: r.keyManagementMode,
+    keyManagementMode: modeName(r.keyManagementMode),
     cryptoSpacePath: r.cryptoSpacePath || undefined,
   };
 }
@@ -119,11 +125,11 @@ export function ekmConnectionResource(r: EkmConnectionRecord): Msg {
 export class EkmConnectionsService {
   constructor(private readonly ctx: ServiceContext) {}
 
-  async createEkmConnection(req: Msg): Promise<Msg> {
+  async createEkmConnection(req: CreateEkmConnectionRequest): Promise<EkmConnection> {
     const parent = parseLocation(req.parent, 'parent');
     checkRegional(parent.location, 'parent');
     const id = checkId(req.ekmConnectionId, 'ekm_connection_id');
-    const fields = connectionFields((req.ekmConnection ?? {}) as Msg, parent, 'ekm_connection');
+    const fields = connectionFields(req.ekmConnection ?? {}, parent, 'ekm_connection');
     checkMode(fields, 'ekm_connection');
     const name = ekmConnectionName({ ...parent, ekmConnection: id });
     const record = await this.ctx.store.ekm.createEkmConnection({
@@ -136,18 +142,18 @@ export class EkmConnectionsService {
     return ekmConnectionResource(record);
   }
 
-  async getEkmConnection(req: Msg): Promise<Msg> {
+  async getEkmConnection(req: GetEkmConnectionRequest): Promise<EkmConnection> {
     return ekmConnectionResource(await this.load(req.name, 'name'));
   }
 
-  async listEkmConnections(req: Msg): Promise<Msg> {
+  async listEkmConnections(req: ListEkmConnectionsRequest): Promise<ListEkmConnectionsResponse> {
     const parent = locationName(parseLocation(req.parent, 'parent'));
     const page = await listPage(this.ctx, 'ListEkmConnections', parent, req, (q) => this.ctx.store.ekm.listEkmConnections(q));
     return { ekmConnections: page.items.map(ekmConnectionResource), nextPageToken: page.nextPageToken, totalSize: page.totalSize };
   }
 
-  async updateEkmConnection(req: Msg): Promise<Msg> {
-    const patch = (req.ekmConnection ?? {}) as Msg;
+  async updateEkmConnection(req: UpdateEkmConnectionRequest): Promise<EkmConnection> {
+    const patch = req.ekmConnection ?? {};
     const at = parseEkmConnection(patch.name, 'ekm_connection.name');
     const paths = normaliseMask(req.updateMask, MUTABLE, IMMUTABLE);
     const given = connectionFields(patch, at, 'ekm_connection');
@@ -175,7 +181,7 @@ export class EkmConnectionsService {
    * KMS may manage keys in the crypto space). An empty answer means all of it
    * worked; each failure is FAILED_PRECONDITION naming the stage.
    */
-  async verifyConnectivity(req: Msg, call?: CallContext): Promise<Msg> {
+  async verifyConnectivity(req: VerifyConnectivityRequest, call?: CallContext): Promise<VerifyConnectivityResponse> {
     const connection = await this.load(req.name, 'name');
     await this.ctx.ekm.verifyConnectivity(connection, {
       project: parseEkmConnection(connection.name, 'name').project,
