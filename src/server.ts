@@ -17,7 +17,7 @@ import { PageTokenCodec } from './list/page-token';
 import { jsonLogger, type Logger } from './log';
 import type { ServiceContext } from './services/context';
 import { createServices } from './services';
-import { EndpointLookup } from './services/directory';
+import { EndpointLookup } from './services/service-directory';
 import { createEkmClient, identityKeyStore, type Jwks, ServiceIdentity } from './services/ekm-client';
 import { KeyMaterial } from './services/key-material';
 import type { SchedulerRun } from './services/scheduler';

@@ -8,7 +8,7 @@ import { LIMIT_FLAG_OPTIONS, limitsFromFlags } from '../limits';
 import { createServer } from '../server';
 import { projectNumber, serviceIdentityEmail } from '../services/ekm-client';
 import { isProjectNumber } from '../services/projects';
-import { ekmMain } from '../ekm/cli';
+import { ekmMain } from '../ekm-server/cli';
 import { howTo, runDemo, startPair } from './dev';
 
 const USAGE = `usage: openekm serve [--data DIR | --in-memory] [--host HOST] [--grpc-port PORT]

@@ -1,6 +1,6 @@
-// Wire types of the EKM protocol (v0), shared by the reference EKM (src/ekm)
+// Wire types of the EKM protocol (v0), shared by the reference EKM (src/ekm-server)
 // and the KMS's EKM client. The normative text is docs/ekm-protocol.md; keep
-// the two in step (test/ekm/docs.test.ts checks the names listed here appear
+// the two in step (test/ekm-server/docs.test.ts checks the names listed here appear
 // there).
 //
 // Bodies are proto3 JSON: lowerCamelCase names, bytes as standard base64

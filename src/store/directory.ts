@@ -1,7 +1,7 @@
 // The store contract for Service Directory (google.cloud.servicedirectory.v1):
 // namespaces, their services, and the services' endpoints. Like the rest of
 // the Store it keeps records and makes no domain decisions (names, ids and
-// field rules are checked by src/services/directory). Two things it does
+// field rules are checked by src/services/service-directory). Two things it does
 // guarantee, because only it can do them atomically:
 // - a child is created only under an existing parent (NOT_FOUND otherwise),
 //   so no service or endpoint is ever left without one;

@@ -9,7 +9,7 @@ import { createDecipheriv } from 'node:crypto';
 import { aeadOpen, aeadSeal } from '../../src/crypto/aead';
 import { RootKey } from '../../src/crypto/root-key';
 import { symmetricDecrypt } from '../../src/crypto/symmetric';
-import { unwrap } from '../../src/ekm/wrap';
+import { unwrap } from '../../src/ekm-server/wrap';
 
 const KEY = Buffer.alloc(32, 7);
 const NAME = 'projects/p/locations/l/keyRings/r/cryptoKeys/k';

@@ -11,12 +11,12 @@ import { systemClock } from '../../src/clock';
 import { RootKey } from '../../src/crypto/root-key';
 import { Code, KmsError } from '../../src/errors';
 import type { Logger, LogFields } from '../../src/log';
-import { loadTlsMaterial } from '../../src/ekm/tls';
+import { loadTlsMaterial } from '../../src/ekm-server/tls';
 import { createEkmClient, type EkmClientHandle, type EkmClientOptions } from '../../src/services/ekm-client/client';
 import { ServiceIdentity, type IdentityKeyStore } from '../../src/services/ekm-client/identity';
 import type { CallInfo } from '../../src/services/ekm-client/types';
 import type { EkmConnectionRecord } from '../../src/store/ekm';
-import { HOSTNAME, startReferenceEkm, tempDir, type ReferenceEkm } from '../ekm/helpers';
+import { HOSTNAME, startReferenceEkm, tempDir, type ReferenceEkm } from '../ekm-server/helpers';
 
 export { HOSTNAME };
 export const PROJECT = 'ekm-client-test';

@@ -9,12 +9,12 @@ import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { systemClock } from '../../src/clock';
-import { loadTlsMaterial } from '../../src/ekm/tls';
+import { loadTlsMaterial } from '../../src/ekm-server/tls';
 import { EkmAgent, pinnedPeerCheck, sha256Hex } from '../../src/services/ekm-client/agent';
 import { AttemptFailure } from '../../src/services/ekm-client/failure';
 import { AnswerParser, MAX_HEAD_BYTES } from '../../src/services/ekm-client/http1';
 import { requestBytes } from '../../src/services/ekm-client/transport';
-import { tempDir } from '../ekm/helpers';
+import { tempDir } from '../ekm-server/helpers';
 
 const HOST = 'ekm.http1.test';
 

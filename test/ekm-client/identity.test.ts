@@ -8,11 +8,11 @@ import * as path from 'node:path';
 import { ManualClock } from '../../src/clock';
 import { RootKey } from '../../src/crypto/root-key';
 import { silentLogger } from '../../src/log';
-import { TokenVerifier } from '../../src/ekm/jwt';
+import { TokenVerifier } from '../../src/ekm-server/jwt';
 import {
   CERT_BINDING_CLAIM, DEFAULT_ISSUER, SIGNING_KEY_SETTING, ServiceIdentity, identityKeyStore, projectNumber, serviceIdentityEmail,
 } from '../../src/services/ekm-client/identity';
-import { tempDir } from '../ekm/helpers';
+import { tempDir } from '../ekm-server/helpers';
 import { memoryKeyStore } from './helpers';
 
 void test('project numbers are stable, 12 digits, never starting with 0; emails follow Cloud KMS', () => {

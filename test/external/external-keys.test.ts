@@ -14,9 +14,9 @@ import { EkmServiceClient } from '@google-cloud/kms';
 import { Code } from '../../src/errors';
 import { decodeMessage, messageType } from '../../src/proto/registry';
 import { serviceIdentityEmail } from '../../src/services/ekm-client';
-import { directoryClients, type DirectoryClients } from '../directory/clients';
-import { TokenSigner } from '../ekm/conformance/tokens';
-import { HOSTNAME, type ReferenceEkm, startReferenceEkm, writeJwks } from '../ekm/helpers';
+import { directoryClients, type DirectoryClients } from '../service-directory/clients';
+import { TokenSigner } from '../ekm-server/conformance/tokens';
+import { HOSTNAME, type ReferenceEkm, startReferenceEkm, writeJwks } from '../ekm-server/helpers';
 import { type Harness, rejectsWithCode, startKms, tempDir } from '../helpers/kms';
 
 const PROJECT = 'external-project';

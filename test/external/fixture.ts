@@ -8,10 +8,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { EkmServiceClient } from '@google-cloud/kms';
-import type { EkmServerOptions } from '../../src/ekm/server';
+import type { EkmServerOptions } from '../../src/ekm-server/server';
 import { serviceIdentityEmail } from '../../src/services/ekm-client';
-import { directoryClients, type DirectoryClients } from '../directory/clients';
-import { HOSTNAME, type ReferenceEkm, startReferenceEkm } from '../ekm/helpers';
+import { directoryClients, type DirectoryClients } from '../service-directory/clients';
+import { HOSTNAME, type ReferenceEkm, startReferenceEkm } from '../ekm-server/helpers';
 import { type Harness, type KmsOptions, startKms, tempDir } from '../helpers/kms';
 
 export const PROJECT = 'hardening-project';

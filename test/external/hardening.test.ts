@@ -17,7 +17,7 @@ import { decodeMessage, messageType } from '../../src/proto/registry';
 import { TLS12_CIPHERS } from '../../src/tls-policy';
 import { makeCertFiles } from '../helpers/certificates';
 import { rejectsWithCode, tempDir } from '../helpers/kms';
-import { HOSTNAME } from '../ekm/helpers';
+import { HOSTNAME } from '../ekm-server/helpers';
 import { startExternalFixture, type ExternalFixture, PARENT } from './fixture';
 
 /** The PreconditionFailure violations of a gRPC error. */

@@ -13,8 +13,8 @@ import Database from 'better-sqlite3';
 import { EkmServiceClient } from '@google-cloud/kms';
 import { ManualClock } from '../../src/clock';
 import { serviceIdentityEmail } from '../../src/services/ekm-client';
-import { directoryClients } from '../directory/clients';
-import { HOSTNAME, startReferenceEkm } from '../ekm/helpers';
+import { directoryClients } from '../service-directory/clients';
+import { HOSTNAME, startReferenceEkm } from '../ekm-server/helpers';
 import { startKms, tempDir } from '../helpers/kms';
 
 const PROJECT = 'pending-project';

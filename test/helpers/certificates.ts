@@ -4,7 +4,7 @@ import { generateKeyPairSync, webcrypto, X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as x509 from '@peculiar/x509';
-import { selfSignedCertificate } from '../../src/ekm/x509';
+import { selfSignedCertificate } from '../../src/ekm-server/x509';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 

@@ -15,7 +15,7 @@ import type { ListenerLimits } from '../../src/limits';
 import { createKey, createKeyRing } from '../helpers/kms-keys';
 import { type Harness, startKms } from '../helpers/kms';
 import { FLAG, FRAME, frame, grpcHeaders, grpcMessage, headerBlock, PREFACE, RawConnection, settings } from '../helpers/h2-frames';
-import { type ReferenceEkm, startReferenceEkm } from '../ekm/helpers';
+import { type ReferenceEkm, startReferenceEkm } from '../ekm-server/helpers';
 
 const LIMITS: ListenerLimits = {
   headersTimeoutMs: 400,

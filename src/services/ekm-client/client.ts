@@ -19,7 +19,7 @@ import { NetworkPolicy } from './network-policy';
 import { EkmTransport, ExchangeFailure, type Endpoint, type EkmHttpResponse } from './transport';
 import type { CallInfo, EkmClient, EkmConnectionSpec, ExternalKeyTarget } from './types';
 
-/** Service Directory's endpoint lookup (services/directory/lookup.ts), given when the server is built. */
+/** Service Directory's endpoint lookup (services/service-directory/lookup.ts), given when the server is built. */
 export type EndpointResolver = (serviceName: string, endpointFilter: string) => Promise<ReadonlyArray<{ address: string; port: number }>>;
 
 export interface EkmClientOptions {

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { auditLine, type AuditSink } from '../../src/ekm/audit';
+import { auditLine, type AuditSink } from '../../src/ekm-server/audit';
 import { CALLER, startReferenceEkm, withReason } from './helpers';
 
 const FIELDS = ['time', 'requestId', 'operation', 'keyPath', 'caller', 'reason', 'decision', 'status', 'httpStatus', 'latencyMs'];

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ACCESS_REASONS, CRYPTO_SPACE_OPERATIONS, EKM_ERROR_DOMAINS, KEY_OPERATIONS } from '../../src/protocol/ekm';
-import { EKM_ALGORITHMS } from '../../src/ekm/algorithms';
-import { EKM_USAGE } from '../../src/ekm/cli';
+import { EKM_ALGORITHMS } from '../../src/ekm-server/algorithms';
+import { EKM_USAGE } from '../../src/ekm-server/cli';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
@@ -33,7 +33,7 @@ void test('docs/ekm-server.md names every operator command and admin method', ()
     assert.ok(doc.includes(c), `docs/ekm-server.md lacks ${c}`);
     assert.ok(EKM_USAGE.includes(c.split(' ')[0]), `usage lacks ${c}`);
   }
-  const adminSource = read('src/ekm/admin.ts');
+  const adminSource = read('src/ekm-server/admin.ts');
   const methods = [...adminSource.matchAll(/^ {4}(\w+): async/gm)].map((m) => m[1]);
   assert.ok(methods.length >= 10);
   assert.deepEqual(methods.filter((m) => !doc.includes(`\`${m}\``)), []);

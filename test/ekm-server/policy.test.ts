@@ -3,9 +3,9 @@
 // a caller or disabling a key, effective on the very next request.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fullPolicy, decide, effectivePolicy, mayPerform, validatePolicy } from '../../src/ekm/policy';
+import { fullPolicy, decide, effectivePolicy, mayPerform, validatePolicy } from '../../src/ekm-server/policy';
 import { Code, KmsError } from '../../src/errors';
-import type { ReasonReading } from '../../src/ekm/json';
+import type { ReasonReading } from '../../src/ekm-server/json';
 import { CALLER, STRANGER, startReferenceEkm, withReason } from './helpers';
 
 const known = (reason: string) => ({ kind: 'known', reason }) as ReasonReading;

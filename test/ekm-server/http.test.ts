@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
-import { AdminClient } from '../../src/ekm/admin-client';
+import { AdminClient } from '../../src/ekm-server/admin-client';
 import { capturingLogger } from '../helpers/log';
 import { CALLER, startReferenceEkm, tempDir, withReason } from './helpers';
 

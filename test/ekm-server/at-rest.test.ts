@@ -44,7 +44,7 @@ void test('material is sealed at rest, opens under the root key, and is the key 
       assert.equal(onDisk.indexOf(material), -1, `${row.path}'s material is in the SQLite files in plaintext`);
       assert.throws(() => root.open(row.material, `${row.path}-elsewhere`), 'the key path is the sealing context');
     }
-    // The sealed row really is the wrapping key: the blob opens with it (layout of src/ekm/wrap.ts).
+    // The sealed row really is the wrapping key: the blob opens with it (layout of src/ekm-server/wrap.ts).
     const aesKey = root.open(rows.find((r) => r.path === key)!.material, key);
     const pathBytes = Buffer.from(key);
     const aad = Buffer.concat([Buffer.from('openekm-ekm/wrap/v1\0'), Buffer.from([0, 0, 0, pathBytes.length]), pathBytes]);

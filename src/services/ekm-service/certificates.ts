@@ -4,8 +4,8 @@
 // parsed=false and the other fields empty (the proto's `parsed` flag exists
 // for that case); docs/cloud-kms-differences.md says so.
 import { createHash, X509Certificate } from 'node:crypto';
-import type { Certificate } from '../proto/wire';
-import { timestamp } from './resources';
+import type { Certificate } from '../../proto/wire';
+import { timestamp } from '../resources';
 
 /** Most certificates a ServiceResolver may pin (Cloud KMS's limit). */
 export const MAX_CERTIFICATES = 10;

@@ -1,4 +1,4 @@
-// Service Directory filters (src/services/directory/filter.ts): how request
+// Service Directory filters (src/services/service-directory/filter.ts): how request
 // text is rewritten, which errors name which field, and what the rewritten
 // filters select when the store runs them over real endpoint rows.
 import { after, before, describe, test } from 'node:test';
@@ -12,7 +12,7 @@ import {
   type FilterFields,
   NAMESPACE_FILTER_FIELDS,
   SERVICE_FILTER_FIELDS,
-} from '../../src/services/directory/filter';
+} from '../../src/services/service-directory/filter';
 import type { DirectoryStore } from '../../src/store/directory';
 import { ENDPOINT_LIST, NAMESPACE_LIST, SERVICE_LIST } from '../../src/store/sqlite-directory';
 import { openSqliteStore } from '../../src/store/sqlite';

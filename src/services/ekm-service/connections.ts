@@ -4,20 +4,20 @@
 // 1 to 10 pinned certificates, CLOUD_KMS mode needs a crypto space path,
 // regional locations only.
 import { createHash } from 'node:crypto';
-import { aborted, invalidArgument, notFound } from '../errors';
+import { aborted, invalidArgument, notFound } from '../../errors';
 import {
   type CreateEkmConnectionRequest, type EkmConnection, type GetEkmConnectionRequest, keyManagementMode as modeName, type ListEkmConnectionsRequest,
   type ListEkmConnectionsResponse, type UpdateEkmConnectionRequest, type VerifyConnectivityRequest, type VerifyConnectivityResponse,
-} from '../proto/wire';
+} from '../../proto/wire';
 
 type ServiceResolver = NonNullable<EkmConnection['serviceResolvers']>[number];
-import type { EkmConnectionRecord, ServiceResolverRecord } from '../store/ekm';
+import type { EkmConnectionRecord, ServiceResolverRecord } from '../../store/ekm';
 import { certificateResource, MAX_CERTIFICATES } from './certificates';
-import { checkEndpointFilter } from './directory/filter';
-import type { CallContext, ServiceContext } from './context';
-import { accessReason } from './external-keys';
-import { listPage } from './list-page';
-import { locationKind } from './locations';
+import { checkEndpointFilter } from '../service-directory/filter';
+import type { CallContext, ServiceContext } from '../context';
+import { accessReason } from '../external-keys';
+import { listPage } from '../list-page';
+import { locationKind } from '../locations';
 import {
   checkId,
   ekmConnectionName,
@@ -26,10 +26,10 @@ import {
   parseDirectoryService,
   parseEkmConnection,
   parseLocation,
-} from './names';
-import { timestamp } from './resources';
-import { retryOnConflict } from './retry';
-import { normaliseMask } from './update-mask';
+} from '../names';
+import { timestamp } from '../resources';
+import { retryOnConflict } from '../retry';
+import { normaliseMask } from '../update-mask';
 
 const MODES = new Set(['MANUAL', 'CLOUD_KMS']);
 const MAX_RESOLVERS = 1;

@@ -1,14 +1,14 @@
 // EkmConfig: the per-location singleton projects/*/locations/*/ekmConfig
 // whose default_ekm_connection EXTERNAL_VPC keys use when they name none.
 // Every regional location has one; a config never written is the empty one.
-import { invalidArgument, notFound } from '../errors';
-import type { EkmConfig, GetEkmConfigRequest, UpdateEkmConfigRequest } from '../proto/wire';
-import type { EkmConfigRecord } from '../store/ekm';
-import type { ServiceContext } from './context';
-import { checkRegional } from './ekm-connections';
-import { ekmConnectionName, type LocationName, locationName, parseEkmConfig, parseEkmConnection } from './names';
-import { retryOnConflict } from './retry';
-import { normaliseMask } from './update-mask';
+import { invalidArgument, notFound } from '../../errors';
+import type { EkmConfig, GetEkmConfigRequest, UpdateEkmConfigRequest } from '../../proto/wire';
+import type { EkmConfigRecord } from '../../store/ekm';
+import type { ServiceContext } from '../context';
+import { checkRegional } from './connections';
+import { ekmConnectionName, type LocationName, locationName, parseEkmConfig, parseEkmConnection } from '../names';
+import { retryOnConflict } from '../retry';
+import { normaliseMask } from '../update-mask';
 
 const MUTABLE = new Set(['default_ekm_connection']);
 const IMMUTABLE = new Set(['name']);

@@ -1,5 +1,5 @@
 // Runs the conformance suite against any EKM:
-//   EKM_CONFORMANCE_CONFIG=target.json node --test dist/test/ekm/conformance/run.js
+//   EKM_CONFORMANCE_CONFIG=target.json node --test dist/test/ekm-server/conformance/run.js
 // (docs/ekm-server.md, "Conformance suite", describes target.json). Without
 // the variable, as in the project's own test run, it is skipped.
 import { test } from 'node:test';

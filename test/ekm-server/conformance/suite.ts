@@ -2,7 +2,7 @@
 // everything the protocol (docs/ekm-protocol.md) promises, checked over real
 // HTTPS against any EKM URL. registerConformanceSuite registers node:test
 // tests; run.ts feeds it a target from EKM_CONFORMANCE_CONFIG, and
-// test/ekm/conformance.test.ts runs it against the reference EKM.
+// test/ekm-server/conformance.test.ts runs it against the reference EKM.
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';

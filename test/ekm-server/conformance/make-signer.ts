@@ -1,5 +1,5 @@
 // Makes what a vendor needs to run the conformance suite against its EKM:
-//   node dist/test/ekm/conformance/make-signer.js OUT_DIR [ISSUER]
+//   node dist/test/ekm-server/conformance/make-signer.js OUT_DIR [ISSUER]
 // writes OUT_DIR/signer-key.pem (0600), OUT_DIR/jwks.json (for the EKM to
 // trust) and OUT_DIR/target.json (a config skeleton to fill in). Run with no
 // arguments (as the test runner does with every file under dist/test) it does

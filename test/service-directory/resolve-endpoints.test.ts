@@ -8,7 +8,7 @@ import { ManualClock } from '../../src/clock';
 import { Code, KmsError } from '../../src/errors';
 import { PageTokenCodec } from '../../src/list/page-token';
 import { silentLogger } from '../../src/log';
-import { createDirectoryServices, type DirectoryServices, EndpointLookup } from '../../src/services/directory';
+import { createDirectoryServices, type DirectoryServices, EndpointLookup } from '../../src/services/service-directory';
 import type { ServiceContext } from '../../src/services/context';
 import { openSqliteStore } from '../../src/store/sqlite';
 import type { Store } from '../../src/store/store';
