@@ -70,106 +70,93 @@ interface Exchange {
 
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
-export function ekmRequestHandler(deps: HandlerDeps): (req: http.IncomingMessage, res: http.ServerResponse) => void {
-  const { keys, verifier } = deps;
-  const control = controlPlane(keys);
-  const controlOps = control as unknown as Record<string, (ctx: OperationContext) => Promise<object>>;
+function ok(body: object): Answer {
+  return { httpStatus: 200, status: 'OK', body, headers: NO_HEADERS };
+}
 
-  // --- the audit batch -----------------------------------------------------
-  let batch: Exchange[] = [];
-  let lastMs = -1;
-  let lastIso = '';
+/**
+ * The audit lines of the answers made in one event-loop turn, written in
+ * one write before any of those answers goes out: nothing is answered
+ * unrecorded, and a failed write turns the answers into INTERNAL.
+ */
+class AuditBatch {
+  #exchanges: Exchange[] = [];
+  #lastMs = -1;
+  #lastIso = '';
 
-  function isoTime(): string {
-    const now = deps.clock.now();
-    if (now !== lastMs) {
-      lastMs = now;
-      lastIso = new Date(now).toISOString();
-    }
-    return lastIso;
-  }
-
-  function flush(): void {
-    const exchanges = batch;
-    batch = [];
-    try {
-      deps.audit.write(exchanges.length === 1 ? exchanges[0].line! : exchanges.map((e) => e.line).join(''));
-    } catch (err) {
-      // Nothing leaves unrecorded: the answers become INTERNAL.
-      deps.logger.error('EKM audit write failed; failing the requests', {
-        requestIds: exchanges.map((e) => e.requestId).join(' '), error: String((err as Error)?.message ?? err),
-      });
-      for (const e of exchanges) e.answer = failure(internal(INTERNAL_MESSAGE), e.req);
-    }
-    for (const e of exchanges) {
-      try {
-        const a = e.answer!;
-        sendJson(e.res, a.httpStatus, a.body, a.headers, e.requestId);
-      } catch (err) {
-        deps.logger.error('EKM answer failed', { requestId: e.requestId, error: String((err as Error)?.stack ?? err) });
-      }
-    }
-  }
+  constructor(private readonly deps: HandlerDeps) {}
 
   /** Records the exchange's audit line in the current batch; its answer goes out when the batch is written. */
-  function finish(e: Exchange, answer: Answer): void {
+  finish(e: Exchange, answer: Answer): void {
     e.answer = answer;
     e.requestId = randomUUID();
     e.line = auditLine(e.audit, {
-      time: isoTime(),
+      time: this.#isoTime(),
       requestId: e.requestId,
       status: answer.status,
       httpStatus: answer.httpStatus,
       latencyMs: Math.round((performance.now() - e.started) * 1000) / 1000,
       remoteAddress: e.remoteAddress,
     });
-    if (batch.push(e) === 1) setImmediate(flush);
+    if (this.#exchanges.push(e) === 1) setImmediate(this.#flush);
   }
 
-  function ok(body: object): Answer {
-    return { httpStatus: 200, status: 'OK', body, headers: NO_HEADERS };
-  }
-
-  function failure(err: unknown, req: http.IncomingMessage): Answer {
+  /** The answer for an error: ours as it is, anything else logged and INTERNAL. */
+  failure(err: unknown, req: http.IncomingMessage): Answer {
     if (!(err instanceof KmsError) && !(err instanceof HttpFault)) {
-      deps.logger.error('EKM request failed', { url: req.url?.slice(0, 200), error: String((err as Error)?.stack ?? err) });
+      this.deps.logger.error('EKM request failed', { url: req.url?.slice(0, 200), error: String((err as Error)?.stack ?? err) });
     }
     const a = errorAnswer(err);
     return { httpStatus: a.httpStatus, status: a.status, body: a.body, headers: a.headers };
   }
 
-  // --- the operation -------------------------------------------------------
-
-  /** The synchronous path: an answer, or undefined when something it needs is not cached. */
-  function runCached(route: OperationRoute, body: JsonObject, audit: AuditFields, authorization: string | undefined, connection: object): object | undefined {
-    if (route.kind !== 'key' || !isDataOperation(route.operation)) return undefined;
-    const caller = verifier.cachedCaller(authorization, connection);
-    if (!caller) return undefined;
-    const key = keys.cachedKey(route.target);
-    const policy = key && keys.cachedPolicy(key.record);
-    if (!policy) return undefined;
-    audit.caller = caller.email;
-    return runDataOperation({ caller, target: route.target, body, audit }, route.operation, key!, policy);
+  #isoTime(): string {
+    const now = this.deps.clock.now();
+    if (now !== this.#lastMs) {
+      this.#lastMs = now;
+      this.#lastIso = new Date(now).toISOString();
+    }
+    return this.#lastIso;
   }
 
-  async function runLoading(route: OperationRoute, body: JsonObject, audit: AuditFields, authorization: string | undefined): Promise<object> {
-    let caller: VerifiedCaller;
+  readonly #flush = (): void => {
+    const exchanges = this.#exchanges;
+    this.#exchanges = [];
     try {
-      caller = await verifier.verify(authorization);
+      this.deps.audit.write(exchanges.length === 1 ? exchanges[0].line! : exchanges.map((e) => e.line).join(''));
     } catch (err) {
-      audit.decision = 'DENIED';
-      throw err;
+      this.deps.logger.error('EKM audit write failed; failing the requests', {
+        requestIds: exchanges.map((e) => e.requestId).join(' '), error: String((err as Error)?.message ?? err),
+      });
+      for (const e of exchanges) e.answer = this.failure(internal(INTERNAL_MESSAGE), e.req);
     }
-    audit.caller = caller.email;
-    const ctx: OperationContext = { caller, target: route.kind === 'info' ? '' : route.target, body, audit };
-    if (route.kind === 'key' && isDataOperation(route.operation)) {
-      const key = await keys.key(route.target);
-      return runDataOperation(ctx, route.operation, key, await keys.policyFor(key.record));
+    for (const e of exchanges) this.#send(e);
+  };
+
+  #send(e: Exchange): void {
+    try {
+      const a = e.answer!;
+      sendJson(e.res, a.httpStatus, a.body, a.headers, e.requestId);
+    } catch (err) {
+      this.deps.logger.error('EKM answer failed', { requestId: e.requestId, error: String((err as Error)?.stack ?? err) });
     }
-    return controlOps[route.kind === 'info' ? 'info' : route.operation](ctx);
+  }
+}
+
+/**
+ * What an exchange asks of the keys: the caller's token verified, the key
+ * and its policy found, the operation run. Everything cached answers
+ * synchronously; anything else is loaded first.
+ */
+class Operations {
+  readonly #controlOps: Record<string, (ctx: OperationContext) => Promise<object>>;
+
+  constructor(private readonly deps: HandlerDeps, private readonly batch: AuditBatch) {
+    this.#controlOps = controlPlane(deps.keys) as unknown as Record<string, (ctx: OperationContext) => Promise<object>>;
   }
 
-  function proceed(e: Exchange, route: OperationRoute, raw: Buffer): void {
+  /** Runs the operation on the body and finishes the exchange with its answer. */
+  proceed(e: Exchange, route: OperationRoute, raw: Buffer): void {
     let body: JsonObject;
     let cached: object | undefined;
     const authorization = e.req.headers.authorization;
@@ -177,21 +164,56 @@ export function ekmRequestHandler(deps: HandlerDeps): (req: http.IncomingMessage
       body = route.kind === 'info' ? {} : parseJsonObject(raw);
       e.audit.kmsResource = kmsResource(body);
       if (isHealthCheck(body)) e.audit.healthCheck = true;
-      cached = runCached(route, body, e.audit, authorization, e.req.socket);
+      cached = this.#runCached(route, body, e.audit, authorization, e.req.socket);
     } catch (err) {
-      finish(e, failure(err, e.req));
+      this.batch.finish(e, this.batch.failure(err, e.req));
       return;
     }
     if (cached) {
-      finish(e, ok(cached));
+      this.batch.finish(e, ok(cached));
       return;
     }
-    runLoading(route, body, e.audit, authorization).then(
-      (result) => finish(e, ok(result)),
-      (err: unknown) => finish(e, failure(err, e.req)),
+    this.#runLoading(route, body, e.audit, authorization).then(
+      (result) => this.batch.finish(e, ok(result)),
+      (err: unknown) => this.batch.finish(e, this.batch.failure(err, e.req)),
     );
   }
 
+  /** The synchronous path: an answer, or undefined when something it needs is not cached. */
+  #runCached(route: OperationRoute, body: JsonObject, audit: AuditFields, authorization: string | undefined, connection: object): object | undefined {
+    if (route.kind !== 'key' || !isDataOperation(route.operation)) return undefined;
+    const caller = this.deps.verifier.cachedCaller(authorization, connection);
+    if (!caller) return undefined;
+    const key = this.deps.keys.cachedKey(route.target);
+    const policy = key && this.deps.keys.cachedPolicy(key.record);
+    if (!policy) return undefined;
+    audit.caller = caller.email;
+    return runDataOperation({ caller, target: route.target, body, audit }, route.operation, key!, policy);
+  }
+
+  async #runLoading(route: OperationRoute, body: JsonObject, audit: AuditFields, authorization: string | undefined): Promise<object> {
+    let caller: VerifiedCaller;
+    try {
+      caller = await this.deps.verifier.verify(authorization);
+    } catch (err) {
+      audit.decision = 'DENIED';
+      throw err;
+    }
+    audit.caller = caller.email;
+    const ctx: OperationContext = { caller, target: route.kind === 'info' ? '' : route.target, body, audit };
+    if (route.kind === 'key' && isDataOperation(route.operation)) {
+      const key = await this.deps.keys.key(route.target);
+      return runDataOperation(ctx, route.operation, key, await this.deps.keys.policyFor(key.record));
+    }
+    return this.#controlOps[route.kind === 'info' ? 'info' : route.operation](ctx);
+  }
+}
+
+/** The EKM's request handler: route, body under the listener's limits, operation, audited answer. */
+export function ekmRequestHandler(deps: HandlerDeps): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+  const batch = new AuditBatch(deps);
+  const operations = new Operations(deps, batch);
+  const bodyOptions = { maxBytes: deps.maxBodyBytes, timeoutMs: deps.bodyTimeoutMs, budget: deps.budget, deadlines: deps.deadlines };
   return (req, res) => {
     if (onRefusedConnection(req)) return;
     const e: Exchange = {
@@ -203,7 +225,7 @@ export function ekmRequestHandler(deps: HandlerDeps): (req: http.IncomingMessage
       route = resolveRoute(req.method ?? '', req.url ?? '');
     } catch (err) {
       req.resume();
-      finish(e, failure(err, req));
+      batch.finish(e, batch.failure(err, req));
       return;
     }
     if (route.kind === 'health') {
@@ -216,15 +238,13 @@ export function ekmRequestHandler(deps: HandlerDeps): (req: http.IncomingMessage
     e.audit.keyPath = described.keyPath;
     if (route.kind === 'info') {
       req.resume();
-      proceed(e, route, Buffer.alloc(0));
+      operations.proceed(e, route, Buffer.alloc(0));
       return;
     }
-    collectBody(req, res, { maxBytes: deps.maxBodyBytes, timeoutMs: deps.bodyTimeoutMs, budget: deps.budget, deadlines: deps.deadlines }, (err, raw) => {
-      if (err) {
-        finish(e, failure(err, req));
-        return;
-      }
-      proceed(e, route as OperationRoute, raw);
+    const operationRoute: OperationRoute = route;
+    collectBody(req, res, bodyOptions, (err, raw) => {
+      if (err) batch.finish(e, batch.failure(err, req));
+      else operations.proceed(e, operationRoute, raw);
     });
   };
 }
