@@ -142,6 +142,61 @@ function checkClientCertificate(client: EkmOptions['clientCertificate']): void {
   if (!cert.checkPrivateKey(key)) throw new Error('The EKM client key does not belong to the EKM client certificate.');
 }
 
+/** The services on a store, with the KMS's EKM identity and client (parts that outlive no listener). */
+async function buildCore(options: ServerOptions, store: Store, dataDir: string | undefined, log: Logger) {
+  const rootKey = resolveRootKey(options, dataDir);
+  await checkRootKey(store, rootKey);
+  // Tokens are read by EKMs, on real time: the injected clock (which tests move) is for schedules.
+  const identity = await ServiceIdentity.load(identityKeyStore(store, rootKey), { issuer: options.ekm?.issuer, clock: systemClock });
+  const jwksFile = dataDir ? path.join(dataDir, JWKS_FILE) : undefined;
+  if (jwksFile) fs.writeFileSync(jwksFile, `${JSON.stringify(identity.jwks(), null, 2)}\n`, { mode: 0o644 });
+  // The client resolves EkmConnections through Service Directory's endpoint lookup, on the store.
+  const ekm = createEkmClient({
+    identity,
+    resolve: new EndpointLookup(store.directory).resolve,
+    extraCaPem: options.ekm?.extraCaPem,
+    clientCertificate: options.ekm?.clientCertificate,
+    allowedNetworks: options.ekm?.allowedNetworks,
+    deadlineMs: options.ekm?.deadlineMs,
+    logger: log,
+  });
+  const ctx: ServiceContext = {
+    store,
+    clock: options.clock ?? systemClock,
+    material: new KeyMaterial(store, rootKey, options.keyCacheEntries),
+    pageTokens: new PageTokenCodec(rootKey.deriveSecret('openekm page tokens')),
+    log,
+    ekm,
+  };
+  const services = createServices(ctx);
+  await services.projects.registerInUse();
+  return { identity, jwksFile, ekm, services };
+}
+
+type Core = Awaited<ReturnType<typeof buildCore>>;
+
+/** The gRPC and REST listeners over one method table. */
+async function startListeners(options: ServerOptions, core: Core, host: string, log: Logger) {
+  const served = options.checkResponses ? withResponseCheck(methodTable(core.services)) : methodTable(core.services);
+  const table = withProjectAliases(served, core.services.projects);
+  const grpc = await startGrpc(table, host, options.grpcPort ?? 0, log, { limits: options.limits });
+  try {
+    const rest = await startRest(table, host, options.restPort ?? 0, log, {
+      limits: options.limits,
+      allowedHosts: options.allowedHosts,
+      corsOrigins: options.corsOrigins,
+      plain: new Map([
+        [JWKS_PATH, () => ({ contentType: 'application/json', body: `${JSON.stringify(core.identity.jwks())}\n` })],
+        [METRICS_PATH, () => ({ contentType: 'text/plain; version=0.0.4; charset=utf-8', body: core.ekm.metrics.prometheusText() })],
+      ]),
+    });
+    return { grpc, rest };
+  } catch (err) {
+    await grpc.close();
+    throw err;
+  }
+}
+
 export async function createServer(options: ServerOptions = {}): Promise<OpenEkmServer> {
   checkClientCertificate(options.ekm?.clientCertificate);
   const dataDir = options.inMemory ? undefined : path.resolve(options.dataDir ?? '.openekm');
@@ -149,52 +204,10 @@ export async function createServer(options: ServerOptions = {}): Promise<OpenEkm
   const opened = openStore(dataDir);
   const store = opened.store;
   try {
-    const rootKey = resolveRootKey(options, dataDir);
-    await checkRootKey(store, rootKey);
-    const clock = options.clock ?? systemClock;
-    // Tokens are read by EKMs, on real time: the injected clock (which tests move) is for schedules.
-    const identity = await ServiceIdentity.load(identityKeyStore(store, rootKey), { issuer: options.ekm?.issuer, clock: systemClock });
-    const jwksFile = dataDir ? path.join(dataDir, JWKS_FILE) : undefined;
-    if (jwksFile) fs.writeFileSync(jwksFile, `${JSON.stringify(identity.jwks(), null, 2)}\n`, { mode: 0o644 });
-    // The client resolves EkmConnections through Service Directory's endpoint lookup, on the store.
-    const ekm = createEkmClient({
-      identity,
-      resolve: new EndpointLookup(store.directory).resolve,
-      extraCaPem: options.ekm?.extraCaPem,
-      clientCertificate: options.ekm?.clientCertificate,
-      allowedNetworks: options.ekm?.allowedNetworks,
-      deadlineMs: options.ekm?.deadlineMs,
-      logger: log,
-    });
-    const ctx: ServiceContext = {
-      store,
-      clock,
-      material: new KeyMaterial(store, rootKey, options.keyCacheEntries),
-      pageTokens: new PageTokenCodec(rootKey.deriveSecret('openekm page tokens')),
-      log,
-      ekm,
-    };
-    const services = createServices(ctx);
+    const core = await buildCore(options, store, dataDir, log);
+    const { identity, ekm, services } = core;
     const host = options.host ?? '127.0.0.1';
-    await services.projects.registerInUse();
-    const served = options.checkResponses ? withResponseCheck(methodTable(services)) : methodTable(services);
-    const table = withProjectAliases(served, services.projects);
-    const grpc = await startGrpc(table, host, options.grpcPort ?? 0, log, { limits: options.limits });
-    let rest;
-    try {
-      rest = await startRest(table, host, options.restPort ?? 0, log, {
-        limits: options.limits,
-        allowedHosts: options.allowedHosts,
-        corsOrigins: options.corsOrigins,
-        plain: new Map([
-          [JWKS_PATH, () => ({ contentType: 'application/json', body: `${JSON.stringify(identity.jwks())}\n` })],
-          [METRICS_PATH, () => ({ contentType: 'text/plain; version=0.0.4; charset=utf-8', body: ekm.metrics.prometheusText() })],
-        ]),
-      });
-    } catch (err) {
-      await grpc.close();
-      throw err;
-    }
+    const { grpc, rest } = await startListeners(options, core, host, log);
     await services.scheduler.runDue();
     if (options.schedulerIntervalMs !== 0) services.scheduler.start(options.schedulerIntervalMs ?? 1000);
     const hostForUrl = host.includes(':') ? `[${host}]` : host;
@@ -202,7 +215,7 @@ export async function createServer(options: ServerOptions = {}): Promise<OpenEkm
       addresses: { grpc: `${hostForUrl}:${grpc.port}`, rest: `http://${hostForUrl}:${rest.port}` },
       jwks: identity.jwks(),
       issuer: identity.issuer,
-      jwksFile,
+      jwksFile: core.jwksFile,
       metricsText: () => ekm.metrics.prometheusText(),
       grpcPort: grpc.port,
       restPort: rest.port,
