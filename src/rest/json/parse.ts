@@ -106,82 +106,81 @@ export function parseMap(f: FieldInfo, json: Record<string, unknown>, path: stri
   return out;
 }
 
+/** What a parser answers when the JSON value is not of the field's kind. */
+const NO_FIT = Symbol('no fit');
+
 /** Converts one non-null JSON value of the given type; throws INVALID_ARGUMENT if it doesn't fit. */
 export function parseValue(spec: Spec, v: unknown, path: string, jsonName: string): unknown {
+  // Kind lists the scalars first, enums last among them.
+  const r = spec.kind <= Kind.ENUM ? parseScalar(spec, v, path) : parseComposite(spec, v, path, jsonName);
+  if (r === NO_FIT) throw invalidValue(path, spec, v);
+  return r;
+}
+
+function parseScalar(spec: Spec, v: unknown, path: string): unknown {
   switch (spec.kind) {
     case Kind.STRING:
-      if (typeof v === 'string') return v;
-      break;
+      return typeof v === 'string' ? v : NO_FIT;
     case Kind.BOOL:
-      if (typeof v === 'boolean') return v;
-      break;
+      return typeof v === 'boolean' ? v : NO_FIT;
     case Kind.INT32:
-    case Kind.UINT32: {
-      const n = parseInt32(v, spec.kind === Kind.UINT32);
-      if (n !== undefined) return n;
-      break;
-    }
+    case Kind.UINT32:
+      return parseInt32(v, spec.kind === Kind.UINT32) ?? NO_FIT;
     case Kind.INT64:
-    case Kind.UINT64: {
-      const s = parseInt64(v, spec.kind === Kind.UINT64);
-      if (s !== undefined) return s;
-      break;
-    }
+    case Kind.UINT64:
+      return parseInt64(v, spec.kind === Kind.UINT64) ?? NO_FIT;
     case Kind.DOUBLE:
-    case Kind.FLOAT: {
-      const n = parseFloating(v, spec.kind === Kind.FLOAT);
-      if (n !== undefined) return n;
-      break;
+    case Kind.FLOAT:
+      return parseFloating(v, spec.kind === Kind.FLOAT) ?? NO_FIT;
+    case Kind.BYTES: {
+      if (typeof v !== 'string') return NO_FIT;
+      const b = decodeBase64(v);
+      if (b === undefined) throw invalidArgument(`Invalid value at '${path}' (${spec.label}), Base64 decoding failed for ${showValue(v)}`);
+      return b;
     }
-    case Kind.BYTES:
-      if (typeof v === 'string') {
-        const b = decodeBase64(v);
-        if (b === undefined) throw invalidArgument(`Invalid value at '${path}' (${spec.label}), Base64 decoding failed for ${showValue(v)}`);
-        return b;
-      }
-      break;
     case Kind.ENUM: {
       const name = typeof v === 'string'
         ? (spec.byName?.has(v) === true ? v : undefined)
         : typeof v === 'number' ? spec.byNumber?.get(v) : undefined;
-      if (name !== undefined) return name;
-      break;
+      return name ?? NO_FIT;
     }
+    default:
+      return NO_FIT;
+  }
+}
+
+/** Messages and the well-known types, each in its JSON form. */
+function parseComposite(spec: Spec, v: unknown, path: string, jsonName: string): unknown {
+  switch (spec.kind) {
     case Kind.MESSAGE:
-      if (isObject(v)) return parseFields(infoOf(spec), v, path, {}, false);
-      break;
+      return isObject(v) ? parseFields(infoOf(spec), v, path, {}, false) : NO_FIT;
     case Kind.TIMESTAMP:
-      if (typeof v === 'string') return parseTimestamp(v, spec, path, jsonName);
-      break;
+      return typeof v === 'string' ? parseTimestamp(v, spec, path, jsonName) : NO_FIT;
     case Kind.DURATION:
-      if (typeof v === 'string') return parseDuration(v, spec, path, jsonName);
-      break;
-    case Kind.FIELD_MASK:
-      if (typeof v === 'string') {
-        const paths = parseFieldMask(v);
-        if (paths === undefined) throw invalidDetail(path, spec, jsonName, `Invalid field mask ${showValue(v)}`);
-        return paths.length === 0 ? {} : { paths };
-      }
-      break;
+      return typeof v === 'string' ? parseDuration(v, spec, path, jsonName) : NO_FIT;
+    case Kind.FIELD_MASK: {
+      if (typeof v !== 'string') return NO_FIT;
+      const paths = parseFieldMask(v);
+      if (paths === undefined) throw invalidDetail(path, spec, jsonName, `Invalid field mask ${showValue(v)}`);
+      return paths.length === 0 ? {} : { paths };
+    }
     case Kind.WRAPPER: {
       const inner = spec.inner as Spec;
-      if (isObject(v) || Array.isArray(v)) break;
+      if (isObject(v) || Array.isArray(v)) return NO_FIT;
       const r = parseValue(inner, v, path, jsonName);
       return isDefaultParsed(inner, r) ? {} : { value: r };
     }
     case Kind.STRUCT:
-      if (isObject(v)) return parseStruct(v);
-      break;
+      return isObject(v) ? parseStruct(v) : NO_FIT;
     case Kind.LIST_VALUE:
-      if (Array.isArray(v)) return parseListValue(v);
-      break;
+      return Array.isArray(v) ? parseListValue(v) : NO_FIT;
     case Kind.VALUE:
       return parseStructValue(v);
     case Kind.ANY:
-      if (isObject(v)) return parseAny(spec, v, path);
-      break;
+      return isObject(v) ? parseAny(spec, v, path) : NO_FIT;
+    default:
+      return NO_FIT;
   }
-  throw invalidValue(path, spec, v);
 }
 
 export function isDefaultParsed(spec: Spec, r: unknown): boolean {

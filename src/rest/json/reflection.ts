@@ -3,6 +3,7 @@
 import * as protobuf from 'protobufjs';
 import { protoRoot } from '../../proto/registry';
 
+// Order matters: the scalars come first and ENUM is the last of them (parse.ts relies on it).
 export enum Kind {
   DOUBLE,
   FLOAT,
