@@ -84,6 +84,80 @@ certificate above, and an EXTERNAL_VPC key whose version names that key path (np
 
 type Say = (line: string) => void;
 
+interface DemoClients {
+  kms: KeyManagementServiceClient;
+  ekm: EkmServiceClient;
+  registration: RegistrationServiceClient;
+}
+
+/** Step 1: a crypto space the project's KMS identity may use, and a key in it; its key path. */
+async function demoEkmKey(pair: Pair, project: string, say: Say): Promise<string> {
+  const admin = new AdminClient(pair.ekm.adminSocketPath);
+  await admin.call('createCryptoSpace', {
+    name: 'demo',
+    policy: { callers: [serviceIdentityEmail(project)], reasons: { default: ['CUSTOMER_INITIATED_ACCESS'] } },
+  });
+  const keyPath = (await admin.call<{ path: string }>('createKey', { cryptoSpace: 'demo', algorithm: 'EXTERNAL_SYMMETRIC_ENCRYPTION' })).path;
+  say(`1. EKM key created at ${pair.ekm.url}: ${keyPath} (usable by ${serviceIdentityEmail(project)})`);
+  return keyPath;
+}
+
+/** Steps 2-5: the EKM in Service Directory, an EkmConnection pinning it, the location's default, VerifyConnectivity. */
+async function demoConnection(clients: DemoClients, pair: Pair, parent: string, say: Say): Promise<void> {
+  const service = `${parent}/namespaces/ekm/services/replicas`;
+  await clients.registration.createNamespace({ parent, namespaceId: 'ekm', namespace: {} });
+  await clients.registration.createService({ parent: `${parent}/namespaces/ekm`, serviceId: 'replicas', service: {} });
+  await clients.registration.createEndpoint({ parent: service, endpointId: 'a', endpoint: { address: '127.0.0.1', port: pair.ekm.port } });
+  say(`2. Service Directory: ${service} -> 127.0.0.1:${pair.ekm.port}`);
+  const [connection] = await clients.ekm.createEkmConnection({
+    parent,
+    ekmConnectionId: 'demo',
+    ekmConnection: {
+      serviceResolvers: [{
+        serviceDirectoryService: service,
+        hostname: EKM_HOSTNAME,
+        serverCertificates: [{ rawDer: fs.readFileSync(pair.ekm.certificateDerPath) }],
+      }],
+    },
+  });
+  say(`3. EkmConnection ${connection.name} pinning the EKM's certificate (sha256 ${pair.ekm.sha256Fingerprint})`);
+  await clients.ekm.updateEkmConfig({ ekmConfig: { name: `${parent}/ekmConfig`, defaultEkmConnection: connection.name }, updateMask: { paths: ['default_ekm_connection'] } });
+  say(`4. Default EKM connection of ${parent} set`);
+  await clients.ekm.verifyConnectivity({ name: connection.name });
+  say('5. VerifyConnectivity: resolved, TLS pinned, token accepted, /info answered');
+}
+
+/** Step 6: an EXTERNAL_VPC key whose version 1 names the EKM's key path; its name. */
+async function demoKey(kms: KeyManagementServiceClient, parent: string, keyPath: string, say: Say): Promise<string> {
+  await kms.createKeyRing({ parent, keyRingId: 'demo', keyRing: {} });
+  const [key] = await kms.createCryptoKey({
+    parent: `${parent}/keyRings/demo`,
+    cryptoKeyId: 'external',
+    cryptoKey: { purpose: 'ENCRYPT_DECRYPT', versionTemplate: { protectionLevel: 'EXTERNAL_VPC' } },
+    skipInitialVersionCreation: true,
+  });
+  await kms.createCryptoKeyVersion({ parent: key.name, cryptoKeyVersion: { externalProtectionLevelOptions: { ekmConnectionKeyPath: keyPath } } });
+  await kms.updateCryptoKeyPrimaryVersion({ name: key.name, cryptoKeyVersionId: '1' });
+  say(`6. EXTERNAL_VPC key ${key.name} (backend ${key.cryptoKeyBackend}), version 1 -> ${keyPath}`);
+  return key.name!;
+}
+
+/** Steps 7-8: Encrypt and Decrypt through both layers; then, with the EKM stopped, Decrypt fails. */
+async function demoRoundTrip(kms: KeyManagementServiceClient, key: string, stopEkm: () => Promise<void>, say: Say): Promise<void> {
+  const [enc] = await kms.encrypt({ name: key, plaintext: Buffer.from('card 4111 1111 1111 1111') });
+  const [dec] = await kms.decrypt({ name: key, ciphertext: enc.ciphertext });
+  say(`7. Encrypted (${(enc.ciphertext as Uint8Array).length} bytes, double-wrapped) and decrypted: "${Buffer.from(dec.plaintext as Uint8Array).toString()}"`);
+  await stopEkm();
+  try {
+    await kms.decrypt({ name: key, ciphertext: enc.ciphertext }, { maxRetries: 0 });
+    throw new Error('decrypt succeeded with the EKM stopped');
+  } catch (err) {
+    const e = err as Error & { code?: number };
+    if (e.code !== grpc.status.FAILED_PRECONDITION) throw err;
+    say(`8. EKM stopped: the same Decrypt fails with FAILED_PRECONDITION: ${e.message.replace(/^9 FAILED_PRECONDITION: /, '')}`);
+  }
+}
+
 /** Cloud EKM's usage flow, step by step, with the official clients. */
 export async function runDemo(say: Say): Promise<void> {
   // The official clients look for the cloud metadata server (credentials)
@@ -95,69 +169,22 @@ export async function runDemo(say: Say): Promise<void> {
   const project = 'demo-project';
   const parent = `projects/${project}/locations/us-east1`;
   const options = { apiEndpoint: '127.0.0.1', port: pair.kms.grpcPort, sslCreds: grpc.credentials.createInsecure() };
-  const kmsClient = new KeyManagementServiceClient(options);
-  const ekmClient = new EkmServiceClient(options);
-  const registration = new RegistrationServiceClient(options as never);
+  const clients: DemoClients = {
+    kms: new KeyManagementServiceClient(options),
+    ekm: new EkmServiceClient(options),
+    registration: new RegistrationServiceClient(options as never),
+  };
   let ekmStopped = false;
   try {
-    const admin = new AdminClient(pair.ekm.adminSocketPath);
-    await admin.call('createCryptoSpace', {
-      name: 'demo',
-      policy: { callers: [serviceIdentityEmail(project)], reasons: { default: ['CUSTOMER_INITIATED_ACCESS'] } },
-    });
-    const keyPath = (await admin.call<{ path: string }>('createKey', { cryptoSpace: 'demo', algorithm: 'EXTERNAL_SYMMETRIC_ENCRYPTION' })).path;
-    say(`1. EKM key created at ${pair.ekm.url}: ${keyPath} (usable by ${serviceIdentityEmail(project)})`);
-
-    const service = `${parent}/namespaces/ekm/services/replicas`;
-    await registration.createNamespace({ parent, namespaceId: 'ekm', namespace: {} });
-    await registration.createService({ parent: `${parent}/namespaces/ekm`, serviceId: 'replicas', service: {} });
-    await registration.createEndpoint({ parent: service, endpointId: 'a', endpoint: { address: '127.0.0.1', port: pair.ekm.port } });
-    say(`2. Service Directory: ${service} -> 127.0.0.1:${pair.ekm.port}`);
-
-    const [connection] = await ekmClient.createEkmConnection({
-      parent,
-      ekmConnectionId: 'demo',
-      ekmConnection: {
-        serviceResolvers: [{
-          serviceDirectoryService: service,
-          hostname: EKM_HOSTNAME,
-          serverCertificates: [{ rawDer: fs.readFileSync(pair.ekm.certificateDerPath) }],
-        }],
-      },
-    });
-    say(`3. EkmConnection ${connection.name} pinning the EKM's certificate (sha256 ${pair.ekm.sha256Fingerprint})`);
-    await ekmClient.updateEkmConfig({ ekmConfig: { name: `${parent}/ekmConfig`, defaultEkmConnection: connection.name }, updateMask: { paths: ['default_ekm_connection'] } });
-    say(`4. Default EKM connection of ${parent} set`);
-    await ekmClient.verifyConnectivity({ name: connection.name });
-    say('5. VerifyConnectivity: resolved, TLS pinned, token accepted, /info answered');
-
-    await kmsClient.createKeyRing({ parent, keyRingId: 'demo', keyRing: {} });
-    const [key] = await kmsClient.createCryptoKey({
-      parent: `${parent}/keyRings/demo`,
-      cryptoKeyId: 'external',
-      cryptoKey: { purpose: 'ENCRYPT_DECRYPT', versionTemplate: { protectionLevel: 'EXTERNAL_VPC' } },
-      skipInitialVersionCreation: true,
-    });
-    await kmsClient.createCryptoKeyVersion({ parent: key.name, cryptoKeyVersion: { externalProtectionLevelOptions: { ekmConnectionKeyPath: keyPath } } });
-    await kmsClient.updateCryptoKeyPrimaryVersion({ name: key.name, cryptoKeyVersionId: '1' });
-    say(`6. EXTERNAL_VPC key ${key.name} (backend ${key.cryptoKeyBackend}), version 1 -> ${keyPath}`);
-
-    const [enc] = await kmsClient.encrypt({ name: key.name, plaintext: Buffer.from('card 4111 1111 1111 1111') });
-    const [dec] = await kmsClient.decrypt({ name: key.name, ciphertext: enc.ciphertext });
-    say(`7. Encrypted (${(enc.ciphertext as Uint8Array).length} bytes, double-wrapped) and decrypted: "${Buffer.from(dec.plaintext as Uint8Array).toString()}"`);
-
-    await pair.ekm.close();
-    ekmStopped = true;
-    try {
-      await kmsClient.decrypt({ name: key.name, ciphertext: enc.ciphertext }, { maxRetries: 0 });
-      throw new Error('decrypt succeeded with the EKM stopped');
-    } catch (err) {
-      const e = err as Error & { code?: number };
-      if (e.code !== grpc.status.FAILED_PRECONDITION) throw err;
-      say(`8. EKM stopped: the same Decrypt fails with FAILED_PRECONDITION: ${e.message.replace(/^9 FAILED_PRECONDITION: /, '')}`);
-    }
+    const keyPath = await demoEkmKey(pair, project, say);
+    await demoConnection(clients, pair, parent, say);
+    const key = await demoKey(clients.kms, parent, keyPath, say);
+    await demoRoundTrip(clients.kms, key, async () => {
+      await pair.ekm.close();
+      ekmStopped = true;
+    }, say);
   } finally {
-    await Promise.all([kmsClient.close(), ekmClient.close(), registration.close()]);
+    await Promise.all([clients.kms.close(), clients.ekm.close(), clients.registration.close()]);
     await (ekmStopped ? pair.kms.close() : pair.close());
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -23,6 +23,8 @@ export interface Http1Answer {
 export const MAX_HEAD_BYTES = 16 * 1024;
 const MAX_LINE_BYTES = 1024;
 const EMPTY = Buffer.alloc(0);
+/** A step that needs more bytes: they are kept for the next push. */
+const WAIT = -1;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [^\x00-\x08\x0a-\x1f\x7f]*)?$/;
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
@@ -71,62 +73,78 @@ export class AnswerParser {
     this.#rest = EMPTY;
     let at = 0;
     while (at < data.length) {
-      switch (this.#state) {
-        case 'head': {
-          const end = data.indexOf(HEAD_END, at);
-          if (end < 0 || end - at > MAX_HEAD_BYTES) {
-            if (data.length - at > MAX_HEAD_BYTES) throw this.#bad(`the header section is larger than ${MAX_HEAD_BYTES} bytes`);
-            this.#rest = data.subarray(at);
-            return false;
-          }
-          this.#readHead(data.toString('latin1', at, end));
-          at = end + HEAD_END.length;
-          break;
-        }
-        case 'length':
-        case 'chunk-data': {
-          const take = Math.min(this.#remaining, data.length - at);
-          this.#addBody(data.subarray(at, at + take));
-          at += take;
-          this.#remaining -= take;
-          if (this.#remaining === 0) this.#state = this.#state === 'length' ? 'done' : 'chunk-end';
-          break;
-        }
-        case 'close':
-          this.#addBody(data.subarray(at));
-          at = data.length;
-          break;
-        case 'chunk-end': {
-          if (data.length - at < 2) {
-            this.#rest = data.subarray(at);
-            return false;
-          }
-          if (data[at] !== 0x0d || data[at + 1] !== 0x0a) throw this.#bad('a chunk does not end with CRLF');
-          at += 2;
-          this.#state = 'chunk-size';
-          break;
-        }
-        case 'chunk-size':
-        case 'trailers': {
-          const eol = data.indexOf(LINE_END, at);
-          if (eol < 0) {
-            if (data.length - at > MAX_LINE_BYTES) throw this.#bad('a chunk-size or trailer line is too long');
-            this.#rest = data.subarray(at);
-            return false;
-          }
-          const line = data.toString('latin1', at, eol);
-          at = eol + 2;
-          if (this.#state === 'chunk-size') this.#chunkSize(line);
-          else if (line === '') this.#state = 'done';
-          else if ((this.#trailerBytes += line.length) > MAX_HEAD_BYTES) throw this.#bad('the trailer section is too large');
-          break;
-        }
-        case 'done':
-          this.extra = true;
-          return true;
+      if (this.#state === 'done') {
+        this.extra = true;
+        return true;
       }
+      const next = this.#step(data, at);
+      if (next === WAIT) return false;
+      at = next;
     }
     return this.done;
+  }
+
+  /** One step of the answer from `at`: where the next one starts, or WAIT with the unread bytes kept. */
+  #step(data: Buffer, at: number): number {
+    switch (this.#state) {
+      case 'head':
+        return this.#head(data, at);
+      case 'length':
+      case 'chunk-data':
+        return this.#framedBody(data, at);
+      case 'close':
+        this.#addBody(data.subarray(at));
+        return data.length;
+      case 'chunk-end':
+        return this.#chunkEnd(data, at);
+      default:
+        return this.#line(data, at);
+    }
+  }
+
+  #wait(data: Buffer, at: number): number {
+    this.#rest = data.subarray(at);
+    return WAIT;
+  }
+
+  #head(data: Buffer, at: number): number {
+    const end = data.indexOf(HEAD_END, at);
+    if (end < 0 || end - at > MAX_HEAD_BYTES) {
+      if (data.length - at > MAX_HEAD_BYTES) throw this.#bad(`the header section is larger than ${MAX_HEAD_BYTES} bytes`);
+      return this.#wait(data, at);
+    }
+    this.#readHead(data.toString('latin1', at, end));
+    return end + HEAD_END.length;
+  }
+
+  /** Body bytes counted by Content-Length or by the current chunk's size. */
+  #framedBody(data: Buffer, at: number): number {
+    const take = Math.min(this.#remaining, data.length - at);
+    this.#addBody(data.subarray(at, at + take));
+    this.#remaining -= take;
+    if (this.#remaining === 0) this.#state = this.#state === 'length' ? 'done' : 'chunk-end';
+    return at + take;
+  }
+
+  #chunkEnd(data: Buffer, at: number): number {
+    if (data.length - at < 2) return this.#wait(data, at);
+    if (data[at] !== 0x0d || data[at + 1] !== 0x0a) throw this.#bad('a chunk does not end with CRLF');
+    this.#state = 'chunk-size';
+    return at + 2;
+  }
+
+  /** A chunk-size line, or a trailer line (an empty one ends the answer). */
+  #line(data: Buffer, at: number): number {
+    const eol = data.indexOf(LINE_END, at);
+    if (eol < 0) {
+      if (data.length - at > MAX_LINE_BYTES) throw this.#bad('a chunk-size or trailer line is too long');
+      return this.#wait(data, at);
+    }
+    const line = data.toString('latin1', at, eol);
+    if (this.#state === 'chunk-size') this.#chunkSize(line);
+    else if (line === '') this.#state = 'done';
+    else if ((this.#trailerBytes += line.length) > MAX_HEAD_BYTES) throw this.#bad('the trailer section is too large');
+    return eol + 2;
   }
 
   /** The connection ended: true when that completes the answer (a body framed by the close); throws otherwise. */
