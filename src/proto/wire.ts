@@ -1,14 +1,17 @@
 // The wire types services take and return: the TypeScript interfaces
-// generated from the official protos, shipped in @google-cloud/kms
-// (type-only: nothing of the package is loaded by this import). The
+// generated from the official protos, shipped in @google-cloud/kms and
+// @google-cloud/service-directory (type-only: nothing of either package is
+// loaded by these imports). The
 // interfaces accept the internal message shape (proto/registry.ts: enums by
 // name, int64 as decimal strings, bytes as Buffers), and a misspelled field
 // in an object literal of one of them is a compile error.
 //
-// Services move onto these one at a time; the rest still take and return
-// Msg. The method table (api/methods.ts) is the only place a Msg becomes a
-// typed request, or a typed response a Msg.
+// Every service but Locations is on these (the Locations mixin's types ship
+// only in google-gax, not a dependency of ours). The method table
+// (api/methods.ts) is the only place a Msg becomes a typed request, or a
+// typed response a Msg.
 import type { protos } from '@google-cloud/kms';
+import type { protos as directoryProtos } from '@google-cloud/service-directory';
 import { enumNames, protoRoot } from './registry';
 
 /** The fields every List request has (AIP-132, AIP-158, AIP-160). */
@@ -122,3 +125,29 @@ export type VerifyConnectivityRequest = protos.google.cloud.kms.v1.IVerifyConnec
 export type VerifyConnectivityResponse = protos.google.cloud.kms.v1.IVerifyConnectivityResponse;
 export type GetEkmConfigRequest = protos.google.cloud.kms.v1.IGetEkmConfigRequest;
 export type UpdateEkmConfigRequest = protos.google.cloud.kms.v1.IUpdateEkmConfigRequest;
+
+// Service Directory (google.cloud.servicedirectory.v1), from @google-cloud/service-directory.
+export type Empty = directoryProtos.google.protobuf.IEmpty;
+export type SdNamespace = directoryProtos.google.cloud.servicedirectory.v1.INamespace;
+export type SdService = directoryProtos.google.cloud.servicedirectory.v1.IService;
+export type SdEndpoint = directoryProtos.google.cloud.servicedirectory.v1.IEndpoint;
+export type SdCreateNamespaceRequest = directoryProtos.google.cloud.servicedirectory.v1.ICreateNamespaceRequest;
+export type SdListNamespacesRequest = directoryProtos.google.cloud.servicedirectory.v1.IListNamespacesRequest;
+export type SdListNamespacesResponse = directoryProtos.google.cloud.servicedirectory.v1.IListNamespacesResponse;
+export type SdGetNamespaceRequest = directoryProtos.google.cloud.servicedirectory.v1.IGetNamespaceRequest;
+export type SdUpdateNamespaceRequest = directoryProtos.google.cloud.servicedirectory.v1.IUpdateNamespaceRequest;
+export type SdDeleteNamespaceRequest = directoryProtos.google.cloud.servicedirectory.v1.IDeleteNamespaceRequest;
+export type SdCreateServiceRequest = directoryProtos.google.cloud.servicedirectory.v1.ICreateServiceRequest;
+export type SdListServicesRequest = directoryProtos.google.cloud.servicedirectory.v1.IListServicesRequest;
+export type SdListServicesResponse = directoryProtos.google.cloud.servicedirectory.v1.IListServicesResponse;
+export type SdGetServiceRequest = directoryProtos.google.cloud.servicedirectory.v1.IGetServiceRequest;
+export type SdUpdateServiceRequest = directoryProtos.google.cloud.servicedirectory.v1.IUpdateServiceRequest;
+export type SdDeleteServiceRequest = directoryProtos.google.cloud.servicedirectory.v1.IDeleteServiceRequest;
+export type SdCreateEndpointRequest = directoryProtos.google.cloud.servicedirectory.v1.ICreateEndpointRequest;
+export type SdListEndpointsRequest = directoryProtos.google.cloud.servicedirectory.v1.IListEndpointsRequest;
+export type SdListEndpointsResponse = directoryProtos.google.cloud.servicedirectory.v1.IListEndpointsResponse;
+export type SdGetEndpointRequest = directoryProtos.google.cloud.servicedirectory.v1.IGetEndpointRequest;
+export type SdUpdateEndpointRequest = directoryProtos.google.cloud.servicedirectory.v1.IUpdateEndpointRequest;
+export type SdDeleteEndpointRequest = directoryProtos.google.cloud.servicedirectory.v1.IDeleteEndpointRequest;
+export type SdResolveServiceRequest = directoryProtos.google.cloud.servicedirectory.v1.IResolveServiceRequest;
+export type SdResolveServiceResponse = directoryProtos.google.cloud.servicedirectory.v1.IResolveServiceResponse;

@@ -86,7 +86,7 @@ describe('EndpointLookup.resolve', () => {
       await directory.getService({ name: SVC }),
       await directory.resolveService({ name: SVC }),
     ];
-    assert.equal(first.createTime, undefined);
-    assert.equal(first.uid, (second.service as { uid: string }).uid);
+    assert.equal('createTime' in first, false);
+    assert.equal(first.uid, second.service?.uid);
   });
 });

@@ -9,7 +9,9 @@
 import { randomUUID } from 'node:crypto';
 import { notFound } from '../../errors';
 import { pageSize } from '../../list/page-token';
-import type { Msg } from '../../proto/registry';
+import type {
+  Empty, ListRequest, SdCreateEndpointRequest, SdCreateNamespaceRequest, SdCreateServiceRequest, SdDeleteEndpointRequest, SdDeleteNamespaceRequest, SdDeleteServiceRequest, SdEndpoint, SdGetEndpointRequest, SdGetNamespaceRequest, SdGetServiceRequest, SdListEndpointsRequest, SdListEndpointsResponse, SdListNamespacesRequest, SdListNamespacesResponse, SdListServicesRequest, SdListServicesResponse, SdNamespace, SdResolveServiceRequest, SdResolveServiceResponse, SdService, SdUpdateEndpointRequest, SdUpdateNamespaceRequest, SdUpdateServiceRequest,
+} from '../../proto/wire';
 import type { EndpointRecord, NamespaceRecord, ServiceRecord } from '../../store/directory';
 import type { ListQuery, Page } from '../../store/store';
 import type { ServiceContext } from '../context';
@@ -59,7 +61,7 @@ const ENDPOINT_MASK = {
   immutable: new Set(['name', 'uid', 'network']),
 };
 
-const EMPTY: Msg = {};
+const EMPTY: Empty = {};
 
 export class DirectoryServices {
   /** Endpoint lookups: ResolveService's, and the one the EKM client is given (server.ts). */
@@ -75,10 +77,10 @@ export class DirectoryServices {
 
   // ---- namespaces ----
 
-  createNamespace = async (req: Msg): Promise<Msg> => {
+  createNamespace = async (req: SdCreateNamespaceRequest): Promise<SdNamespace> => {
     const parent = directoryLocationName(parseDirectoryLocation(req.parent, 'parent'));
     const id = checkDirectoryId(req.namespaceId, 'namespace_id');
-    const body = (req.namespace ?? {}) as Msg;
+    const body = req.namespace ?? {};
     const now = this.ctx.clock.now();
     const record = await this.store.createNamespace({
       name: `${parent}/namespaces/${id}`,
@@ -91,17 +93,17 @@ export class DirectoryServices {
     return namespaceResource(record);
   };
 
-  listNamespaces = async (req: Msg): Promise<Msg> => {
+  listNamespaces = async (req: SdListNamespacesRequest): Promise<SdListNamespacesResponse> => {
     const parent = directoryLocationName(parseDirectoryLocation(req.parent, 'parent'));
     const page = await this.list('ListNamespaces', parent, req, NAMESPACE_FILTER_FIELDS, (q) => this.store.listNamespaces(q));
     return { namespaces: page.items.map(namespaceResource), nextPageToken: page.nextPageToken };
   };
 
-  getNamespace = async (req: Msg): Promise<Msg> =>
+  getNamespace = async (req: SdGetNamespaceRequest): Promise<SdNamespace> =>
     namespaceResource(await this.mustGetNamespace(namespaceName(parseNamespaceName(req.name, 'name'))));
 
-  updateNamespace = async (req: Msg): Promise<Msg> => {
-    const patch = (req.namespace ?? {}) as Msg;
+  updateNamespace = async (req: SdUpdateNamespaceRequest): Promise<SdNamespace> => {
+    const patch = req.namespace ?? {};
     const name = namespaceName(parseNamespaceName(patch.name, 'namespace.name'));
     const paths = normaliseMask(req.updateMask, NAMESPACE_MASK.mutable, NAMESPACE_MASK.immutable);
     const labels = checkNamespaceLabels(patch.labels, 'namespace.labels');
@@ -113,7 +115,7 @@ export class DirectoryServices {
     });
   };
 
-  deleteNamespace = async (req: Msg): Promise<Msg> => {
+  deleteNamespace = async (req: SdDeleteNamespaceRequest): Promise<Empty> => {
     const name = namespaceName(parseNamespaceName(req.name, 'name'));
     if (!(await this.store.deleteNamespace(name))) throw notFound(`Namespace ${name} not found.`);
     return EMPTY;
@@ -121,10 +123,10 @@ export class DirectoryServices {
 
   // ---- services ----
 
-  createService = async (req: Msg): Promise<Msg> => {
+  createService = async (req: SdCreateServiceRequest): Promise<SdService> => {
     const parent = namespaceName(parseNamespaceName(req.parent, 'parent'));
     const id = checkDirectoryId(req.serviceId, 'service_id');
-    const body = (req.service ?? {}) as Msg;
+    const body = req.service ?? {};
     const now = this.ctx.clock.now();
     const record = await this.store.createService({
       name: `${parent}/services/${id}`,
@@ -137,18 +139,18 @@ export class DirectoryServices {
     return serviceResource(record);
   };
 
-  listServices = async (req: Msg): Promise<Msg> => {
+  listServices = async (req: SdListServicesRequest): Promise<SdListServicesResponse> => {
     const parent = namespaceName(parseNamespaceName(req.parent, 'parent'));
     await this.mustGetNamespace(parent);
     const page = await this.list('ListServices', parent, req, SERVICE_FILTER_FIELDS, (q) => this.store.listServices(q));
     return { services: page.items.map((s) => serviceResource(s)), nextPageToken: page.nextPageToken };
   };
 
-  getService = async (req: Msg): Promise<Msg> =>
+  getService = async (req: SdGetServiceRequest): Promise<SdService> =>
     serviceResource(await this.mustGetService(serviceName(parseServiceName(req.name, 'name'))));
 
-  updateService = async (req: Msg): Promise<Msg> => {
-    const patch = (req.service ?? {}) as Msg;
+  updateService = async (req: SdUpdateServiceRequest): Promise<SdService> => {
+    const patch = req.service ?? {};
     const name = serviceName(parseServiceName(patch.name, 'service.name'));
     const paths = normaliseMask(req.updateMask, SERVICE_MASK.mutable, SERVICE_MASK.immutable);
     const annotations = checkAnnotations(patch.annotations, SERVICE_ANNOTATIONS_LIMIT, 'service.annotations');
@@ -160,7 +162,7 @@ export class DirectoryServices {
     });
   };
 
-  deleteService = async (req: Msg): Promise<Msg> => {
+  deleteService = async (req: SdDeleteServiceRequest): Promise<Empty> => {
     const name = serviceName(parseServiceName(req.name, 'name'));
     if (!(await this.store.deleteService(name))) throw notFound(`Service ${name} not found.`);
     return EMPTY;
@@ -168,10 +170,10 @@ export class DirectoryServices {
 
   // ---- endpoints ----
 
-  createEndpoint = async (req: Msg): Promise<Msg> => {
+  createEndpoint = async (req: SdCreateEndpointRequest): Promise<SdEndpoint> => {
     const parent = serviceName(parseServiceName(req.parent, 'parent'));
     const id = checkDirectoryId(req.endpointId, 'endpoint_id');
-    const body = (req.endpoint ?? {}) as Msg;
+    const body = req.endpoint ?? {};
     const now = this.ctx.clock.now();
     const record = await this.store.createEndpoint({
       name: `${parent}/endpoints/${id}`,
@@ -187,18 +189,18 @@ export class DirectoryServices {
     return endpointResource(record);
   };
 
-  listEndpoints = async (req: Msg): Promise<Msg> => {
+  listEndpoints = async (req: SdListEndpointsRequest): Promise<SdListEndpointsResponse> => {
     const parent = serviceName(parseServiceName(req.parent, 'parent'));
     await this.mustGetService(parent);
     const page = await this.list('ListEndpoints', parent, req, ENDPOINT_FILTER_FIELDS, (q) => this.store.listEndpoints(q));
     return { endpoints: page.items.map(endpointResource), nextPageToken: page.nextPageToken };
   };
 
-  getEndpoint = async (req: Msg): Promise<Msg> =>
+  getEndpoint = async (req: SdGetEndpointRequest): Promise<SdEndpoint> =>
     endpointResource(await this.mustGetEndpoint(endpointName(parseEndpointName(req.name, 'name'))));
 
-  updateEndpoint = async (req: Msg): Promise<Msg> => {
-    const patch = (req.endpoint ?? {}) as Msg;
+  updateEndpoint = async (req: SdUpdateEndpointRequest): Promise<SdEndpoint> => {
+    const patch = req.endpoint ?? {};
     const name = endpointName(parseEndpointName(patch.name, 'endpoint.name'));
     const paths = normaliseMask(req.updateMask, ENDPOINT_MASK.mutable, ENDPOINT_MASK.immutable);
     const fields = {
@@ -221,7 +223,7 @@ export class DirectoryServices {
     });
   };
 
-  deleteEndpoint = async (req: Msg): Promise<Msg> => {
+  deleteEndpoint = async (req: SdDeleteEndpointRequest): Promise<Empty> => {
     const name = endpointName(parseEndpointName(req.name, 'name'));
     if (!(await this.store.deleteEndpoint(name))) throw notFound(`Endpoint ${name} not found.`);
     return EMPTY;
@@ -229,7 +231,7 @@ export class DirectoryServices {
 
   // ---- lookup ----
 
-  resolveService = async (req: Msg): Promise<Msg> => {
+  resolveService = async (req: SdResolveServiceRequest): Promise<SdResolveServiceResponse> => {
     const name = serviceName(parseServiceName(req.name, 'name'));
     const max = maxEndpoints(req.maxEndpoints);
     const filter = directoryFilter(req.endpointFilter, ENDPOINT_FILTER_FIELDS, 'endpoint_filter');
@@ -242,14 +244,14 @@ export class DirectoryServices {
   private async list<T>(
     rpc: string,
     parent: string,
-    req: Msg,
+    req: ListRequest,
     fields: FilterFields,
     fetch: (query: ListQuery) => Promise<Page<T>>,
   ): Promise<{ items: T[]; nextPageToken?: string }> {
     const filter = directoryFilter(req.filter, fields, 'filter');
     if (filter.match === 'none') {
       // A filter that can never hold (it names only fields the resource does not have).
-      pageSize(req.pageSize as number | undefined);
+      pageSize(req.pageSize ?? undefined);
       return { items: [] };
     }
     const text = filter.match === 'some' ? filter.text : '';

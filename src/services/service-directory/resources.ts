@@ -2,7 +2,8 @@
 // (plain objects in the shape of src/proto/registry.ts). The v1 messages have
 // no create_time/update_time (v1beta1 has): the store keeps both, and they are
 // sent only if the loaded v1 protos declare them.
-import { messageType, type Msg } from '../../proto/registry';
+import { messageType } from '../../proto/registry';
+import type { SdEndpoint, SdNamespace, SdService, Timestamp } from '../../proto/wire';
 import type { EndpointRecord, NamespaceRecord, ServiceRecord } from '../../store/directory';
 import { timestamp } from '../resources';
 
@@ -20,15 +21,15 @@ function hasTimes(type: 'Namespace' | 'Service' | 'Endpoint'): boolean {
   return timed[type];
 }
 
-function times(type: 'Namespace' | 'Service' | 'Endpoint', r: { createTime: number; updateTime: number }): Msg {
+function times(type: 'Namespace' | 'Service' | 'Endpoint', r: { createTime: number; updateTime: number }): { createTime?: Timestamp; updateTime?: Timestamp } {
   return hasTimes(type) ? { createTime: timestamp(r.createTime), updateTime: timestamp(r.updateTime) } : {};
 }
 
-export function namespaceResource(r: NamespaceRecord): Msg {
+export function namespaceResource(r: NamespaceRecord): SdNamespace {
   return { name: r.name, labels: r.labels, uid: r.uid, ...times('Namespace', r) };
 }
 
-export function endpointResource(r: EndpointRecord): Msg {
+export function endpointResource(r: EndpointRecord): SdEndpoint {
   return {
     name: r.name,
     address: r.address,
@@ -41,7 +42,7 @@ export function endpointResource(r: EndpointRecord): Msg {
 }
 
 /** A service; `endpoints` only on ResolveService (the field is output-only and documented as its). */
-export function serviceResource(r: ServiceRecord, endpoints?: readonly EndpointRecord[]): Msg {
+export function serviceResource(r: ServiceRecord, endpoints?: readonly EndpointRecord[]): SdService {
   return {
     name: r.name,
     annotations: r.annotations,
