@@ -1,54 +1,28 @@
 // The REST/JSON transport on node:http. Routes come from the protos'
 // google.api.http annotations (routes.ts); bodies and query parameters are
-// mapped with the proto3 JSON mapping (json.ts); the same method table as the
-// gRPC side answers. It holds no rules: parse (path, query, JSON → request
-// object), call, map (response → JSON; KmsError → Google's error body).
+// mapped with the proto3 JSON mapping (json/), read by exchange.ts and
+// body.ts; the same method table as the gRPC side answers. It holds no
+// rules: parse (path, query, JSON → request object), call, map (response →
+// JSON; KmsError → Google's error body).
 import * as http from 'node:http';
-import * as zlib from 'node:zlib';
 import { type Handler, handlerFor, SERVICES } from '../api/methods';
 import { asKmsError, Code, invalidArgument, KmsError } from '../errors';
-import {
-  applyHttpLimits, BodyProblem, type BodyProblemKind, type BodyReadOptions, jsonDepthWithin, MAX_JSON_DEPTH, onRefusedConnection, OVER_BUDGET, rawAnswers, readBody,
-} from '../http-intake';
-import { BodyBudget, type BodyHold, Deadlines, limitsWith, type ListenerLimits } from '../limits';
+import { applyHttpLimits, type BodyReadOptions, onRefusedConnection, rawAnswers, readBody } from '../http-intake';
+import { BodyBudget, Deadlines, limitsWith, type ListenerLimits } from '../limits';
 import { listen } from '../listen';
 import type { Logger } from '../log';
 import { type Msg, service } from '../proto/registry';
 import type { CallContext } from '../services/context';
-import { errorBody, httpStatus } from './errors';
+import { httpStatus } from './errors';
 import { HostGuard } from './host-guard';
-import { fromJson, setQueryParameter, toJson } from './json';
+import { toJson } from './json';
 import { type Match, PathError, type Route, Router, routesOf } from './routes';
+import { ClientGone, hasBody, isJson, readRequestBody } from './body';
+import {
+  buildRequest, DEFAULT_FORMAT, HttpError, MAX_REQUEST_BYTES, parseQuery, type ResponseFormat, responseFormat, send, sendError, stringify,
+} from './exchange';
 
-/** Largest request body accepted, compressed or not (the gRPC side's limit). */
-export const MAX_REQUEST_BYTES = 8 * 1024 * 1024;
-
-/**
- * Google's system parameters (https://cloud.google.com/apis/docs/system-parameters):
- * accepted on every route, never bound to request fields.
- */
-const SYSTEM_PARAMETERS = new Set([
-  'alt', '$alt', 'prettyPrint', 'pp', '$prettyPrint', 'fields', '$fields', 'key', 'access_token', 'oauth_token',
-  'quotaUser', 'userIp', 'callback', '$callback', 'upload_protocol', 'uploadType', '$.xgafv', 'trace', '$trace',
-  'requestReason', '$requestReason', 'userProject', '$userProject',
-]);
-
-interface ResponseFormat {
-  pretty: boolean;
-  enumsAsInts: boolean;
-}
-
-const DEFAULT_FORMAT: ResponseFormat = { pretty: true, enumsAsInts: false };
-
-class HttpError extends Error {
-  constructor(
-    readonly httpCode: number,
-    readonly error: KmsError,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(error.message);
-  }
-}
+export { MAX_REQUEST_BYTES } from './exchange';
 
 interface Bound {
   handler: Handler;
@@ -65,201 +39,6 @@ export interface RestTransport {
 /** A plain GET resource served beside the API (the JWKS, /metrics): its content type and body, made per request. */
 export type PlainResource = () => { contentType: string; body: string };
 
-/** Parses the query string into name → values, keeping repeated names. */
-function parseQuery(query: string): Map<string, string[]> {
-  const params = new Map<string, string[]>();
-  if (!query) return params;
-  for (const pair of query.split('&')) {
-    if (!pair) continue;
-    const eq = pair.indexOf('=');
-    const rawName = eq < 0 ? pair : pair.slice(0, eq);
-    const rawValue = eq < 0 ? '' : pair.slice(eq + 1);
-    let name: string;
-    let value: string;
-    try {
-      name = decodeURIComponent(rawName.replace(/\+/g, ' '));
-      value = decodeURIComponent(rawValue.replace(/\+/g, ' '));
-    } catch {
-      throw invalidArgument(`The query parameter "${rawName.slice(0, 100)}" holds a malformed percent-encoding.`);
-    }
-    const list = params.get(name);
-    if (list) list.push(value);
-    else params.set(name, [value]);
-  }
-  return params;
-}
-
-/** alt / $alt and prettyPrint: how the answer is written. */
-function responseFormat(params: Map<string, string[]>): ResponseFormat {
-  let pretty = true;
-  let enumsAsInts = false;
-  for (const name of ['alt', '$alt']) {
-    for (const value of params.get(name) ?? []) {
-      const [alt, ...options] = value.split(';');
-      if (alt !== 'json') throw invalidArgument(`${name}: only "json" is supported, not "${value.slice(0, 50)}".`);
-      for (const option of options) {
-        if (option === 'enum-encoding=int') enumsAsInts = true;
-        else if (option !== 'enum-encoding=string' && option !== '') {
-          throw invalidArgument(`${name}: unknown option "${option.slice(0, 50)}".`);
-        }
-      }
-    }
-  }
-  for (const name of ['prettyPrint', 'pp', '$prettyPrint']) {
-    const value = params.get(name)?.at(-1);
-    if (value === undefined) continue;
-    if (/^(false|0)$/i.test(value)) pretty = false;
-    else if (/^(true|1|)$/i.test(value)) pretty = true;
-    else throw invalidArgument(`${name}: expected true or false, not "${value.slice(0, 50)}".`);
-  }
-  return pretty && !enumsAsInts ? DEFAULT_FORMAT : { pretty, enumsAsInts };
-}
-
-function setPath(msg: Msg, fieldPath: string[], value: string): void {
-  let target = msg;
-  for (let i = 0; i < fieldPath.length - 1; i++) {
-    let next = target[fieldPath[i]] as Msg | undefined;
-    if (next === undefined || next === null) {
-      next = {};
-      target[fieldPath[i]] = next;
-    }
-    target = next;
-  }
-  target[fieldPath[fieldPath.length - 1]] = value;
-}
-
-function parseJson(body: Buffer): unknown {
-  if (!jsonDepthWithin(body, MAX_JSON_DEPTH)) {
-    throw invalidArgument(`Invalid JSON payload received. The request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep.`);
-  }
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    // V8's parser text names its own internals, not the request: say it in ours.
-    throw invalidArgument('Invalid JSON payload received. The request body is not valid JSON.');
-  }
-}
-
-/** Builds the request object from path variables, the body and the query. */
-function buildRequest(match: Match, params: Map<string, string[]>, body: Buffer): Msg {
-  const { route, values } = match;
-  let request: Msg;
-  if (route.body === undefined) {
-    if (body.length > 0 && body.toString('utf8').trim() !== '') {
-      throw invalidArgument(`${route.httpMethod} ${route.template} takes no request body; send the fields as query parameters.`);
-    }
-    request = {};
-  } else {
-    let json = body.length === 0 ? {} : parseJson(body);
-    // The official Node client (google-gax's transcoding) sends the JSON
-    // string "" for an empty body message; it means the empty message.
-    if (json === '') json = {};
-    if (route.body === '*') {
-      request = fromJson(route.request, json);
-    } else {
-      const field = route.request.fields[route.body];
-      request = { [route.body]: fromJson(field.resolvedType as typeof route.request, json, route.bodyProtoPath) };
-    }
-  }
-  for (const [name, list] of params) {
-    if (SYSTEM_PARAMETERS.has(name)) continue;
-    if (route.body === '*') {
-      throw invalidArgument(
-        `Invalid JSON payload received. Unknown name "${name.slice(0, 100)}": Cannot bind query parameter. ` +
-          `${route.fullMethod} takes every field in the request body.`,
-      );
-    }
-    setQueryParameter(route.request, request, name, list);
-  }
-  for (let i = 0; i < route.variables.length; i++) setPath(request, route.variables[i].fieldPath, values[i]);
-  return request;
-}
-
-function stringify(value: unknown, format: ResponseFormat): string {
-  return format.pretty ? `${JSON.stringify(value, null, 2)}\n` : JSON.stringify(value);
-}
-
-function send(res: http.ServerResponse, status: number, text: string, headers?: Record<string, string>): void {
-  if (res.headersSent || res.destroyed) return;
-  const body = Buffer.from(text, 'utf8');
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=UTF-8',
-    'content-length': String(body.length),
-    ...headers,
-  });
-  res.end(body);
-}
-
-function sendError(res: http.ServerResponse, httpCode: number, err: KmsError, format: ResponseFormat, headers?: Record<string, string>): void {
-  send(res, httpCode, stringify(errorBody(httpCode, err, format.enumsAsInts), format), headers);
-}
-
-const BODY_PROBLEM_STATUS: Readonly<Record<Exclude<BodyProblemKind, 'aborted'>, [number, Code]>> = {
-  'too-large': [413, Code.INVALID_ARGUMENT],
-  'over-budget': [429, Code.RESOURCE_EXHAUSTED],
-  timeout: [408, Code.DEADLINE_EXCEEDED],
-};
-
-/** The client left mid-body: there is nobody to answer. */
-class ClientGone extends Error {}
-
-function bodyError(err: unknown): unknown {
-  if (!(err instanceof BodyProblem)) return err;
-  if (err.kind === 'aborted') return new ClientGone(err.message);
-  const [status, code] = BODY_PROBLEM_STATUS[err.kind];
-  // What the client is still sending is not read: the connection ends after the answer.
-  return new HttpError(status, new KmsError(code, err.message), { connection: 'close' });
-}
-
-/**
- * The body inflated, its size taken from the request's hold (the listener's
- * byte budget counts what is held, not what came over the wire).
- */
-function inflate(raw: Buffer, encoding: string, hold: BodyHold, done: (err: unknown, body: Buffer) => void): void {
-  const inflater = encoding === 'gzip' ? zlib.gunzip : zlib.inflate;
-  inflater(raw, { maxOutputLength: MAX_REQUEST_BYTES }, (err, out) => {
-    if (!err) {
-      if (hold.take(out.length)) done(undefined, out);
-      else done(bodyError(new BodyProblem('over-budget', OVER_BUDGET)), raw);
-    } else if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-      done(new HttpError(413, invalidArgument(`The request body is larger than ${MAX_REQUEST_BYTES} bytes.`), { connection: 'close' }), raw);
-    } else done(new HttpError(400, invalidArgument(`The request body is not valid ${encoding} data.`)), raw);
-  });
-}
-
-/**
- * The request body, decompressed, never more than MAX_REQUEST_BYTES held,
- * within the body timeout; calls back once (callbacks, not promises: this is
- * on every request's path).
- */
-function readRequestBody(req: http.IncomingMessage, res: http.ServerResponse, options: BodyReadOptions, done: (err: unknown, body: Buffer) => void): void {
-  const encoding = req.headers['content-encoding'] === undefined ? 'identity' : String(req.headers['content-encoding']).trim().toLowerCase();
-  if (encoding !== 'identity' && encoding !== 'gzip' && encoding !== 'deflate') {
-    done(new HttpError(415, invalidArgument(
-      `Content-Encoding "${encoding.slice(0, 50)}" is not supported; send gzip, deflate or identity.`,
-    ), { connection: 'close' }), EMPTY_BODY);
-    return;
-  }
-  readBody(req, res, options, (problem, raw, hold) => {
-    if (problem) done(bodyError(problem), raw);
-    else if (encoding === 'identity' || raw.length === 0) done(undefined, raw);
-    else inflate(raw, encoding, hold, done);
-  });
-}
-
-const EMPTY_BODY = Buffer.alloc(0);
-
-/** Whether the request carries a body (a length above 0, or chunked). */
-const hasBody = (req: http.IncomingMessage): boolean =>
-  req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
-
-/** Whether Content-Type is application/json, with or without parameters, in any case. */
-function isJson(req: http.IncomingMessage): boolean {
-  const type = req.headers['content-type'];
-  // What the official clients and gcloud send, first.
-  if (type === 'application/json' || type === 'application/json; charset=utf-8') return true;
-  return type !== undefined && type.split(';')[0].trim().toLowerCase() === 'application/json';
-}
 
 const CORS_ALLOW_HEADERS = 'authorization, content-type, content-encoding, x-goog-api-client, x-goog-request-params, x-goog-user-project, x-http-method-override';
 const CORS_ALLOW_METHODS = 'GET, POST, PATCH, PUT, DELETE';
