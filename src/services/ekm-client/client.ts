@@ -8,7 +8,7 @@ import type { LookupFunction } from 'node:net';
 import { KmsError } from '../../errors';
 import { jsonLogger, type Logger } from '../../log';
 import { INFO_PATH, operationPath, type EkmOperation } from '../../protocol/ekm';
-import { AgentPool } from './agent';
+import { AgentPool } from './agent-pool';
 import {
   Base64Value, decodeBytes, encodePath, keyContext, parseAnswer, signRequest, stringField, type Answer,
 } from './bodies';
