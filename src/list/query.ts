@@ -1,11 +1,13 @@
-// Turns a parsed filter and an order_by string into SQL for one collection,
-// so filtering, ordering and paging all run in the database and a page costs
-// in proportion to the page.
+// The store side of a list: a checked filter (check.ts) and the requested
+// order compiled to SQL over one collection's columns, so filtering,
+// ordering and paging all run in the database and a page costs in
+// proportion to the page. Nothing here knows the API: field names map to
+// columns, values arrive typed.
 //
 // Rules every generated fragment keeps:
 // - No text from the request is ever pasted into SQL: values and JSON paths are
 //   bound parameters ('?', in order). Only column expressions from the
-//   CollectionSpec (written by us) and fixed keywords appear in the SQL text.
+//   ListColumns (written by us) and fixed keywords appear in the SQL text.
 // - Every comparison is two-valued, never NULL, so NOT behaves as users expect:
 //   a missing value (NULL column, absent map key) fails every comparison
 //   except '!=', which it passes ("labels.env != prod" keeps unlabelled keys).
@@ -18,31 +20,31 @@
 // - The SQL is SQLite's (json_extract, json_type, instr, 0/1 for booleans,
 //   BINARY collation = code point order). A PostgreSQL store will need its own
 //   rendering of those few functions, $n placeholders, TRUE/FALSE and COLLATE "C".
+//
+// compileFilter and compileOrderBy (text and a CollectionSpec holding both
+// halves) run the two sides in one call, for tests and in-process tools.
 
-import { invalidArgument, KmsError } from '../errors';
-import { CmpNode, CmpOp, FilterNode, filterError, parseFilter, shown } from './filter';
-import { Millis, asciiLower, parseBoolean, parseDuration, parseInteger, parseTimestamp } from './values';
+import { invalidArgument } from '../errors';
+import {
+  type ApiField, type CheckedFilter, checkFilter, checkOrderBy, type Comparison, type FilterValue, type ListFields,
+  type OrderRequest, own, type Target,
+} from './check';
+import { asciiLower } from './values';
 
 export { matchesFilter, validateFilterFields } from './evaluate';
-
-export type FieldType = 'string' | 'enum' | 'timestamp' | 'integer' | 'boolean' | 'duration';
+export type { FieldType } from './check';
 
 /**
- * How one filterable/orderable field is stored. Storage conventions:
- * timestamps and durations INTEGER milliseconds, booleans 0/1, enums their
- * name strings. A column used for ordering must be NOT NULL, or the spec
- * author gives a COALESCEd `orderColumn`: keyset paging compares with '=' and
- * '<', which NULL never satisfies, so rows with NULL would silently vanish
- * (keysetAfter throws a plain Error, i.e. INTERNAL, when it meets one).
+ * Where one field is stored. Storage conventions: timestamps and durations
+ * INTEGER milliseconds, booleans 0/1, enums their name strings. A column used
+ * for ordering must be NOT NULL, or the spec author gives a COALESCEd
+ * `orderColumn`: keyset paging compares with '=' and '<', which NULL never
+ * satisfies, so rows with NULL would silently vanish (keysetAfter throws a
+ * plain Error, i.e. INTERNAL, when it meets one).
  */
-export interface FieldSpec {
+export interface ColumnSpec {
   /** An SQL expression, e.g. "k.purpose". Trusted text: never derived from a request. */
   column: string;
-  type: FieldType;
-  /** For enums: the names a filter may use. */
-  enumValues?: readonly string[];
-  /** For enums: number → name, so filters may use numbers and ordering follows the numbers as in the proto. */
-  enumNumbers?: Readonly<Record<number, string>>;
   /**
    * The expression to order by when `column` may be NULL, e.g.
    * "COALESCE(k.rotation_ms, -1)". Kept apart from `column` so that filters
@@ -51,14 +53,23 @@ export interface FieldSpec {
   orderColumn?: string;
 }
 
-export interface CollectionSpec {
-  /** Filter and order_by names as Cloud KMS spells them (snake_case paths such as primary.state). */
-  fields: Readonly<Record<string, FieldSpec>>;
+export interface ListColumns {
+  /** By field name, as the checked filter and order name them. */
+  columns: Readonly<Record<string, ColumnSpec>>;
   /** Map fields, e.g. { labels: "k.labels" }: a column holding a JSON object text of string values. */
-  mapFields?: Readonly<Record<string, string>>;
+  mapColumns?: Readonly<Record<string, string>>;
   /** SQL expression of a unique, NOT NULL, sortable key, used ascending as the final tiebreak. */
   uniqueKey: string;
-  /** Names from `fields`, used when order_by is empty. */
+}
+
+/** Both halves of one field, for compileFilter/compileOrderBy. */
+export type FieldSpec = ApiField & ColumnSpec;
+
+/** Both halves of one collection, for compileFilter/compileOrderBy. */
+export interface CollectionSpec {
+  fields: Readonly<Record<string, FieldSpec>>;
+  mapFields?: Readonly<Record<string, string>>;
+  uniqueKey: string;
   defaultOrder: readonly { field: string; desc?: boolean }[];
 }
 
@@ -75,95 +86,91 @@ export interface OrderTerm {
   desc: boolean;
 }
 
-type Comparison = Exclude<CmpOp, ':'>;
-
 const ALWAYS: SqlFragment = { sql: '1', params: [] };
 const NEVER: SqlFragment = { sql: '0', params: [] };
 
-/** The WHERE condition for a filter; no filter gives "1" (every row). */
-export function compileFilter(filter: string | undefined, spec: CollectionSpec): SqlFragment {
-  const node = parseFilter(filter ?? '');
-  return node ? compileNode(node, spec) : { ...ALWAYS, params: [] };
+/** The API half of a CollectionSpec. */
+export function fieldsOf(spec: CollectionSpec): ListFields {
+  const fields: Record<string, ApiField> = {};
+  for (const [name, f] of Object.entries(spec.fields)) fields[name] = { type: f.type, enumValues: f.enumValues, enumNumbers: f.enumNumbers };
+  return { fields, mapFields: Object.keys(spec.mapFields ?? {}), defaultOrder: spec.defaultOrder };
 }
 
-function compileNode(node: FilterNode, spec: CollectionSpec): SqlFragment {
+/** The store half of a CollectionSpec. */
+export function columnsOf(spec: CollectionSpec): ListColumns {
+  const columns: Record<string, ColumnSpec> = {};
+  for (const [name, f] of Object.entries(spec.fields)) columns[name] = { column: f.column, orderColumn: f.orderColumn };
+  return { columns, mapColumns: spec.mapFields, uniqueKey: spec.uniqueKey };
+}
+
+/** Filter text straight to SQL (both sides in one call). */
+export function compileFilter(filter: string | undefined, spec: CollectionSpec): SqlFragment {
+  return filterSql(checkFilter(filter, fieldsOf(spec)), columnsOf(spec));
+}
+
+/** order_by text straight to order terms (both sides in one call). */
+export function compileOrderBy(orderBy: string | undefined, spec: CollectionSpec): OrderTerm[] {
+  return orderTerms(checkOrderBy(orderBy, fieldsOf(spec)), columnsOf(spec));
+}
+
+/** The WHERE condition for a checked filter; none gives "1" (every row). */
+export function filterSql(filter: CheckedFilter | undefined, columns: ListColumns): SqlFragment {
+  return filter ? compileNode(filter, columns) : { ...ALWAYS, params: [] };
+}
+
+function compileNode(node: CheckedFilter, columns: ListColumns): SqlFragment {
   switch (node.kind) {
     case 'and':
     case 'or':
-      return join(
-        node.items.map((item) => compileNode(item, spec)),
-        node.kind === 'and' ? ' AND ' : ' OR ',
-      );
+      return join(node.items.map((item) => compileNode(item, columns)), node.kind === 'and' ? ' AND ' : ' OR ');
     case 'not': {
-      const inner = compileNode(node.item, spec);
+      const inner = compileNode(node.item, columns);
       return { sql: `(NOT ${inner.sql})`, params: inner.params };
     }
-    case 'cmp':
-      return compileComparison(node, spec);
+    case 'const':
+      return { ...(node.value ? ALWAYS : NEVER), params: [] };
+    case 'present':
+      return present(node.target, node.nonEmpty, columns);
+    case 'compare':
+      return compare(expression(node.target, columns), node.op, sqlValue(node.value));
+    case 'contains':
+      return contains(expression(node.target, columns), node.needle);
   }
 }
 
-function compileComparison(node: CmpNode, spec: CollectionSpec): SqlFragment {
-  const field = own(spec.fields, node.field);
-  if (field) return compileField(node, field);
-  const dot = node.field.indexOf('.');
-  const mapColumn = dot > 0 ? own(spec.mapFields, node.field.slice(0, dot)) : undefined;
-  if (mapColumn !== undefined) return compileMapEntry(node, mapColumn, node.field.slice(dot + 1));
-  const wholeMap = own(spec.mapFields, node.field);
-  if (wholeMap !== undefined) return compileMapHasKey(node, wholeMap);
-  throw filterError(`unknown field ${shown(node.field)}`, node.pos);
+/** A field's column, or a map entry read through a bound JSON path. */
+function expression(target: Target, columns: ListColumns): SqlFragment {
+  if ('field' in target) return { sql: columnOf(target.field, columns).column, params: [] };
+  return { sql: `json_extract(${mapColumnOf(target.map, columns)}, ?)`, params: [jsonPath(target.key)] };
 }
 
-function compileField(node: CmpNode, field: FieldSpec): SqlFragment {
-  const column: SqlFragment = { sql: field.column, params: [] };
-  if (isPresence(node)) {
-    const nonEmpty = field.type === 'string' ? ` AND ${field.column} <> ''` : '';
-    return { sql: `(${field.column} IS NOT NULL${nonEmpty})`, params: [] };
+function present(target: Target, nonEmpty: boolean, columns: ListColumns): SqlFragment {
+  if ('field' in target) {
+    const column = columnOf(target.field, columns).column;
+    return { sql: `(${column} IS NOT NULL${nonEmpty ? ` AND ${column} <> ''` : ''})`, params: [] };
   }
-  switch (field.type) {
-    case 'string':
-      return node.op === ':' ? contains(column, node.value) : compare(column, node.op, node.value);
-    case 'enum':
-      return compare(column, equalityOnly(node, field.type), enumName(node, field));
-    case 'boolean':
-      return compare(column, equalityOnly(node, field.type), need(parseBoolean(node.value), node, 'true or false'));
-    case 'integer':
-      return compare(column, anyComparison(node), need(parseInteger(node.value), node, 'an integer'));
-    case 'timestamp':
-      return compareMillis(column, anyComparison(node), need(parseTimestamp(node.value), node, TIMESTAMP_HINT));
-    case 'duration':
-      return compareMillis(column, anyComparison(node), need(parseDuration(node.value), node, DURATION_HINT));
-  }
+  return { sql: `(json_type(${mapColumnOf(target.map, columns)}, ?) IS NOT NULL)`, params: [jsonPath(target.key)] };
 }
 
-const TIMESTAMP_HINT = 'an RFC 3339 timestamp such as 2024-01-02T03:04:05Z';
-const DURATION_HINT = 'a duration in seconds such as 86400s';
-
-/** labels.KEY OP value; the key reaches SQL only as a bound JSON path. */
-function compileMapEntry(node: CmpNode, column: string, key: string): SqlFragment {
-  const path = jsonPath(key, node);
-  if (isPresence(node)) return { sql: `(json_type(${column}, ?) IS NOT NULL)`, params: [path] };
-  const entry: SqlFragment = { sql: `json_extract(${column}, ?)`, params: [path] };
-  return node.op === ':' ? contains(entry, node.value) : compare(entry, node.op, node.value);
+// The service checked the fields against its ListFields; a name the store has
+// no column for means the two disagree, a bug of ours (INTERNAL).
+function columnOf(field: string, columns: ListColumns): ColumnSpec {
+  const column = own(columns.columns, field);
+  if (!column) throw new Error(`no column for list field '${field}'`);
+  return column;
 }
 
-/** AIP-160's "labels:KEY": the map has that key. */
-function compileMapHasKey(node: CmpNode, column: string): SqlFragment {
-  if (node.op !== ':' || isPresence(node)) {
-    throw filterError(`map field ${shown(node.field)} takes a key: ${node.field}.KEY or ${node.field}:KEY`, node.pos);
-  }
-  return { sql: `(json_type(${column}, ?) IS NOT NULL)`, params: [jsonPath(node.value, node)] };
+function mapColumnOf(map: string, columns: ListColumns): string {
+  const column = own(columns.mapColumns, map);
+  if (column === undefined) throw new Error(`no column for map field '${map}'`);
+  return column;
 }
 
-/**
- * A quoted JSON path label, so keys with dots or dashes address one member.
- * SQLite paths have no escape for '"', so such keys are refused rather than
- * allowed to reshape the path (label keys cannot contain them anyway).
- */
-function jsonPath(key: string, node: CmpNode): string {
-  if (key === '' || /["\\]/.test(key)) throw filterError(`invalid map key ${shown(key)}`, node.pos);
-  return `$."${key}"`;
-}
+/** A quoted JSON path label, so keys with dots or dashes address one member (check.ts refused '"' and '\'). */
+const jsonPath = (key: string): string => `$."${key}"`;
+
+/** Booleans are stored 0/1. */
+const sqlValue = (value: FilterValue): SqlParam => (typeof value === 'boolean' ? (value ? 1 : 0) : value);
 
 /** Both operands may be NULL-free; the IS NULL guards make the result two-valued. */
 function compare(expr: SqlFragment, op: Comparison, value: SqlParam): SqlFragment {
@@ -183,141 +190,40 @@ function contains(expr: SqlFragment, needle: string): SqlFragment {
   };
 }
 
-/** Compares against a value that may lie between two whole milliseconds (see Millis). */
-function compareMillis(expr: SqlFragment, op: Comparison, value: Millis): SqlFragment {
-  if (value.exact) return compare(expr, op, value.floor);
-  switch (op) {
-    case '<':
-    case '<=':
-      return compare(expr, '<=', value.floor);
-    case '>':
-    case '>=':
-      return compare(expr, '>=', value.floor + 1);
-    case '=':
-      return { ...NEVER, params: [] };
-    case '!=':
-      return { ...ALWAYS, params: [] };
-  }
-}
-
-function isPresence(node: CmpNode): boolean {
-  return node.op === ':' && node.value === '*' && !node.quoted;
-}
-
-/** For non-string fields ':' with a value means equality (state:ENABLED). */
-function anyComparison(node: CmpNode): Comparison {
-  return node.op === ':' ? '=' : node.op;
-}
-
-function equalityOnly(node: CmpNode, type: FieldType): Comparison {
-  const op = anyComparison(node);
-  if (op !== '=' && op !== '!=') {
-    throw filterError(`operator '${node.op}' does not apply to ${type} field ${shown(node.field)}`, node.pos);
-  }
-  return op;
-}
-
-function enumName(node: CmpNode, field: FieldSpec): string {
-  let name = node.value;
-  if (/^\d+$/.test(node.value)) {
-    const mapped = field.enumNumbers ? own(field.enumNumbers as Record<string, string>, String(Number(node.value))) : undefined;
-    if (mapped === undefined) throw filterError(`invalid value ${shown(node.value)} for field ${shown(node.field)}`, node.pos);
-    name = mapped;
-  }
-  if (field.enumValues && !field.enumValues.includes(name)) {
-    throw filterError(`invalid value ${shown(node.value)} for field ${shown(node.field)}`, node.pos);
-  }
-  return name;
-}
-
-function need<T>(value: T | undefined, node: CmpNode, expected: string): T {
-  if (value === undefined) {
-    throw filterError(`invalid value ${shown(node.value)} for field ${shown(node.field)}: expected ${expected}`, node.pos);
-  }
-  return value;
-}
-
-// ---- order_by (https://google.aip.dev/132#ordering) ----
+// ---- order (https://google.aip.dev/132#ordering) ----
 
 /**
- * "name", "create_time desc, name": the ordering, always ending with the
- * unique key (ascending) so that every row has exactly one position and
- * keyset paging neither skips nor repeats rows. Terms after a term on the
- * unique key could never decide anything and are dropped.
+ * The requested order as SQL terms, always ending with the unique key
+ * (ascending) so that every row has exactly one position and keyset paging
+ * neither skips nor repeats rows. Terms after a term on the unique key could
+ * never decide anything and are dropped.
  */
-export function compileOrderBy(orderBy: string | undefined, spec: CollectionSpec): OrderTerm[] {
-  const requested = orderBy !== undefined && orderBy.trim() !== '' ? parseOrderBy(orderBy, spec) : defaultTerms(spec);
+export function orderTerms(order: readonly OrderRequest[], columns: ListColumns): OrderTerm[] {
   const terms: OrderTerm[] = [];
-  for (const term of requested) {
-    terms.push(term);
-    if (term.column === spec.uniqueKey) return terms;
+  for (const request of order) {
+    const column = orderColumn(columnOf(request.field, columns), request.enumNumbers);
+    terms.push({ field: request.field, column, desc: request.desc });
+    if (column === columns.uniqueKey) return terms;
   }
-  terms.push({ field: uniqueFieldName(spec), column: spec.uniqueKey, desc: false });
+  terms.push({ field: uniqueFieldName(columns), column: columns.uniqueKey, desc: false });
   return terms;
-}
-
-function parseOrderBy(text: string, spec: CollectionSpec): OrderTerm[] {
-  const terms: OrderTerm[] = [];
-  let offset = 0;
-  for (const raw of text.split(',')) {
-    const pos = offset + (raw.length - raw.trimStart().length);
-    offset += raw.length + 1;
-    const term = parseOrderItem(raw.trim(), pos, spec);
-    if (terms.some((t) => t.field === term.field)) throw orderByError(`field ${shown(term.field)} appears twice`, pos);
-    terms.push(term);
-  }
-  return terms;
-}
-
-function parseOrderItem(item: string, pos: number, spec: CollectionSpec): OrderTerm {
-  if (item === '') throw orderByError('expected a field name', pos);
-  const [field, direction, extra] = item.split(/\s+/);
-  if (extra !== undefined) throw orderByError(`unexpected ${shown(extra)} after ${shown(`${field} ${direction}`)}`, pos);
-  const fieldSpec = own(spec.fields, field);
-  if (!fieldSpec) {
-    const mapName = field.split('.')[0];
-    if (own(spec.mapFields, mapName) !== undefined) throw orderByError(`map field ${shown(field)} cannot be ordered by`, pos);
-    throw orderByError(`unknown field ${shown(field)}`, pos);
-  }
-  return { field, column: orderColumn(fieldSpec), desc: isDescending(direction, field, pos) };
-}
-
-function isDescending(direction: string | undefined, field: string, pos: number): boolean {
-  if (direction === undefined) return false;
-  const lower = direction.toLowerCase();
-  if (lower === 'asc' || lower === 'desc') return lower === 'desc';
-  throw orderByError(`invalid direction ${shown(direction)} for field ${shown(field)}, expected asc or desc`, pos);
-}
-
-function defaultTerms(spec: CollectionSpec): OrderTerm[] {
-  return spec.defaultOrder.map(({ field, desc }) => {
-    const fieldSpec = own(spec.fields, field);
-    if (!fieldSpec) throw new Error(`CollectionSpec.defaultOrder names unknown field '${field}'`);
-    return { field, column: orderColumn(fieldSpec), desc: desc === true };
-  });
 }
 
 /**
  * Enums are stored by name but ordered by number, as their proto values are.
- * The CASE text comes from the spec, never from the request; ELSE -1 keeps
- * the expression NOT NULL for names the spec does not know.
+ * The CASE text comes from the API's enum, never from the request; ELSE -1
+ * keeps the expression NOT NULL for names it does not know.
  */
-function orderColumn(field: FieldSpec): string {
-  if (field.orderColumn !== undefined) return field.orderColumn;
-  if (field.type !== 'enum' || !field.enumNumbers) return field.column;
-  const whens = Object.entries(field.enumNumbers).map(
-    ([number, name]) => `WHEN '${name.replace(/'/g, "''")}' THEN ${Number(number)}`,
-  );
-  return whens.length === 0 ? field.column : `(CASE ${field.column} ${whens.join(' ')} ELSE -1 END)`;
+function orderColumn(column: ColumnSpec, enumNumbers: Readonly<Record<number, string>> | undefined): string {
+  if (column.orderColumn !== undefined) return column.orderColumn;
+  if (!enumNumbers) return column.column;
+  const whens = Object.entries(enumNumbers).map(([number, name]) => `WHEN '${name.replace(/'/g, "''")}' THEN ${Number(number)}`);
+  return whens.length === 0 ? column.column : `(CASE ${column.column} ${whens.join(' ')} ELSE -1 END)`;
 }
 
-function uniqueFieldName(spec: CollectionSpec): string {
-  const match = Object.entries(spec.fields).find(([, f]) => f.column === spec.uniqueKey);
-  return match ? match[0] : spec.uniqueKey;
-}
-
-function orderByError(message: string, pos: number): KmsError {
-  return invalidArgument(`order_by: ${message} at position ${pos}`);
+function uniqueFieldName(columns: ListColumns): string {
+  const match = Object.entries(columns.columns).find(([, c]) => c.column === columns.uniqueKey);
+  return match ? match[0] : columns.uniqueKey;
 }
 
 /** "ORDER BY a DESC, b ASC" */
@@ -365,9 +271,4 @@ export function keysetAfter(terms: readonly OrderTerm[], last: readonly SqlParam
 
 function join(parts: readonly SqlFragment[], separator: string): SqlFragment {
   return { sql: `(${parts.map((p) => p.sql).join(separator)})`, params: parts.flatMap((p) => p.params) };
-}
-
-/** Own properties only: a field named "constructor" or "toString" must not find Object.prototype. */
-function own<T>(record: Readonly<Record<string, T>> | undefined, key: string): T | undefined {
-  return record !== undefined && Object.hasOwn(record, key) ? record[key] : undefined;
 }
