@@ -9,6 +9,7 @@ import type {
 import type { CryptoKeyVersionRecord } from '../store/store';
 import type { CallContext, ServiceContext } from './context';
 import type { CryptoKeysService } from './crypto-keys';
+import { CRYPTO_KEY_VERSION_FIELDS } from './list-fields';
 import { listPage } from './list-page';
 import { cryptoKeyName, parseCryptoKey, parseVersion, versionName } from './names';
 import { versionResource } from './resources';
@@ -56,7 +57,7 @@ export class CryptoKeyVersionsService {
   async listCryptoKeyVersions(req: ListCryptoKeyVersionsRequest): Promise<ListCryptoKeyVersionsResponse> {
     const parent = cryptoKeyName(parseCryptoKey(req.parent, 'parent'));
     await this.keys.mustGet(parent);
-    const page = await listPage(this.ctx, 'ListCryptoKeyVersions', parent, req, (q) =>
+    const page = await listPage(this.ctx, 'ListCryptoKeyVersions', parent, req, CRYPTO_KEY_VERSION_FIELDS, (q) =>
       this.ctx.store.listCryptoKeyVersions(q),
     );
     return {

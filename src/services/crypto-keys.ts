@@ -18,6 +18,7 @@ import {
   checkPurpose,
   checkRotation,
 } from './key-rules';
+import { CRYPTO_KEY_FIELDS } from './list-fields';
 import { listPage } from './list-page';
 import { checkId, cryptoKeyName, keyRingName, parseCryptoKey, parseKeyRing } from './names';
 import { cryptoKeyResource, durationMs, timestampMs } from './resources';
@@ -69,7 +70,7 @@ export class CryptoKeysService {
   async listCryptoKeys(req: ListCryptoKeysRequest): Promise<ListCryptoKeysResponse> {
     const parent = keyRingName(parseKeyRing(req.parent, 'parent'));
     if (!(await this.ctx.store.getKeyRing(parent))) throw notFound(`KeyRing ${parent} not found.`);
-    const page = await listPage(this.ctx, 'ListCryptoKeys', parent, req, (q) => this.ctx.store.listCryptoKeys(q));
+    const page = await listPage(this.ctx, 'ListCryptoKeys', parent, req, CRYPTO_KEY_FIELDS, (q) => this.ctx.store.listCryptoKeys(q));
     const keys = await Promise.all(page.items.map(async (k) => cryptoKeyResource(k, await this.primaryOf(k))));
     return { cryptoKeys: keys, nextPageToken: page.nextPageToken, totalSize: page.totalSize };
   }

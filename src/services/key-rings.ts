@@ -2,6 +2,7 @@
 import { notFound } from '../errors';
 import type { CreateKeyRingRequest, GetKeyRingRequest, KeyRing, ListKeyRingsRequest, ListKeyRingsResponse } from '../proto/wire';
 import type { ServiceContext } from './context';
+import { KEY_RING_FIELDS } from './list-fields';
 import { listPage } from './list-page';
 import { checkKnownLocation } from './locations';
 import { checkId, keyRingName, parseKeyRing, parseLocation } from './names';
@@ -29,7 +30,7 @@ export class KeyRingsService {
   async listKeyRings(req: ListKeyRingsRequest): Promise<ListKeyRingsResponse> {
     const parent = parseLocation(req.parent, 'parent');
     const name = `projects/${parent.project}/locations/${parent.location}`;
-    const page = await listPage(this.ctx, 'ListKeyRings', name, req, (q) => this.ctx.store.listKeyRings(q));
+    const page = await listPage(this.ctx, 'ListKeyRings', name, req, KEY_RING_FIELDS, (q) => this.ctx.store.listKeyRings(q));
     return { keyRings: page.items.map(keyRingResource), nextPageToken: page.nextPageToken, totalSize: page.totalSize };
   }
 }

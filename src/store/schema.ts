@@ -1,8 +1,7 @@
-// SQLite schema of the KMS store, and the list specs that let filters and
-// order_by run in SQL over its columns. Columns that lists order by are NOT
-// NULL so keyset pagination compares plain values.
-import type { CollectionSpec, FieldSpec } from '../list/query';
-import { enumNames } from '../proto/registry';
+// SQLite schema of the KMS store, and where each list field lives in it, so
+// that checked filters and orders run in SQL over its columns. Columns that
+// lists order by are NOT NULL so keyset pagination compares plain values.
+import type { ColumnSpec, ListColumns } from '../list/query';
 
 /** PRAGMA user_version of a database with these tables (sqlite-open.ts); 0 is a database made before versions. */
 export const SCHEMA_VERSION = 2;
@@ -94,80 +93,55 @@ CREATE TABLE IF NOT EXISTS projects (
 );
 `;
 
-const kmsEnum = (name: string): FieldSpec => ({
-  column: '',
-  type: 'enum',
-  enumValues: enumNames(`google.cloud.kms.v1.${name}`),
-});
-const col = (column: string, spec: FieldSpec): FieldSpec => ({ ...spec, column });
-
-const STATE = kmsEnum('CryptoKeyVersion.CryptoKeyVersionState');
-const PROTECTION = kmsEnum('ProtectionLevel');
-const ALGORITHM = kmsEnum('CryptoKeyVersion.CryptoKeyVersionAlgorithm');
-const PURPOSE = kmsEnum('CryptoKey.CryptoKeyPurpose');
-
-export const KEY_RING_LIST: CollectionSpec = {
-  fields: {
-    name: { column: 'name', type: 'string' },
-    create_time: { column: 'create_time', type: 'timestamp' },
+export const KEY_RING_LIST: ListColumns = {
+  columns: {
+    name: { column: 'name' },
+    create_time: { column: 'create_time' },
   },
   uniqueKey: 'name',
-  defaultOrder: [{ field: 'name' }],
 };
 
 // primary.* reads the primary version's row: the key's own row only holds its number.
 const primaryColumn = (column: string): string =>
   `(SELECT p.${column} FROM crypto_key_versions p WHERE p.parent = k.name AND p.version = k.primary_version)`;
 
-const primary = (column: string, spec: FieldSpec): FieldSpec => ({
-  ...spec,
-  column: primaryColumn(column),
-  orderColumn: `COALESCE(${primaryColumn(column)}, '')`,
-});
+const primary = (column: string): ColumnSpec => ({ column: primaryColumn(column), orderColumn: `COALESCE(${primaryColumn(column)}, '')` });
 
-export const CRYPTO_KEY_LIST: CollectionSpec = {
-  fields: {
-    name: { column: 'k.name', type: 'string' },
-    purpose: col('k.purpose', PURPOSE),
-    create_time: { column: 'k.create_time', type: 'timestamp' },
-    next_rotation_time: { column: 'k.next_rotation_time', orderColumn: 'COALESCE(k.next_rotation_time, 0)', type: 'timestamp' },
-    rotation_period: { column: 'k.rotation_period', orderColumn: 'COALESCE(k.rotation_period, 0)', type: 'duration' },
-    destroy_scheduled_duration: { column: 'k.destroy_scheduled_duration', type: 'duration' },
-    import_only: { column: 'k.import_only', type: 'boolean' },
-    crypto_key_backend: { column: 'k.crypto_key_backend', type: 'string' },
-    'version_template.protection_level': col('k.protection_level', PROTECTION),
-    'version_template.algorithm': col('k.algorithm', ALGORITHM),
-    'primary.name': primary('name', { column: '', type: 'string' }),
-    'primary.state': primary('state', STATE),
-    'primary.protection_level': primary('protection_level', PROTECTION),
-    'primary.algorithm': primary('algorithm', ALGORITHM),
+export const CRYPTO_KEY_LIST: ListColumns = {
+  columns: {
+    name: { column: 'k.name' },
+    purpose: { column: 'k.purpose' },
+    create_time: { column: 'k.create_time' },
+    next_rotation_time: { column: 'k.next_rotation_time', orderColumn: 'COALESCE(k.next_rotation_time, 0)' },
+    rotation_period: { column: 'k.rotation_period', orderColumn: 'COALESCE(k.rotation_period, 0)' },
+    destroy_scheduled_duration: { column: 'k.destroy_scheduled_duration' },
+    import_only: { column: 'k.import_only' },
+    crypto_key_backend: { column: 'k.crypto_key_backend' },
+    'version_template.protection_level': { column: 'k.protection_level' },
+    'version_template.algorithm': { column: 'k.algorithm' },
+    'primary.name': primary('name'),
+    'primary.state': primary('state'),
+    'primary.protection_level': primary('protection_level'),
+    'primary.algorithm': primary('algorithm'),
   },
-  mapFields: { labels: 'k.labels' },
+  mapColumns: { labels: 'k.labels' },
   uniqueKey: 'k.name',
-  defaultOrder: [{ field: 'name' }],
 };
 
-export const CRYPTO_KEY_VERSION_LIST: CollectionSpec = {
-  fields: {
-    name: { column: 'name', type: 'string' },
-    state: col('state', STATE),
-    protection_level: col('protection_level', PROTECTION),
-    algorithm: col('algorithm', ALGORITHM),
-    create_time: { column: 'create_time', type: 'timestamp' },
-    generate_time: { column: 'generate_time', orderColumn: 'COALESCE(generate_time, 0)', type: 'timestamp' },
-    destroy_time: { column: 'destroy_time', orderColumn: 'COALESCE(destroy_time, 0)', type: 'timestamp' },
-    destroy_event_time: { column: 'destroy_event_time', orderColumn: 'COALESCE(destroy_event_time, 0)', type: 'timestamp' },
-    'external_protection_level_options.external_key_uri': { column: 'external_key_uri', type: 'string' },
-    'external_protection_level_options.ekm_connection_key_path': {
-      column: 'ekm_connection_key_path',
-      type: 'string',
-    },
-    'external_protection_level_options.ekm_connection_backend_override': {
-      column: 'ekm_connection_backend_override',
-      type: 'string',
-    },
+export const CRYPTO_KEY_VERSION_LIST: ListColumns = {
+  columns: {
+    name: { column: 'name' },
+    state: { column: 'state' },
+    protection_level: { column: 'protection_level' },
+    algorithm: { column: 'algorithm' },
+    create_time: { column: 'create_time' },
+    generate_time: { column: 'generate_time', orderColumn: 'COALESCE(generate_time, 0)' },
+    destroy_time: { column: 'destroy_time', orderColumn: 'COALESCE(destroy_time, 0)' },
+    destroy_event_time: { column: 'destroy_event_time', orderColumn: 'COALESCE(destroy_event_time, 0)' },
+    'external_protection_level_options.external_key_uri': { column: 'external_key_uri' },
+    'external_protection_level_options.ekm_connection_key_path': { column: 'ekm_connection_key_path' },
+    'external_protection_level_options.ekm_connection_backend_override': { column: 'ekm_connection_backend_override' },
   },
   // Versions order by number, so version 10 follows version 9.
   uniqueKey: 'version',
-  defaultOrder: [],
 };

@@ -3,14 +3,7 @@
 // list pages (filter, order_by, keyset pagination, total size) in SQL.
 import type Database from 'better-sqlite3';
 import { aborted, alreadyExists, Code, KmsError, notFound } from '../errors';
-import {
-  type CollectionSpec,
-  compileFilter,
-  compileOrderBy,
-  keysetAfter,
-  orderBySql,
-  selectOrderValues,
-} from '../list/query';
+import { filterSql, keysetAfter, type ListColumns, orderBySql, orderTerms, selectOrderValues } from '../list/query';
 import type { ListQuery, Page } from './store';
 
 export type Row = Record<string, unknown>;
@@ -128,12 +121,12 @@ export function listPage<T>(
   db: Database.Database,
   table: string,
   alias: string,
-  spec: CollectionSpec,
+  columns: ListColumns,
   query: ListQuery,
   from: (row: Row) => T,
 ): Page<T> {
-  const where = compileFilter(query.filter, spec);
-  const terms = compileOrderBy(query.orderBy, spec);
+  const where = filterSql(query.filter, columns);
+  const terms = orderTerms(query.order, columns);
   const after = query.after ? keysetAfter(terms, query.after) : { sql: '1', params: [] };
   const parentCol = alias ? `${alias}.parent` : 'parent';
   const from_ = `FROM ${table} ${alias} WHERE ${parentCol} = ? AND (${where.sql})`;

@@ -5,7 +5,7 @@
 // see one state of the database, whoever else writes to the file.
 import type Database from 'better-sqlite3';
 import { notFound } from '../errors';
-import type { CollectionSpec } from '../list/query';
+import type { ListColumns } from '../list/query';
 import type { DirectoryStore, EndpointRecord, NamespaceRecord, ServiceRecord } from './directory';
 import { conflict, freeze, listPage, ReadCache, type Row, translate } from './sqlite-common';
 import type { ListQuery, Page } from './store';
@@ -46,30 +46,15 @@ CREATE TABLE IF NOT EXISTS sd_endpoints (
 CREATE INDEX IF NOT EXISTS sd_endpoints_parent ON sd_endpoints (parent, name);
 `;
 
-// The filter and order_by fields Service Directory documents for each list.
-export const NAMESPACE_LIST: CollectionSpec = {
-  fields: { name: { column: 'name', type: 'string' } },
-  mapFields: { labels: 'labels' },
-  uniqueKey: 'name',
-  defaultOrder: [{ field: 'name' }],
-};
+// Where the fields Service Directory's lists filter and order by live.
+export const NAMESPACE_LIST: ListColumns = { columns: { name: { column: 'name' } }, mapColumns: { labels: 'labels' }, uniqueKey: 'name' };
 
-export const SERVICE_LIST: CollectionSpec = {
-  fields: { name: { column: 'name', type: 'string' } },
-  mapFields: { annotations: 'annotations' },
-  uniqueKey: 'name',
-  defaultOrder: [{ field: 'name' }],
-};
+export const SERVICE_LIST: ListColumns = { columns: { name: { column: 'name' } }, mapColumns: { annotations: 'annotations' }, uniqueKey: 'name' };
 
-export const ENDPOINT_LIST: CollectionSpec = {
-  fields: {
-    name: { column: 'name', type: 'string' },
-    address: { column: 'address', type: 'string' },
-    port: { column: 'port', type: 'integer' },
-  },
-  mapFields: { annotations: 'annotations' },
+export const ENDPOINT_LIST: ListColumns = {
+  columns: { name: { column: 'name' }, address: { column: 'address' }, port: { column: 'port' } },
+  mapColumns: { annotations: 'annotations' },
   uniqueKey: 'name',
-  defaultOrder: [{ field: 'name' }],
 };
 
 const stringMap = (text: unknown): Record<string, string> => JSON.parse(text as string) as Record<string, string>;

@@ -2,8 +2,7 @@
 // with their resolvers as JSON (certificates base64 DER), and EkmConfig rows.
 import type Database from 'better-sqlite3';
 import { aborted } from '../errors';
-import type { CollectionSpec } from '../list/query';
-import { enumNames } from '../proto/registry';
+import type { ListColumns } from '../list/query';
 import type { EkmConfigRecord, EkmConnectionRecord, EkmStore, ServiceResolverRecord } from './ekm';
 import { conflict, freeze, listPage, ReadCache, type Row, translate } from './sqlite-common';
 import type { ListQuery, Page } from './store';
@@ -27,20 +26,15 @@ CREATE TABLE IF NOT EXISTS ekm_configs (
 );
 `;
 
-export const EKM_CONNECTION_LIST: CollectionSpec = {
-  fields: {
-    name: { column: 'name', type: 'string' },
-    create_time: { column: 'create_time', type: 'timestamp' },
-    key_management_mode: {
-      column: 'key_management_mode',
-      type: 'enum',
-      enumValues: enumNames('google.cloud.kms.v1.EkmConnection.KeyManagementMode'),
-    },
-    crypto_space_path: { column: 'crypto_space_path', type: 'string' },
-    etag: { column: 'etag', type: 'string' },
+export const EKM_CONNECTION_LIST: ListColumns = {
+  columns: {
+    name: { column: 'name' },
+    create_time: { column: 'create_time' },
+    key_management_mode: { column: 'key_management_mode' },
+    crypto_space_path: { column: 'crypto_space_path' },
+    etag: { column: 'etag' },
   },
   uniqueKey: 'name',
-  defaultOrder: [{ field: 'name' }],
 };
 
 interface StoredResolver {

@@ -14,6 +14,8 @@
 import type { DirectoryStore } from './directory';
 import type { EkmStore } from './ekm';
 
+import type { CheckedFilter, OrderRequest } from '../list/check';
+
 export interface KeyRingRecord {
   name: string;
   createTime: number;
@@ -66,10 +68,12 @@ export type NewVersion = Omit<CryptoKeyVersionRecord, 'name' | 'version' | 'revi
 /** Seals key material for the version named `versionName` (the seal binds the name). */
 export type Sealer = (versionName: string) => Buffer | null;
 
+/** One page of a list, as the service checked it (list/check.ts): no text left to parse. */
 export interface ListQuery {
   parent: string;
-  filter?: string;
-  orderBy?: string;
+  filter?: CheckedFilter;
+  /** The order the rows come in (the store appends its unique key). */
+  order: readonly OrderRequest[];
   pageSize: number;
   /** Order values of the last row of the previous page (from a page token). */
   after?: readonly (string | number | null)[];

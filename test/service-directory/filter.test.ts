@@ -4,12 +4,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Code, KmsError } from '../../src/errors';
-import { compileFilter, compileOrderBy } from '../../src/list/query';
+import { checkFilter, checkOrderBy } from '../../src/list/check';
+import { filterSql, type ListColumns, orderTerms } from '../../src/list/query';
 import {
   checkEndpointFilter,
   directoryFilter,
   ENDPOINT_FILTER_FIELDS,
   type FilterFields,
+  listFieldsOf,
   NAMESPACE_FILTER_FIELDS,
   SERVICE_FILTER_FIELDS,
 } from '../../src/services/service-directory/filter';
@@ -98,18 +100,19 @@ describe('directory filter: rewriting', () => {
   });
 
   test('every filter field is one the store compiles, with the type the rewrite assumes', () => {
-    const pairs: [FilterFields, typeof ENDPOINT_LIST][] = [
+    const pairs: [FilterFields, ListColumns][] = [
       [NAMESPACE_FILTER_FIELDS, NAMESPACE_LIST],
       [SERVICE_FILTER_FIELDS, SERVICE_LIST],
       [ENDPOINT_FILTER_FIELDS, ENDPOINT_LIST],
     ];
-    for (const [fields, spec] of pairs) {
-      for (const f of fields.strings) assert.equal(spec.fields[f]?.type, 'string', f);
-      for (const f of fields.integers) assert.equal(spec.fields[f]?.type, 'integer', f);
-      for (const m of fields.maps) assert.ok(spec.mapFields?.[m], m);
-      assert.deepEqual(Object.keys(spec.fields).sort(), [...fields.strings, ...fields.integers].sort());
-      for (const f of [...fields.strings, ...fields.integers]) compileOrderBy(`${f} desc`, spec);
-      for (const m of fields.maps) compileFilter(`${m}.k="v" AND ${m}:"k"`, spec);
+    for (const [fields, columns] of pairs) {
+      const api = listFieldsOf(fields);
+      for (const f of fields.strings) assert.equal(api.fields[f]?.type, 'string', f);
+      for (const f of fields.integers) assert.equal(api.fields[f]?.type, 'integer', f);
+      for (const m of fields.maps) assert.ok(columns.mapColumns?.[m], m);
+      assert.deepEqual(Object.keys(columns.columns).sort(), [...fields.strings, ...fields.integers].sort());
+      for (const f of [...fields.strings, ...fields.integers]) orderTerms(checkOrderBy(`${f} desc`, api), columns);
+      for (const m of fields.maps) filterSql(checkFilter(`${m}.k="v" AND ${m}:"k"`, api), columns);
     }
   });
 });
@@ -148,7 +151,8 @@ describe('directory filter: what it selects (run by the store)', () => {
     if (f.match === 'none') return [];
     const page = await directory.listEndpoints({
       parent: SERVICE,
-      filter: f.match === 'some' ? f.text : undefined,
+      filter: f.match === 'some' ? checkFilter(f.text, listFieldsOf(ENDPOINT_FILTER_FIELDS)) : undefined,
+      order: [],
       pageSize: 100,
     });
     return page.items.map((e) => e.name.slice(e.name.lastIndexOf('/') + 1));

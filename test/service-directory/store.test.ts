@@ -9,6 +9,8 @@ import type { EndpointRecord } from '../../src/store/directory';
 import { openSqliteStore } from '../../src/store/sqlite';
 import type { Store } from '../../src/store/store';
 import { tempDir } from '../helpers/kms';
+import { ENDPOINT_FILTER_FIELDS, listFieldsOf, NAMESPACE_FILTER_FIELDS, SERVICE_FILTER_FIELDS } from '../../src/services/service-directory/filter';
+import { listQuery } from '../helpers/list-query';
 
 const BACKENDS: [string, () => { store: Store; reopen?: () => Store }][] = [
   ['sqlite in memory', () => ({ store: openSqliteStore(':memory:') })],
@@ -21,6 +23,7 @@ const BACKENDS: [string, () => { store: Store; reopen?: () => Store }][] = [
   ],
 ];
 
+const ENDPOINTS = listFieldsOf(ENDPOINT_FILTER_FIELDS);
 const LOC = 'projects/p/locations/us-east1';
 const NS = `${LOC}/namespaces/ns`;
 const SVC = `${NS}/services/svc`;
@@ -98,19 +101,19 @@ for (const [backend, open] of BACKENDS) {
       await d.createService({ name: other, parent: NS, uid: 'u-o', annotations: {}, ...times });
       await d.createEndpoint(endpointRecord('elsewhere', { name: `${other}/endpoints/elsewhere`, parent: other }));
       for (const id of ['p1', 'p2', 'p3']) await d.createEndpoint(endpointRecord(id, { port: Number(id.slice(1)) }));
-      const all = await d.listEndpoints({ parent: SVC, pageSize: 100 });
+      const all = await d.listEndpoints(listQuery(ENDPOINTS, { parent: SVC, pageSize: 100 }));
       assert.ok(all.items.every((e) => e.parent === SVC));
       assert.deepEqual(all.items.map((e) => e.name), [...all.items.map((e) => e.name)].sort());
-      const page = await d.listEndpoints({ parent: SVC, pageSize: 2, filter: 'port<"10"', orderBy: 'port desc' });
+      const page = await d.listEndpoints(listQuery(ENDPOINTS, { parent: SVC, pageSize: 2, filter: 'port<"10"', orderBy: 'port desc' }));
       assert.deepEqual(page.items.map((e) => e.port), [3, 2]);
       assert.equal(page.totalSize, 3);
       assert.ok(page.next);
-      const rest = await d.listEndpoints({ parent: SVC, pageSize: 2, filter: 'port<"10"', orderBy: 'port desc', after: page.next });
+      const rest = await d.listEndpoints(listQuery(ENDPOINTS, { parent: SVC, pageSize: 2, filter: 'port<"10"', orderBy: 'port desc', after: page.next }));
       assert.deepEqual(rest.items.map((e) => e.port), [1]);
       assert.equal(rest.next, undefined);
-      const services = await d.listServices({ parent: NS, pageSize: 10, filter: 'annotations:"x"' });
+      const services = await d.listServices(listQuery(listFieldsOf(SERVICE_FILTER_FIELDS), { parent: NS, pageSize: 10, filter: 'annotations:"x"' }));
       assert.deepEqual(services.items.map((s) => s.name), [SVC]);
-      const namespaces = await d.listNamespaces({ parent: LOC, pageSize: 10, filter: 'labels.team="b"' });
+      const namespaces = await d.listNamespaces(listQuery(listFieldsOf(NAMESPACE_FILTER_FIELDS), { parent: LOC, pageSize: 10, filter: 'labels.team="b"' }));
       assert.deepEqual(namespaces.items.map((n) => n.name), [NS]);
     });
 
@@ -136,7 +139,7 @@ for (const [backend, open] of BACKENDS) {
       // Re-creating the names starts afresh, with nothing left over.
       await d.createNamespace({ name: ns2, parent: LOC, uid: 'u2', labels: {}, ...times });
       await d.createService({ name: svc2, parent: ns2, uid: 'u2', annotations: {}, ...times });
-      assert.equal((await d.listEndpoints({ parent: svc2, pageSize: 10 })).items.length, 0);
+      assert.equal((await d.listEndpoints(listQuery(ENDPOINTS, { parent: svc2, pageSize: 10 }))).items.length, 0);
       // Other namespaces are untouched.
       assert.ok(await d.getService(SVC));
 

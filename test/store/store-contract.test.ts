@@ -7,6 +7,8 @@ import { Code, KmsError } from '../../src/errors';
 import { openSqliteStore } from '../../src/store/sqlite';
 import type { CryptoKeyRecord, NewVersion, Store } from '../../src/store/store';
 import { tempDir } from '../helpers/kms';
+import { CRYPTO_KEY_FIELDS, KEY_RING_FIELDS } from '../../src/services/list-fields';
+import { listQuery } from '../helpers/list-query';
 
 const BACKENDS: [string, () => Store][] = [
   ['sqlite in memory', () => openSqliteStore(':memory:')],
@@ -48,7 +50,7 @@ for (const [backend, open] of BACKENDS) {
       assert.deepEqual(await store.getKeyRing(RING), { name: RING, createTime: 1000 });
       await rejectsCode(store.createKeyRing({ name: RING, createTime: 2 }), Code.ALREADY_EXISTS);
       await store.createKeyRing({ name: 'projects/p/locations/europe-west1/keyRings/other', createTime: 3 });
-      const page = await store.listKeyRings({ parent: 'projects/p/locations/us-east1', pageSize: 10 });
+      const page = await store.listKeyRings(listQuery(KEY_RING_FIELDS, { parent: 'projects/p/locations/us-east1', pageSize: 10 }));
       assert.deepEqual(page.items.map((r) => r.name), [RING]);
       assert.equal(page.totalSize, 1);
       assert.equal(await store.getKeyRing(`${RING}-missing`), undefined);
@@ -137,7 +139,7 @@ for (const [backend, open] of BACKENDS) {
       const seen: string[] = [];
       let after: (string | number | null)[] | undefined;
       do {
-        const page = await store.listCryptoKeys({ parent: ring, filter: 'labels.parity=odd', pageSize: 4, after });
+        const page = await store.listCryptoKeys(listQuery(CRYPTO_KEY_FIELDS, { parent: ring, filter: 'labels.parity=odd', pageSize: 4, after }));
         assert.equal(page.totalSize, 12);
         seen.push(...page.items.map((k) => k.name.split('/').pop()!));
         after = page.next;

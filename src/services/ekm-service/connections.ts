@@ -16,6 +16,7 @@ import { certificateResource, MAX_CERTIFICATES } from './certificates';
 import { checkEndpointFilter } from '../service-directory/filter';
 import type { CallContext, ServiceContext } from '../context';
 import { accessReason } from '../external-keys';
+import { EKM_CONNECTION_FIELDS } from '../list-fields';
 import { listPage } from '../list-page';
 import { locationKind } from '../locations';
 import {
@@ -148,7 +149,7 @@ export class EkmConnectionsService {
 
   async listEkmConnections(req: ListEkmConnectionsRequest): Promise<ListEkmConnectionsResponse> {
     const parent = locationName(parseLocation(req.parent, 'parent'));
-    const page = await listPage(this.ctx, 'ListEkmConnections', parent, req, (q) => this.ctx.store.ekm.listEkmConnections(q));
+    const page = await listPage(this.ctx, 'ListEkmConnections', parent, req, EKM_CONNECTION_FIELDS, (q) => this.ctx.store.ekm.listEkmConnections(q));
     return { ekmConnections: page.items.map(ekmConnectionResource), nextPageToken: page.nextPageToken, totalSize: page.totalSize };
   }
 

@@ -13,10 +13,11 @@
 // comparisons folded away), and printed back as filter text the compiler
 // reads; syntax errors name the request field (`filter` or `endpoint_filter`).
 import { Code, KmsError, invalidArgument } from '../../errors';
+import type { ApiField, ListFields } from '../../list/check';
 import { type CmpNode, type FilterNode, parseFilter, shown } from '../../list/filter';
 import { parseInteger } from '../../list/values';
 
-/** The filterable fields of one collection (they must match its CollectionSpec in src/store/sqlite-directory.ts). */
+/** The filterable fields of one collection (the store has a column for each: src/store/sqlite-directory.ts). */
 export interface FilterFields {
   strings: readonly string[];
   integers: readonly string[];
@@ -26,6 +27,14 @@ export interface FilterFields {
 export const NAMESPACE_FILTER_FIELDS: FilterFields = { strings: ['name'], integers: [], maps: ['labels'] };
 export const SERVICE_FILTER_FIELDS: FilterFields = { strings: ['name'], integers: [], maps: ['annotations'] };
 export const ENDPOINT_FILTER_FIELDS: FilterFields = { strings: ['name', 'address'], integers: ['port'], maps: ['annotations'] };
+
+/** The same fields as the shared list checker takes them (list/check.ts); lists order by name unless asked. */
+export function listFieldsOf(fields: FilterFields): ListFields {
+  const all: Record<string, ApiField> = {};
+  for (const f of fields.strings) all[f] = { type: 'string' };
+  for (const f of fields.integers) all[f] = { type: 'integer' };
+  return { fields: all, mapFields: fields.maps, defaultOrder: [{ field: 'name' }] };
+}
 
 /** What a filter selects: everything (no filter), nothing (it can never hold), or the rows `text` selects. */
 export type DirectoryFilter = { match: 'all' } | { match: 'none' } | { match: 'some'; text: string };

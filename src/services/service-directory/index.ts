@@ -22,6 +22,7 @@ import {
   directoryFilter,
   ENDPOINT_FILTER_FIELDS,
   type FilterFields,
+  listFieldsOf,
   NAMESPACE_FILTER_FIELDS,
   SERVICE_FILTER_FIELDS,
 } from './filter';
@@ -255,7 +256,7 @@ export class DirectoryServices {
       return { items: [] };
     }
     const text = filter.match === 'some' ? filter.text : '';
-    return listPage(this.ctx, rpc, parent, { ...req, filter: text }, fetch);
+    return listPage(this.ctx, rpc, parent, { ...req, filter: text }, listFieldsOf(fields), fetch);
   }
 
   private async mustGetNamespace(name: string): Promise<NamespaceRecord> {

@@ -6,7 +6,16 @@
 // other service, so nothing reaches back up to find it.
 import { invalidArgument, notFound } from '../../errors';
 import type { DirectoryStore, EndpointRecord, ServiceRecord } from '../../store/directory';
-import { type DirectoryFilter, directoryFilter, ENDPOINT_FILTER_FIELDS, renamingErrors } from './filter';
+import { type CheckedFilter, checkFilter, checkOrderBy } from '../../list/check';
+import { type DirectoryFilter, directoryFilter, ENDPOINT_FILTER_FIELDS, listFieldsOf, renamingErrors } from './filter';
+
+const ENDPOINT_FIELDS = listFieldsOf(ENDPOINT_FILTER_FIELDS);
+const BY_NAME = checkOrderBy(undefined, ENDPOINT_FIELDS);
+
+/** The rewritten filter, checked against the endpoint fields. */
+function checkedFilter(filter: DirectoryFilter): CheckedFilter | undefined {
+  return filter.match === 'some' ? renamingErrors('endpoint_filter', () => checkFilter(filter.text, ENDPOINT_FIELDS)) : undefined;
+}
 import { parseServiceName, serviceName } from './names';
 
 /** ResolveService's max_endpoints: 25 when unset or below 1, at most 100 (lookup_service.proto). */
@@ -34,7 +43,7 @@ export class EndpointLookup {
   // The EKM client resolves the same service with the same filter on every
   // call: the checked name and the compiled filter are kept (both are pure
   // functions of the two strings; a bad one throws and is not kept).
-  readonly #queries = new Map<string, { service: string; filter: DirectoryFilter }>();
+  readonly #queries = new Map<string, { service: string; filter: DirectoryFilter; checked: CheckedFilter | undefined }>();
 
   constructor(private readonly store: DirectoryStore) {}
 
@@ -46,12 +55,9 @@ export class EndpointLookup {
   }
 
   /** The service's endpoints that `filter` selects, ordered by name, at most `limit`. */
-  async matching(service: string, filter: DirectoryFilter, limit: number): Promise<EndpointRecord[]> {
+  async matching(service: string, filter: DirectoryFilter, limit: number, checked = checkedFilter(filter)): Promise<EndpointRecord[]> {
     if (filter.match === 'none') return [];
-    const text = filter.match === 'some' ? filter.text : undefined;
-    const page = await renamingErrors('endpoint_filter', () =>
-      this.store.listEndpoints({ parent: service, filter: text, pageSize: limit }),
-    );
+    const page = await this.store.listEndpoints({ parent: service, filter: checked, order: BY_NAME, pageSize: limit });
     return page.items;
   }
 
@@ -62,20 +68,18 @@ export class EndpointLookup {
    * `endpoint_filter` for a bad name or filter.
    */
   resolve = async (name: string, endpointFilter: string, limit: number = MAX_ENDPOINTS): Promise<ResolvedEndpoint[]> => {
-    const { service, filter } = this.#query(name, endpointFilter);
+    const { service, filter, checked } = this.#query(name, endpointFilter);
     await this.service(service);
-    const endpoints = await this.matching(service, filter, maxEndpoints(limit));
+    const endpoints = await this.matching(service, filter, maxEndpoints(limit), checked);
     return endpoints.map((e) => ({ name: e.name, address: e.address, port: e.port, annotations: { ...e.annotations } }));
   };
 
-  #query(name: string, endpointFilter: string): { service: string; filter: DirectoryFilter } {
+  #query(name: string, endpointFilter: string): { service: string; filter: DirectoryFilter; checked: CheckedFilter | undefined } {
     const key = `${name}\n${endpointFilter}`;
     let query = this.#queries.get(key);
     if (!query) {
-      query = {
-        service: serviceName(parseServiceName(name, 'name')),
-        filter: directoryFilter(endpointFilter, ENDPOINT_FILTER_FIELDS, 'endpoint_filter'),
-      };
+      const filter = directoryFilter(endpointFilter, ENDPOINT_FILTER_FIELDS, 'endpoint_filter');
+      query = { service: serviceName(parseServiceName(name, 'name')), filter, checked: checkedFilter(filter) };
       if (this.#queries.size >= 1024) this.#queries.clear();
       this.#queries.set(key, query);
     }
