@@ -28,12 +28,22 @@ export const NAMESPACE_FILTER_FIELDS: FilterFields = { strings: ['name'], intege
 export const SERVICE_FILTER_FIELDS: FilterFields = { strings: ['name'], integers: [], maps: ['annotations'] };
 export const ENDPOINT_FILTER_FIELDS: FilterFields = { strings: ['name', 'address'], integers: ['port'], maps: ['annotations'] };
 
-/** The same fields as the shared list checker takes them (list/check.ts); lists order by name unless asked. */
+const listFields = new WeakMap<FilterFields, ListFields>();
+
+/**
+ * The same fields as the shared list checker takes them (list/check.ts);
+ * lists order by name unless asked. Made once per FilterFields.
+ */
 export function listFieldsOf(fields: FilterFields): ListFields {
-  const all: Record<string, ApiField> = {};
-  for (const f of fields.strings) all[f] = { type: 'string' };
-  for (const f of fields.integers) all[f] = { type: 'integer' };
-  return { fields: all, mapFields: fields.maps, defaultOrder: [{ field: 'name' }] };
+  let made = listFields.get(fields);
+  if (!made) {
+    const all: Record<string, ApiField> = {};
+    for (const f of fields.strings) all[f] = { type: 'string' };
+    for (const f of fields.integers) all[f] = { type: 'integer' };
+    made = { fields: all, mapFields: fields.maps, defaultOrder: [{ field: 'name' }] };
+    listFields.set(fields, made);
+  }
+  return made;
 }
 
 /** What a filter selects: everything (no filter), nothing (it can never hold), or the rows `text` selects. */
