@@ -6,12 +6,13 @@
 // name, int64 as decimal strings, bytes as Buffers), and a misspelled field
 // in an object literal of one of them is a compile error.
 //
-// Every service but Locations is on these (the Locations mixin's types ship
-// only in google-gax, not a dependency of ours). The method table
+// Every service is on these; the Locations mixin's types ship in google-gax
+// (the official clients' runtime, a dependency for them). The method table
 // (api/methods.ts) is the only place a Msg becomes a typed request, or a
 // typed response a Msg.
 import type { protos } from '@google-cloud/kms';
 import type { protos as directoryProtos } from '@google-cloud/service-directory';
+import type { LocationProtos } from 'google-gax';
 import { enumNames, protoRoot } from './registry';
 
 /** The fields every List request has (AIP-132, AIP-158, AIP-160). */
@@ -151,3 +152,20 @@ export type SdUpdateEndpointRequest = directoryProtos.google.cloud.servicedirect
 export type SdDeleteEndpointRequest = directoryProtos.google.cloud.servicedirectory.v1.IDeleteEndpointRequest;
 export type SdResolveServiceRequest = directoryProtos.google.cloud.servicedirectory.v1.IResolveServiceRequest;
 export type SdResolveServiceResponse = directoryProtos.google.cloud.servicedirectory.v1.IResolveServiceResponse;
+
+// The Locations mixin (google.cloud.location), from google-gax.
+export type ListLocationsRequest = LocationProtos.google.cloud.location.IListLocationsRequest;
+export type GetLocationRequest = LocationProtos.google.cloud.location.IGetLocationRequest;
+/**
+ * An Any in the internal shape, as protobufjs' fromObject takes it and the
+ * REST printer writes it: its `@type` URL beside the packed message's fields
+ * (the generated IAny, type_url and value bytes, is the packed form).
+ */
+export type AnyOf<T> = { '@type': string } & T;
+/** A Location whose metadata is Cloud KMS's LocationMetadata. */
+export type Location = Omit<LocationProtos.google.cloud.location.ILocation, 'metadata'> & {
+  metadata?: AnyOf<protos.google.cloud.kms.v1.ILocationMetadata>;
+};
+export interface ListLocationsResponse extends Omit<LocationProtos.google.cloud.location.IListLocationsResponse, 'locations'> {
+  locations?: Location[];
+}

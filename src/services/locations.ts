@@ -6,7 +6,7 @@ import { invalidArgument, notFound } from '../errors';
 import { parseFilter } from '../list/filter';
 import { matchesFilter } from '../list/query';
 import { listScope, pageSize } from '../list/page-token';
-import type { Msg } from '../proto/registry';
+import type { GetLocationRequest, ListLocationsRequest, ListLocationsResponse, Location } from '../proto/wire';
 import type { ServiceContext } from './context';
 import { parseLocation, parseProject } from './names';
 
@@ -40,7 +40,7 @@ export const ekmAvailable = (id: string): boolean => locationKind(id) !== undefi
 
 const CATALOGUE = ['global', ...MULTI_REGIONS, ...REGIONS].sort();
 
-function location(project: string, id: string): Msg {
+function location(project: string, id: string): Location {
   return {
     name: `projects/${project}/locations/${id}`,
     locationId: id,
@@ -63,25 +63,25 @@ export function checkKnownLocation(id: string, field: string): void {
 export class LocationsService {
   constructor(private readonly ctx: ServiceContext) {}
 
-  async getLocation(req: Msg): Promise<Msg> {
+  async getLocation(req: GetLocationRequest): Promise<Location> {
     const name = parseLocation(req.name, 'name');
     if (!locationKind(name.location)) throw notFound(`Location projects/${name.project}/locations/${name.location} not found.`);
     return location(name.project, name.location);
   }
 
-  async listLocations(req: Msg): Promise<Msg> {
+  async listLocations(req: ListLocationsRequest): Promise<ListLocationsResponse> {
     const project = parseProject(req.name, 'name');
-    const filter = parseFilter((req.filter as string | undefined) ?? '');
-    const scope = listScope('ListLocations', project, req.filter as string | undefined, undefined);
-    const size = pageSize(req.pageSize as number | undefined);
-    const start = req.pageToken ? Number(this.ctx.pageTokens.decode(req.pageToken as string, scope)[0]) : 0;
+    const filter = parseFilter(req.filter ?? '');
+    const scope = listScope('ListLocations', project, req.filter ?? undefined, undefined);
+    const size = pageSize(req.pageSize ?? undefined);
+    const start = req.pageToken ? Number(this.ctx.pageTokens.decode(req.pageToken, scope)[0]) : 0;
     const matching = CATALOGUE.map((id) => location(project, id)).filter((loc) =>
       matchesFilter(
         filter,
         (field) => (field === 'name' || field === 'location_id' || field === 'display_name'
           ? String(loc[field === 'name' ? 'name' : field === 'location_id' ? 'locationId' : 'displayName'])
           : undefined),
-        (map, key) => (map === 'labels' ? (loc.labels as Record<string, string>)[key] : undefined),
+        (map, key) => (map === 'labels' ? loc.labels?.[key] : undefined),
       ),
     );
     const page = matching.slice(start, start + size);

@@ -6,7 +6,7 @@
 import '../helpers/env';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type EncryptResponse, type PublicKey, protectionLevel, versionAlgorithm } from '../../src/proto/wire';
+import { type EncryptResponse, type Location, type PublicKey, protectionLevel, versionAlgorithm } from '../../src/proto/wire';
 
 test('a misspelled response field does not compile; declared ones do', () => {
   const ok: EncryptResponse = { name: 'n', ciphertext: Buffer.alloc(1), protectionLevel: 'SOFTWARE' };
@@ -15,6 +15,15 @@ test('a misspelled response field does not compile; declared ones do', () => {
   // @ts-expect-error an enum takes its names, not any string
   const badEnum: PublicKey = { protectionLevel: 'SOFTWARE_ISH' };
   assert.ok(ok && misspelled && badEnum);
+});
+
+test('the Locations mixin is typed too, its metadata an Any of LocationMetadata', () => {
+  const ok: Location = { name: 'projects/p/locations/us', metadata: { '@type': 'type.googleapis.com/google.cloud.kms.v1.LocationMetadata', ekmAvailable: true } };
+  // @ts-expect-error locationID is not a field of Location
+  const misspelled: Location = { locationID: 'us' };
+  // @ts-expect-error ekmAvaliable is not a field of LocationMetadata
+  const badMetadata: Location = { metadata: { '@type': 'x', ekmAvaliable: true } };
+  assert.ok(ok && misspelled && badMetadata);
 });
 
 test('stored enum names narrow to the wire type, and a name the proto lacks is our bug', () => {
