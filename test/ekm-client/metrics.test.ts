@@ -2,7 +2,7 @@
 // and the body helpers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Base64Value, bodyJson, decodeBytes, encodePath, keyContext, signRequest } from '../../src/services/ekm-client/bodies';
+import { Base64Value, bodyJson, contextJson, decodeBytes, encodePath, keyContext, signRequest } from '../../src/services/ekm-client/bodies';
 import { EXTERNAL_FAILED_PRECONDITION, httpErrorDomain } from '../../src/services/ekm-client/errors';
 import { EkmMetrics, MetricsRegistry } from '../../src/services/ekm-client/metrics';
 import { CALL, VERSION } from './helpers';
@@ -87,4 +87,15 @@ void test('request bodies: base64 values written as they are, the rest as JSON.s
     digest: { sha256: 'AQ==' },
   });
   assert.equal(bodyJson({}), '{}');
+});
+
+void test('a remembered context is the context as JSON, one per reason, probe and resource', () => {
+  const text = bodyJson({ plaintext: new Base64Value(Buffer.from([1])), additionalContext: contextJson(CALL) });
+  assert.deepEqual(JSON.parse(text), { plaintext: 'AQ==', additionalContext: keyContext(CALL) });
+  assert.equal(contextJson(CALL), contextJson({ ...CALL }));
+  const probe = { ...CALL, isKeyHealthCheck: true };
+  assert.deepEqual(JSON.parse(contextJson(probe).json), keyContext(probe));
+  const other = { ...CALL, reason: 'GOOGLE_INITIATED_SYSTEM_OPERATION' as const };
+  assert.equal(JSON.parse(contextJson(other).json).accessReasonContext.reason, 'GOOGLE_INITIATED_SYSTEM_OPERATION');
+  assert.notEqual(contextJson(other), contextJson(CALL));
 });

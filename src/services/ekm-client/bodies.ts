@@ -24,18 +24,46 @@ export class Base64Value {
   }
 }
 
+/** A value already written as JSON text (a request context), copied into a body as it is. */
+export class JsonText {
+  constructor(readonly json: string) {}
+}
+
 // A key that is its own JSON text between quotes.
 const PLAIN_KEY = /^[A-Za-z0-9_]+$/;
 
-/** A request body as JSON text: top-level Base64Values written as they are, anything else through JSON.stringify. */
+/** A request body as JSON text: top-level Base64Values and JsonTexts written as they are, anything else through JSON.stringify. */
 export function bodyJson(body: object): string {
   let text = '';
   for (const [key, value] of Object.entries(body)) {
     if (value === undefined) continue;
     const name = PLAIN_KEY.test(key) ? `"${key}"` : JSON.stringify(key);
-    text += `${text === '' ? '{' : ','}${name}:${value instanceof Base64Value ? `"${value.text}"` : JSON.stringify(value)}`;
+    text += `${text === '' ? '{' : ','}${name}:${jsonOf(value)}`;
   }
   return text === '' ? '{}' : `${text}}`;
+}
+
+function jsonOf(value: unknown): string {
+  if (value instanceof Base64Value) return `"${value.text}"`;
+  return value instanceof JsonText ? value.json : JSON.stringify(value);
+}
+
+// The contexts' JSON by (reason, probe, resource): every call on a key
+// version repeats the same few, so each is written once (bounded, emptied
+// when full).
+const CONTEXTS = new Map<string, JsonText>();
+const CONTEXT_LIMIT = 10_000;
+
+/** keyContext(call) as JSON text, remembered. */
+export function contextJson(call: CallInfo): JsonText {
+  const id = `${call.reason}\0${call.isKeyHealthCheck ? 1 : 0}\0${call.resourceName}`;
+  let text = CONTEXTS.get(id);
+  if (!text) {
+    text = new JsonText(JSON.stringify(keyContext(call)));
+    if (CONTEXTS.size >= CONTEXT_LIMIT) CONTEXTS.clear();
+    CONTEXTS.set(id, text);
+  }
+  return text;
 }
 
 /** The request context: which KMS resource, why, and whether it is a health probe. */

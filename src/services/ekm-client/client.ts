@@ -10,7 +10,7 @@ import { jsonLogger, type Logger } from '../../log';
 import { INFO_PATH, operationPath, type EkmOperation } from '../../protocol/ekm';
 import { AgentPool } from './agent-pool';
 import {
-  Base64Value, decodeBytes, encodePath, keyContext, parseAnswer, signRequest, stringField, type Answer,
+  Base64Value, contextJson, decodeBytes, encodePath, parseAnswer, signRequest, stringField, type Answer,
 } from './bodies';
 import { ekmError, exchangeError, httpError, malformedAnswer, type FailureContext } from './errors';
 import type { ServiceIdentity } from './identity';
@@ -20,7 +20,14 @@ import { EkmTransport, ExchangeFailure, type Endpoint, type EkmHttpResponse } fr
 import type { CallInfo, EkmClient, EkmConnectionSpec, ExternalKeyTarget } from './types';
 
 /** Service Directory's endpoint lookup (services/service-directory/lookup.ts), given when the server is built. */
-export type EndpointResolver = (serviceName: string, endpointFilter: string) => Promise<ReadonlyArray<{ address: string; port: number }>>;
+export type EndpointResolver = (serviceName: string, endpointFilter: string) => Promise<ResolvedEndpoints>;
+
+/**
+ * A resolution's endpoints. A resolver answers the same array while the
+ * service's endpoints are unchanged (Service Directory's lookup does), so
+ * the client builds each resolver's endpoints from it once.
+ */
+export type ResolvedEndpoints = ReadonlyArray<{ address: string; port: number }>;
 
 export interface EkmClientOptions {
   /** Signs the per-call tokens (identity.ts). */
@@ -88,6 +95,9 @@ class Client implements EkmClientHandle {
   readonly #transport: EkmTransport;
   readonly #log: Logger;
   readonly #deadlineMs: number;
+  // Endpoints with their agents, by resolution answer and resolver (an
+  // EkmConnection's resolver is one object while the connection is unchanged).
+  readonly #routed = new WeakMap<ResolvedEndpoints, WeakMap<object, Endpoint[]>>();
 
   constructor(private readonly options: EkmClientOptions) {
     this.metrics = options.metrics ?? new EkmMetrics();
@@ -114,13 +124,13 @@ class Client implements EkmClientHandle {
   }
 
   async wrap(target: ExternalKeyTarget, plaintext: Buffer, aad: Buffer, call: CallInfo): Promise<Buffer> {
-    const body = { plaintext: new Base64Value(plaintext), ...aadField(aad), additionalContext: keyContext(call) };
+    const body = { plaintext: new Base64Value(plaintext), ...aadField(aad), additionalContext: contextJson(call) };
     const { answer, res, route } = await this.#keyCall(target, 'wrap', body, call);
     return this.#bytes(answer, 'wrappedBlob', res, route, call, 'wrap');
   }
 
   async unwrap(target: ExternalKeyTarget, wrappedBlob: Buffer, aad: Buffer, call: CallInfo): Promise<Buffer> {
-    const body = { wrappedBlob: new Base64Value(wrappedBlob), ...aadField(aad), additionalContext: keyContext(call) };
+    const body = { wrappedBlob: new Base64Value(wrappedBlob), ...aadField(aad), additionalContext: contextJson(call) };
     // allowedCacheDuration is ignored: the KMS never caches an unwrap result (protocol).
     const { answer, res, route } = await this.#keyCall(target, 'unwrap', body, call);
     return this.#bytes(answer, 'plaintext', res, route, call, 'unwrap');
@@ -136,7 +146,7 @@ class Client implements EkmClientHandle {
   }
 
   async getPublicKey(target: ExternalKeyTarget, call: CallInfo): Promise<{ pem: string; algorithm: string }> {
-    const { answer, res, route } = await this.#keyCall(target, 'getPublicKey', { additionalContext: keyContext(call) }, call);
+    const { answer, res, route } = await this.#keyCall(target, 'getPublicKey', { additionalContext: contextJson(call) }, call);
     const pem = stringField(answer, 'pem');
     const algorithm = stringField(answer, 'algorithm');
     if (!pem || !/^-----BEGIN PUBLIC KEY-----/.test(pem.trim()) || !algorithm) {
@@ -147,7 +157,7 @@ class Client implements EkmClientHandle {
 
   async createKey(connection: EkmConnectionSpec, algorithm: string, requestId: string, call: CallInfo): Promise<string> {
     const route = await this.#spaceRoute(connection, call, 'createKey');
-    const body = { algorithm, requestId, additionalContext: keyContext(call) };
+    const body = { algorithm, requestId, additionalContext: contextJson(call) };
     const { answer, res } = await this.#send(route, 'createKey', 'POST', operationPath(route.urlPath, 'createKey'), body, call);
     const keyPath = stringField(answer, 'keyPath');
     if (!keyPath) {
@@ -157,7 +167,7 @@ class Client implements EkmClientHandle {
   }
 
   async destroyKey(target: ExternalKeyTarget, call: CallInfo): Promise<void> {
-    await this.#keyCall(target, 'destroyKey', { additionalContext: keyContext(call) }, call);
+    await this.#keyCall(target, 'destroyKey', { additionalContext: contextJson(call) }, call);
   }
 
   async verifyConnectivity(connection: EkmConnectionSpec, call: CallInfo): Promise<void> {
@@ -174,7 +184,7 @@ class Client implements EkmClientHandle {
     const op = 'checkCryptoSpacePermissions';
     const route = await this.#spaceRoute(connection, call, op);
     const wanted = [...(this.options.cryptoSpacePermissions ?? DEFAULT_CRYPTO_SPACE_PERMISSIONS)];
-    const { answer, res } = await this.#send(route, op, 'POST', operationPath(route.urlPath, op), { permissions: wanted, additionalContext: keyContext(call) }, call);
+    const { answer, res } = await this.#send(route, op, 'POST', operationPath(route.urlPath, op), { permissions: wanted, additionalContext: contextJson(call) }, call);
     const granted = new Set(Array.isArray(answer.permissions) ? answer.permissions.filter((p): p is string => typeof p === 'string') : []);
     const missing = wanted.filter((p) => !granted.has(p));
     if (missing.length === 0) return;
@@ -206,7 +216,7 @@ class Client implements EkmClientHandle {
     if (!resolver) throw fail(`Resolution failed: the EkmConnection ${connection.name} has no service resolver. Add one naming the EKM's Service Directory service.`);
     if (!this.options.resolve) throw new Error('the EKM client has no Service Directory resolver (options.resolve)');
     const filter = resolver.endpointFilter ? ` with endpoint_filter ${JSON.stringify(resolver.endpointFilter)}` : '';
-    let found: ReadonlyArray<{ address: string; port: number }>;
+    let found: ResolvedEndpoints;
     try {
       found = await this.options.resolve(resolver.serviceDirectoryService, resolver.endpointFilter);
     } catch (err) {
@@ -217,10 +227,7 @@ class Client implements EkmClientHandle {
       throw fail(`Resolution failed: Service Directory service ${resolver.serviceDirectoryService} has no endpoints${filter}. Register the EKM's replicas as its endpoints, or fix the endpoint_filter.`);
     }
     return {
-      endpoints: found.map((e) => {
-        const port = e.port || 443;
-        return { host: e.address, port, servername: resolver.hostname, agent: this.#pool.pinned(e.address, port, resolver.hostname, resolver.serverCertificates) };
-      }),
+      endpoints: this.#endpointsOf(found, resolver),
       audience: `https://${resolver.hostname}`,
       hostname: resolver.hostname,
       urlPath: encodePath(resourcePath),
@@ -228,6 +235,20 @@ class Client implements EkmClientHandle {
       ekmConnection: connection.name,
       vpc: true,
     };
+  }
+
+  #endpointsOf(found: ResolvedEndpoints, resolver: EkmConnectionSpec['serviceResolvers'][number]): Endpoint[] {
+    let byResolver = this.#routed.get(found);
+    if (!byResolver) this.#routed.set(found, (byResolver = new WeakMap()));
+    let endpoints = byResolver.get(resolver);
+    if (!endpoints) {
+      endpoints = found.map((e) => {
+        const port = e.port || 443;
+        return { host: e.address, port, servername: resolver.hostname, agent: this.#pool.pinned(e.address, port, resolver.hostname, resolver.serverCertificates) };
+      });
+      byResolver.set(resolver, endpoints);
+    }
+    return endpoints;
   }
 
   #uriRoute(keyUri: string, call: CallInfo, op: string): Route {

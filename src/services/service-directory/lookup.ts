@@ -24,10 +24,10 @@ export const MAX_ENDPOINTS = 100;
 
 /** An endpoint as the EKM client needs it. */
 export interface ResolvedEndpoint {
-  name: string;
-  address: string;
-  port: number;
-  annotations: Record<string, string>;
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+  readonly annotations: Readonly<Record<string, string>>;
 }
 
 /** max_endpoints as ResolveService reads it. */
@@ -44,6 +44,10 @@ export class EndpointLookup {
   // call: the checked name and the compiled filter are kept (both are pure
   // functions of the two strings; a bad one throws and is not kept).
   readonly #queries = new Map<string, { service: string; filter: DirectoryFilter; checked: CheckedFilter | undefined }>();
+  // The store answers the same frozen page while a service's endpoints are
+  // unchanged: its resolution is made once per page, and is the same array
+  // each time (the EKM client keys its connection routes on it).
+  readonly #resolved = new WeakMap<readonly EndpointRecord[], readonly ResolvedEndpoint[]>();
 
   constructor(private readonly store: DirectoryStore) {}
 
@@ -67,11 +71,16 @@ export class EndpointLookup {
    * the service does not exist; INVALID_ARGUMENT naming `name` or
    * `endpoint_filter` for a bad name or filter.
    */
-  resolve = async (name: string, endpointFilter: string, limit: number = MAX_ENDPOINTS): Promise<ResolvedEndpoint[]> => {
+  resolve = async (name: string, endpointFilter: string, limit: number = MAX_ENDPOINTS): Promise<readonly ResolvedEndpoint[]> => {
     const { service, filter, checked } = this.#query(name, endpointFilter);
     await this.service(service);
     const endpoints = await this.matching(service, filter, maxEndpoints(limit), checked);
-    return endpoints.map((e) => ({ name: e.name, address: e.address, port: e.port, annotations: { ...e.annotations } }));
+    let resolved = this.#resolved.get(endpoints);
+    if (!resolved) {
+      resolved = Object.freeze(endpoints.map((e) => Object.freeze({ name: e.name, address: e.address, port: e.port, annotations: Object.freeze({ ...e.annotations }) })));
+      this.#resolved.set(endpoints, resolved);
+    }
+    return resolved;
   };
 
   #query(name: string, endpointFilter: string): { service: string; filter: DirectoryFilter; checked: CheckedFilter | undefined } {
