@@ -19,7 +19,7 @@ import type { ServiceContext } from './services/context';
 import { createServices } from './services';
 import { EndpointLookup } from './services/service-directory';
 import { createEkmClient, identityKeyStore, type Jwks, ServiceIdentity } from './services/ekm-client';
-import { KeyMaterial } from './services/key-material';
+import { KeyMaterial } from './services/usable-version';
 import type { SchedulerRun } from './services/scheduler';
 import { openSqliteStore } from './store/sqlite';
 import type { Store } from './store/store';

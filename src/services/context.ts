@@ -6,7 +6,7 @@ import type { PageTokenCodec } from '../list/page-token';
 import type { Logger } from '../log';
 import type { Store } from '../store/store';
 import type { EkmClient } from './ekm-client/types';
-import type { KeyMaterial } from './key-material';
+import type { KeyMaterial } from './usable-version';
 
 export interface ServiceContext {
   store: Store;
