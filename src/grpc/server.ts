@@ -19,7 +19,6 @@ import { decodeMessage, encodeMessage, type Msg, service } from '../proto/regist
 import type { CallContext } from '../services/context';
 import { grpcMessage, statusDetailsBin } from './status';
 
-
 /** Largest request body accepted (all of Cloud KMS's fields fit well inside). */
 export const MAX_REQUEST_BYTES = 8 * 1024 * 1024;
 
