@@ -3,7 +3,10 @@
 // read again (asynchronously, one read at a time) when a token names a kid the
 // cache lacks, at most once per refresh interval, and in the background when
 // the cache is older than maxAge, so rotated-out keys stop being trusted.
-import { createPublicKey, type KeyObject } from 'node:crypto';
+// The keys kept are handed to jose as a local key set (jwt.ts verifies with
+// it); reading, refreshing and filtering the document is ours.
+import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createLocalJWKSet } from 'jose';
 import { readFile } from 'node:fs/promises';
 import * as https from 'node:https';
 import type { Clock } from '../clock';
@@ -31,14 +34,19 @@ const MIN_RSA_BITS = 2048;
 export interface JwkKey {
   kid: string | undefined;
   key: KeyObject;
+  /** The key as the document wrote it (what jose reads). */
+  jwk: JsonWebKey;
 }
+
+/** jose's key resolver over the keys a document kept. */
+export type KeySet = ReturnType<typeof createLocalJWKSet>;
 
 /** Only RSA (≥ 2048 bits) and EC P-256 signing keys are kept; others are skipped. */
 function parseKey(jwk: unknown): JwkKey | undefined {
   if (!isObject(jwk) || (jwk.use !== undefined && jwk.use !== 'sig')) return undefined;
   let key: KeyObject;
   try {
-    key = createPublicKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
+    key = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
   } catch {
     return undefined;
   }
@@ -46,7 +54,7 @@ function parseKey(jwk: unknown): JwkKey | undefined {
   const usable = key.asymmetricKeyType === 'rsa'
     ? (details?.modulusLength ?? 0) >= MIN_RSA_BITS
     : key.asymmetricKeyType === 'ec' && details?.namedCurve === 'prime256v1';
-  return usable ? { kid: typeof jwk.kid === 'string' ? jwk.kid : undefined, key } : undefined;
+  return usable ? { kid: typeof jwk.kid === 'string' ? jwk.kid : undefined, key, jwk: jwk as JsonWebKey } : undefined;
 }
 
 export function parseJwks(text: string): JwkKey[] {
@@ -80,6 +88,7 @@ function fetchText(url: string, ca: string | Buffer | undefined): Promise<string
 
 export class JwksSet {
   #keys: JwkKey[] = [];
+  #keySet: KeySet = createLocalJWKSet({ keys: [] });
   /** The keys read last, as one string, to tell whether a new read changed them. */
   #fingerprint: string | undefined;
   #loadedAt = Number.NEGATIVE_INFINITY;
@@ -115,20 +124,20 @@ export class JwksSet {
     if (now - this.#loadedAt > this.#maxAgeMs) void this.refreshQuietly(now);
   }
 
-  /** The keys that may have signed a token with this kid (all keys when the token has none). */
-  async keysFor(kid: string | undefined): Promise<KeyObject[]> {
-    const now = this.options.clock.now();
+  /** The issuer's keys for jose, read again in the background when stale. */
+  keySet(now: number): KeySet {
     this.refreshIfStale(now);
-    let found = this.match(kid);
-    if (found.length === 0 && now - this.#attemptedAt >= this.#refreshIntervalMs) {
-      await this.refreshQuietly(now);
-      found = this.match(kid);
-    }
-    return found;
+    return this.#keySet;
   }
 
-  private match(kid: string | undefined): KeyObject[] {
-    return this.#keys.filter((k) => kid === undefined || k.kid === kid).map((k) => k.key);
+  /**
+   * A token named a key the set lacks: the document is read again, at most
+   * once per refresh interval (resolves when the read, if any, is done).
+   */
+  async refreshForUnknownKey(now: number): Promise<boolean> {
+    if (now - this.#attemptedAt < this.#refreshIntervalMs && !this.#inflight) return false;
+    await this.refreshQuietly(now);
+    return true;
   }
 
   private refreshQuietly(now: number): Promise<void> {
@@ -144,6 +153,7 @@ export class JwksSet {
       .then((text) => {
         const before = this.#fingerprint;
         this.#keys = parseJwks(text);
+        this.#keySet = createLocalJWKSet({ keys: this.#keys.map((k) => k.jwk) as Parameters<typeof createLocalJWKSet>[0]['keys'] });
         this.#fingerprint = this.#keys.map((k) => `${k.kid ?? ''}:${k.key.export({ format: 'der', type: 'spki' }).toString('base64')}`).sort().join(' ');
         if (before !== undefined && before !== this.#fingerprint) this.options.onChange?.();
         if (this.#keys.length === 0) this.options.logger.error('JWKS has no usable key (RSA ≥ 2048 or EC P-256)', { issuer: this.issuer });

@@ -1,5 +1,5 @@
-// Bearer token verification (RFC 7519 JWT, RFC 7515 JWS compact form) as the
-// protocol asks (docs/ekm-protocol.md, "Authentication and authorization"):
+// Bearer token verification (RFC 7519 JWT, RFC 7515 JWS compact form), on
+// jose, as the protocol asks (docs/ekm-protocol.md, "Authentication and authorization"):
 // RS256 or ES256 only (never "none" or HMAC, whose key would be public), an
 // issuer this EKM trusts, a signature by one of that issuer's JWKS keys, `aud`
 // naming this EKM, `exp` in the future and `nbf`/`iat` not in the future
@@ -17,12 +17,12 @@
 // issuer's key set changes, so a key removed from the trust configuration
 // stops its tokens at once, not when they expire; every cache hit also has
 // the issuer's key set read again once it is older than its maximum age.
-import { verify, type KeyObject } from 'node:crypto';
+import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import type { Clock } from '../clock';
 import type { Logger } from '../log';
 import { unauthenticated } from './errors';
-import { isObject, type JsonObject } from './json';
-import { JwksSet } from './jwks';
+import type { JsonObject } from './json';
+import { JwksSet, type KeySet } from './jwks';
 
 export interface TrustedIssuer {
   /** The `iss` claim value. */
@@ -58,28 +58,36 @@ export interface TokenVerifierOptions {
 export const CERT_BINDING_CLAIM = 'ekm_cert_sha256';
 const DEFAULT_MAX_LIFETIME_MS = 3600_000;
 
-const ALGORITHMS: Readonly<Record<string, { keyType: 'rsa' | 'ec'; dsaEncoding?: 'ieee-p1363' }>> = {
-  RS256: { keyType: 'rsa' },
-  ES256: { keyType: 'ec', dsaEncoding: 'ieee-p1363' },
-};
+const ALGORITHMS = ['RS256', 'ES256'];
 const CACHE_LIMIT = 4096;
 const MAX_TOKEN_LENGTH = 16 * 1024;
-const BASE64URL = /^[A-Za-z0-9_-]*$/;
+const NOT_A_JWT = 'The bearer token is not a JWT.';
 
-function decodeSegment(segment: string): Buffer {
-  if (!BASE64URL.test(segment)) throw unauthenticated('The bearer token is not a JWT.');
-  return Buffer.from(segment, 'base64url');
-}
-
-function decodeJson(segment: string): JsonObject {
-  let value: unknown;
-  try {
-    value = JSON.parse(decodeSegment(segment).toString('utf8'));
-  } catch {
-    throw unauthenticated('The bearer token is not a JWT.');
+/** Our words for jose's refusals (its own messages never reach a caller). */
+function refusal(err: unknown): Error {
+  if (!(err instanceof joseErrors.JOSEError)) return unauthenticated(NOT_A_JWT);
+  switch (err.code) {
+    case 'ERR_JWT_EXPIRED':
+      return unauthenticated('The token has expired.');
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED': {
+      const claim = (err as joseErrors.JWTClaimValidationFailed).claim;
+      if (claim === 'aud') return unauthenticated('The token audience is not this EKM.');
+      if (claim === 'exp') return unauthenticated('The token has no expiry (exp).');
+      if (claim === 'nbf' || claim === 'iat') return unauthenticated(`The token is not valid yet (${claim}).`);
+      if (claim === 'iss') return unauthenticated('The token issuer is not trusted by this EKM.');
+      return unauthenticated(`The token's ${claim.slice(0, 40)} claim is invalid.`);
+    }
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+    case 'ERR_JOSE_NOT_SUPPORTED':
+      return unauthenticated('The token must be signed with RS256 or ES256.');
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+    case 'ERR_JWKS_NO_MATCHING_KEY':
+    case 'ERR_JWKS_MULTIPLE_MATCHING_KEYS':
+    case 'ERR_JWK_INVALID':
+      return unauthenticated('The token signature does not verify with the issuer\'s keys.');
+    default:
+      return unauthenticated(NOT_A_JWT);
   }
-  if (!isObject(value)) throw unauthenticated('The bearer token is not a JWT.');
-  return value;
 }
 
 function bearer(authorization: string | undefined): string {
@@ -164,46 +172,64 @@ export class TokenVerifier {
   }
 
   private async verifyFresh(token: string, now: number): Promise<VerifiedCaller> {
-    const parts = token.split('.');
-    if (parts.length !== 3) throw unauthenticated('The bearer token is not a JWT.');
-    const header = decodeJson(parts[0]);
-    const claims = decodeJson(parts[1]);
-    const alg = typeof header.alg === 'string' ? ALGORITHMS[header.alg] : undefined;
-    if (!alg || header.crit !== undefined) throw unauthenticated('The token must be signed with RS256 or ES256.');
-    const issuer = typeof claims.iss === 'string' ? this.#issuers.get(claims.iss) : undefined;
-    if (!issuer) throw unauthenticated('The token issuer is not trusted by this EKM.');
-    const kid = typeof header.kid === 'string' ? header.kid : undefined;
-    const keys = (await issuer.keysFor(kid)).filter((k) => k.asymmetricKeyType === alg.keyType);
-    const input = Buffer.from(`${parts[0]}.${parts[1]}`, 'ascii');
-    const signature = decodeSegment(parts[2]);
-    if (!keys.some((key) => this.signatureValid(key, alg.dsaEncoding, input, signature))) {
-      throw unauthenticated('The token signature does not verify with the issuer\'s keys.');
-    }
-    return this.checkClaims(claims, issuer.issuer, now);
-  }
-
-  private signatureValid(key: KeyObject, dsaEncoding: 'ieee-p1363' | undefined, input: Buffer, signature: Buffer): boolean {
+    let header: ReturnType<typeof decodeProtectedHeader>;
+    let unverified: JWTPayload;
     try {
-      return verify('sha256', input, dsaEncoding ? { key, dsaEncoding } : key, signature);
+      header = decodeProtectedHeader(token);
+      unverified = decodeJwt(token);
     } catch {
-      return false;
+      throw unauthenticated(NOT_A_JWT);
+    }
+    if (typeof header.alg !== 'string' || !ALGORITHMS.includes(header.alg) || header.crit !== undefined) {
+      throw unauthenticated('The token must be signed with RS256 or ES256.');
+    }
+    const issuer = typeof unverified.iss === 'string' ? this.#issuers.get(unverified.iss) : undefined;
+    if (!issuer) throw unauthenticated('The token issuer is not trusted by this EKM.');
+    let payload: JWTPayload;
+    try {
+      payload = await this.#verified(token, issuer.keySet(now), now);
+    } catch (err) {
+      // A key the set lacks: the issuer may have rotated; its document is read again (rate-limited) and tried once more.
+      if (!(err instanceof joseErrors.JWKSNoMatchingKey) || !(await issuer.refreshForUnknownKey(now))) throw refusal(err);
+      try {
+        payload = await this.#verified(token, issuer.keySet(now), now);
+      } catch (again) {
+        throw refusal(again);
+      }
+    }
+    return this.checkClaims(payload as JsonObject, issuer.issuer, now);
+  }
+
+  /** jose's verification: signature by one of the keys, algorithm, audience, exp, nbf (and iat) under the skew. */
+  async #verified(token: string, keys: KeySet, now: number): Promise<JWTPayload> {
+    const options = {
+      algorithms: ALGORITHMS,
+      audience: [...this.#audiences],
+      requiredClaims: ['exp'],
+      currentDate: new Date(now),
+      clockTolerance: this.#skewMs / 1000,
+    };
+    try {
+      return (await jwtVerify(token, keys, options)).payload;
+    } catch (err) {
+      // No kid and several keys of the type: each is tried (jose yields them).
+      if (!(err instanceof joseErrors.JWKSMultipleMatchingKeys)) throw err;
+      for await (const key of err) {
+        try {
+          return (await jwtVerify(token, key, options)).payload;
+        } catch (inner) {
+          if (!(inner instanceof joseErrors.JWSSignatureVerificationFailed)) throw inner;
+        }
+      }
+      throw new joseErrors.JWSSignatureVerificationFailed();
     }
   }
 
+  /** What jose does not check: iat not in the future, the lifetime, the certificate binding, a verified email. */
   private checkClaims(claims: JsonObject, issuer: string, now: number): VerifiedCaller {
-    const aud = claims.aud;
-    const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
-    if (!audiences.some((a) => typeof a === 'string' && this.#audiences.has(a))) {
-      throw unauthenticated('The token audience is not this EKM.');
-    }
-    if (typeof claims.exp !== 'number') throw unauthenticated('The token has no expiry (exp).');
-    const expiresAt = claims.exp * 1000;
-    if (now > expiresAt + this.#skewMs) throw unauthenticated('The token has expired.');
-    for (const name of ['nbf', 'iat'] as const) {
-      const value = claims[name];
-      if (value !== undefined && (typeof value !== 'number' || value * 1000 > now + this.#skewMs)) {
-        throw unauthenticated(`The token is not valid yet (${name}).`);
-      }
+    const expiresAt = (claims.exp as number) * 1000;
+    if (claims.iat !== undefined && (typeof claims.iat !== 'number' || claims.iat * 1000 > now + this.#skewMs)) {
+      throw unauthenticated('The token is not valid yet (iat).');
     }
     const issuedAt = typeof claims.iat === 'number' ? claims.iat * 1000 : now;
     if (expiresAt - issuedAt > this.#maxLifetimeMs) {

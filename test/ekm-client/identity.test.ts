@@ -75,7 +75,8 @@ void test('tokens verify with the reference EKM verifier, are cached, and renew 
       issuers: [{ issuer: 'https://kms.example/', jwks }], audiences: ['https://ekm.example'], clock, logger: silentLogger,
     });
     const cert = 'ab'.repeat(32);
-    const token = identity.token('p', 'https://ekm.example', cert);
+    const token = await identity.token('p', 'https://ekm.example', cert);
+    assert.equal(identity.token('p', 'https://ekm.example', cert), token, 'a signed token is then answered at once');
     const header = JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString('utf8')) as Record<string, unknown>;
     assert.deepEqual(header, { alg: 'ES256', kid: identity.kid, typ: 'JWT' });
     const caller = await verifier.verify(`Bearer ${token}`);
@@ -86,11 +87,13 @@ void test('tokens verify with the reference EKM verifier, are cached, and renew 
 
     clock.advance(39_000);
     assert.equal(identity.token('p', 'https://ekm.example', cert), token, 'reused until 20 s before expiry');
-    assert.notEqual(identity.token('p', 'https://other.example', cert), token, 'one token per audience');
-    assert.notEqual(identity.token('q', 'https://ekm.example', cert), token, 'one token per project');
-    assert.notEqual(identity.token('p', 'https://ekm.example', 'cd'.repeat(32)), token, 'one token per EKM certificate');
+    assert.notEqual(await identity.token('p', 'https://other.example', cert), token, 'one token per audience');
+    assert.notEqual(await identity.token('q', 'https://ekm.example', cert), token, 'one token per project');
+    assert.notEqual(await identity.token('p', 'https://ekm.example', 'cd'.repeat(32)), token, 'one token per EKM certificate');
     clock.advance(1_000);
-    const renewed = identity.token('p', 'https://ekm.example', cert);
+    const pending = identity.token('p', 'https://ekm.example', cert);
+    assert.equal(identity.token('p', 'https://ekm.example', cert), pending, 'calls during a signature share it');
+    const renewed = await pending;
     assert.notEqual(renewed, token);
     await verifier.verify(`Bearer ${renewed}`);
   } finally {

@@ -73,7 +73,7 @@ void test('connections are pooled, the request carries the KMS context, and metr
 void test('the token is reused within its lifetime and names the project identity and the EKM audience', async () => {
   const f = await startFixture();
   try {
-    const token = f.identity.token(PROJECT, 'https://ekm.test', f.ekm.server.sha256Fingerprint);
+    const token = await f.identity.token(PROJECT, 'https://ekm.test', f.ekm.server.sha256Fingerprint);
     assert.equal(f.identity.token(PROJECT, 'https://ekm.test', f.ekm.server.sha256Fingerprint), token);
     const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8')) as Record<string, unknown>;
     assert.equal(claims.aud, 'https://ekm.test');

@@ -204,3 +204,37 @@ void test('cached verifications are dropped when the trusted keys change', async
   assert.equal((await verifier.verify(`Bearer ${kept}`)).email, CALLER, 'tokens of the remaining key verify again');
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+void test('every refusal is in our words: no message of the JWT library reaches a caller', async () => {
+  const clock = new ManualClock(T0);
+  const es = TokenSigner.generate(ISSUER, 'ES256');
+  const { verifier, dir } = await verifierFor([es], clock);
+  fs.rmSync(dir, { recursive: true, force: true });
+  const now = Math.floor(T0 / 1000);
+  const claims = { iss: ISSUER, aud: AUDIENCE, email: CALLER, email_verified: true, exp: now + 60 };
+  const good = es.token({ email: CALLER, audience: AUDIENCE }, T0);
+  const [h, p, sig] = good.split('.');
+  const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const cases: Record<string, string> = {
+    'not base64url': `${h}.${p}.%%%`,
+    'four segments': `${good}.x`,
+    'header not JSON': `${Buffer.from('{').toString('base64url')}.${p}.${sig}`,
+    'payload not JSON': `${h}.${Buffer.from('[').toString('base64url')}.${sig}`,
+    'payload an array': `${h}.${b64([1])}.${sig}`,
+    'flipped signature bit': `${h}.${p}.${sig.slice(0, -2)}${sig.endsWith('A') ? 'B' : 'A'}${sig.slice(-1)}`,
+    'alg none': `${b64({ alg: 'none' })}.${p}.`,
+    'unknown kid': es.signRaw({ alg: 'ES256', kid: 'nobody' }, claims),
+    'aud with a port': es.signRaw({ alg: 'ES256', kid: es.kid }, { ...claims, aud: `${AUDIENCE}:443` }),
+    'exp a string': es.signRaw({ alg: 'ES256', kid: es.kid }, { ...claims, exp: 'soon' }),
+    'nbf a string': es.signRaw({ alg: 'ES256', kid: es.kid }, { ...claims, nbf: 'now' }),
+    'iss a number': es.signRaw({ alg: 'ES256', kid: es.kid }, { ...claims, iss: 7 }),
+  };
+  for (const [name, token] of Object.entries(cases)) {
+    await assert.rejects(verifier.verify(`Bearer ${token}`), (err: unknown) => {
+      assert.ok(err instanceof KmsError && err.code === Code.UNAUTHENTICATED, name);
+      assert.match(err.message, /^The (bearer )?token/, `${name}: ${err.message}`);
+      assert.doesNotMatch(err.message, /JWS|JWT Claims|"[a-z]+" claim|Invalid Compact/, `${name}: ${err.message}`);
+      return true;
+    });
+  }
+});

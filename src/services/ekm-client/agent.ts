@@ -193,7 +193,7 @@ export class EkmAgent {
    * the SHA-256 of the certificate that connection's peer presented (tokens
    * are bound to it), and reads the answer; failures are AttemptFailures.
    */
-  request(target: ConnectTarget, build: (peerSha256: string) => Buffer, headRequest: boolean, limits: RequestLimits): PendingAnswer {
+  request(target: ConnectTarget, build: (peerSha256: string) => Buffer | Promise<Buffer>, headRequest: boolean, limits: RequestLimits): PendingAnswer {
     let cancelled: AttemptFailure | undefined;
     let onCancel: (() => void) | undefined;
     /** One step that waits (for room, a connection, an answer); cancel() stops it with `cancelled`. */
@@ -221,27 +221,30 @@ export class EkmAgent {
         );
       });
 
-    const exchange = (connection: Connection): Promise<Http1Answer> =>
+    const exchange = (connection: Connection, request: Buffer): Promise<Http1Answer> =>
       stage<Http1Answer>((resolve, reject) => {
         const parser = new AnswerParser(headRequest, limits.maxResponseBytes, target.endpoint);
-        let request: Buffer;
-        try {
-          request = build(connection.peerSha256);
-        } catch (err) {
-          this.release(connection);
-          reject(err);
-          return () => undefined;
-        }
         connection.send(request, parser, (err) => (err === undefined ? resolve({ status: parser.status, headers: parser.headers, body: parser.body() }) : reject(err)));
         return () => connection.abort(cancelled);
       });
+
+    /** The request for this connection (its token is bound to the peer's certificate); a failure gives the connection back. */
+    const requestFor = async (connection: Connection): Promise<Buffer> => {
+      try {
+        const request = build(connection.peerSha256);
+        return request instanceof Buffer ? request : await request;
+      } catch (err) {
+        this.release(connection);
+        throw err;
+      }
+    };
 
     const run = async (): Promise<Http1Answer> => {
       // A kept-alive connection the EKM has just closed fails before any answer: the request goes again, once, on a new connection.
       for (let attempt = 0; ; attempt++) {
         const connection = await stage<Connection>((resolve, reject) => this.#acquire(target, limits, attempt === 0, resolve, reject));
         try {
-          return await exchange(connection);
+          return await exchange(connection, await requestFor(connection));
         } catch (err) {
           if (!(err instanceof StaleConnection)) throw err;
           if (attempt > 0) throw new AttemptFailure('connection', target.endpoint, 'ECONNRESET', 'the connection closed before an answer');

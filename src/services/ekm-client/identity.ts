@@ -3,8 +3,10 @@
 // service-{projectNumber}@gcp-sa-ekms.iam.gserviceaccount.com; every EKM call
 // carries a short-lived ES256 JWT naming that identity, signed by one P-256 key
 // the KMS generates once. The private key is kept only sealed under the root
-// key (in the store's settings); an EKM trusts the KMS by its JWKS.
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+// key (in the store's settings); an EKM trusts the KMS by its JWKS. Tokens
+// are signed with jose.
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { SignJWT } from 'jose';
 import { systemClock, type Clock } from '../../clock';
 
 /** The default `iss` of the KMS's tokens: an EKM's trust configuration names it beside the JWKS. */
@@ -96,8 +98,6 @@ function projectId(project: string): string {
   return m ? m[1] : project;
 }
 
-const b64url = (value: unknown): string => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
-
 /** RFC 7638 thumbprint: stable for the key, so the kid needs no storing. */
 function thumbprint(jwk: { crv?: string; kty?: string; x?: string; y?: string }): string {
   const canonical = JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y });
@@ -136,7 +136,7 @@ export class ServiceIdentity {
   readonly #privateKey: KeyObject;
   readonly #jwk: Jwk;
   readonly #clock: Clock;
-  readonly #tokens = new Map<string, { token: string; refreshAt: number }>();
+  readonly #tokens = new Map<string, { token: string | Promise<string>; refreshAt: number }>();
 
   private constructor(privateKey: KeyObject, options: ServiceIdentityOptions) {
     if (privateKey.asymmetricKeyType !== 'ec' || privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
@@ -178,9 +178,11 @@ export class ServiceIdentity {
   /**
    * A bearer token for project's identity to the EKM named by audience, bound
    * to the certificate (SHA-256 hex) that EKM's connection presented; reused
-   * until TOKEN_REFRESH_MARGIN_SECONDS before it expires.
+   * until TOKEN_REFRESH_MARGIN_SECONDS before it expires. A reused token is
+   * answered at once; a new one is signed asynchronously (jose), once however
+   * many calls ask for it meanwhile.
    */
-  token(project: string, audience: string, certSha256: string): string {
+  token(project: string, audience: string, certSha256: string): string | Promise<string> {
     const cacheKey = `${project}\0${audience}\0${certSha256}`;
     const now = this.#clock.now();
     const cached = this.#tokens.get(cacheKey);
@@ -188,13 +190,25 @@ export class ServiceIdentity {
     const iat = Math.floor(now / 1000);
     const exp = iat + TOKEN_LIFETIME_SECONDS;
     const email = this.email(project);
-    const header = { alg: 'ES256', kid: this.kid, typ: 'JWT' };
-    const claims = { iss: this.issuer, aud: audience, sub: email, email, email_verified: true, iat, exp, [CERT_BINDING_CLAIM]: certSha256 };
-    const input = `${b64url(header)}.${b64url(claims)}`;
-    const signature = sign('sha256', Buffer.from(input, 'ascii'), { key: this.#privateKey, dsaEncoding: 'ieee-p1363' });
-    const token = `${input}.${signature.toString('base64url')}`;
+    const signing = new SignJWT({ email, email_verified: true, [CERT_BINDING_CLAIM]: certSha256 })
+      .setProtectedHeader({ alg: 'ES256', kid: this.kid, typ: 'JWT' })
+      .setIssuer(this.issuer)
+      .setAudience(audience)
+      .setSubject(email)
+      .setIssuedAt(iat)
+      .setExpirationTime(exp)
+      .sign(this.#privateKey);
+    const entry = { token: signing as string | Promise<string>, refreshAt: (exp - TOKEN_REFRESH_MARGIN_SECONDS) * 1000 };
     if (this.#tokens.size >= TOKEN_CACHE_LIMIT) this.#tokens.delete(this.#tokens.keys().next().value as string);
-    this.#tokens.set(cacheKey, { token, refreshAt: (exp - TOKEN_REFRESH_MARGIN_SECONDS) * 1000 });
-    return token;
+    this.#tokens.set(cacheKey, entry);
+    signing.then(
+      (token) => {
+        entry.token = token;
+      },
+      () => {
+        if (this.#tokens.get(cacheKey) === entry) this.#tokens.delete(cacheKey);
+      },
+    );
+    return signing;
   }
 }

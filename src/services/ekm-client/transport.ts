@@ -41,7 +41,7 @@ export interface EkmHttpRequest {
   /** A JSON object (bodyJson in bodies.ts writes it). */
   body?: object;
   /** The bearer token for a connection whose peer presented the certificate with this SHA-256 (hex). */
-  token: (peerSha256: string) => string;
+  token: (peerSha256: string) => string | Promise<string>;
   /** The metrics `method` label: the EKM operation. */
   operation: string;
   /** The metrics `ekm_connection` label. */
@@ -204,7 +204,12 @@ export class EkmTransport {
     }
     const pending = ep.agent.request(
       { host: ep.host, port: ep.port, servername: ep.servername, endpoint, lookup: this.#lookup },
-      (peerSha256) => requestBytes(ep, { method: request.method, path: request.path, token: request.token(peerSha256) }, payload),
+      (peerSha256) => {
+        const token = request.token(peerSha256);
+        return typeof token === 'string'
+          ? requestBytes(ep, { method: request.method, path: request.path, token }, payload)
+          : token.then((t) => requestBytes(ep, { method: request.method, path: request.path, token: t }, payload));
+      },
       false,
       {
         connectTimeoutMs: Math.max(1, Math.min(this.options.connectTimeoutMs, remainingMs)),
