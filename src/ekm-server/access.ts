@@ -3,7 +3,8 @@
 // audit fields before anything else can fail.
 import { failedPrecondition, unimplemented } from '../errors';
 import type { AuditFields } from './audit';
-import { permissionDenied } from './errors';
+import { Code } from '../errors';
+import { fieldError, permissionDenied } from './errors';
 import type { VerifiedCaller } from './jwt';
 import { readReason, type JsonObject, type ReasonReading } from './json';
 import type { KeyKind } from './algorithms';
@@ -19,6 +20,9 @@ export interface OperationContext {
   audit: AuditFields;
 }
 
+/** The request field a reason denial names. */
+export const REASON_FIELD = 'additionalContext.accessReasonContext.reason';
+
 export function reasonLabel(reason: ReasonReading): string | null {
   if (reason.kind === 'known') return reason.reason;
   return reason.kind === 'missing' ? null : `UNRECOGNIZED:${reason.raw}`;
@@ -32,7 +36,11 @@ export function authorize(ctx: OperationContext, policy: FullPolicy, op: PolicyO
   ctx.audit.decision = denial ? 'DENIED' : 'ALLOWED';
   if (denial === 'caller') throw permissionDenied(`${ctx.caller.email} may not use ${ctx.target}.`);
   if (denial === 'reason') {
-    throw permissionDenied(`The access reason ${ctx.audit.reason ?? '(none)'} is not allowed for ${op} on ${ctx.target}.`);
+    throw fieldError(
+      REASON_FIELD,
+      `The access reason ${ctx.audit.reason ?? '(none)'} is not allowed for ${op} on ${ctx.target}.`,
+      Code.PERMISSION_DENIED,
+    );
   }
 }
 

@@ -26,9 +26,9 @@ export class AdminClient {
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
             try {
-              const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as T & { error?: { status?: string; message?: string } };
+              const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as T & { code?: number; message?: string };
               if (res.statusCode === 200) resolve(parsed);
-              else reject(new KmsError(Code[parsed.error?.status as keyof typeof Code] ?? Code.UNKNOWN, parsed.error?.message ?? `admin call answered ${res.statusCode}`));
+              else reject(new KmsError(typeof parsed.code === 'number' && Code[parsed.code] ? parsed.code : Code.UNKNOWN, parsed.message ?? `admin call answered ${res.statusCode}`));
             } catch (err) {
               reject(err as Error);
             }

@@ -130,13 +130,13 @@ function handler(deps: AdminDeps) {
     const name = match && Object.hasOwn(methods, match[1]) ? match[1] : undefined;
     let result = await answer(methods, name, req, res, deps.logger);
     if (name !== undefined && req.method === 'POST') {
-      const error = isObject(result.body) && isObject(result.body.error) ? result.body.error : undefined;
+      const error = result.status >= 400 && isObject(result.body) && typeof result.body.code === 'number' ? result.body : undefined;
       try {
         deps.audit.write(auditLine({
           operation: `admin.${name}`, keyPath: result.target ?? null, caller: OPERATOR, reason: null, decision: 'ALLOWED',
         }, {
           time: new Date(deps.clock.now()).toISOString(), requestId: randomUUID(),
-          status: error ? String(error.status ?? `HTTP_${result.status}`) : 'OK',
+          status: error ? Code[error.code as number] ?? `HTTP_${result.status}` : 'OK',
           httpStatus: result.status, latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
         }));
       } catch (err) {

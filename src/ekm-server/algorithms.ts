@@ -4,7 +4,7 @@
 // 2048/3072/4096 signing keys. Signing itself reuses the project's crypto
 // primitives (src/crypto), which implement Cloud KMS' signature schemes.
 import { generateKeyPair, randomBytes } from 'node:crypto';
-import { invalidArgument } from '../errors';
+import { fieldError } from './errors';
 import { algorithmInfo, type AlgorithmInfo } from '../crypto/algorithms';
 
 export type KeyKind = 'wrap' | 'sign';
@@ -54,8 +54,8 @@ export function storedAlgorithm(name: string): EkmAlgorithm {
 export function requestedAlgorithm(value: unknown): EkmAlgorithm {
   const alg = typeof value === 'number' ? BY_NUMBER.get(value) : typeof value === 'string' ? BY_NAME.get(value) : undefined;
   if (alg) return alg;
-  if (value === undefined || value === null) throw invalidArgument('algorithm is required.');
-  throw invalidArgument(`algorithm must be one of ${EKM_ALGORITHMS.map((a) => a.name).join(', ')}.`);
+  if (value === undefined || value === null) throw fieldError('algorithm', 'algorithm is required.');
+  throw fieldError('algorithm', `algorithm must be one of ${EKM_ALGORITHMS.map((a) => a.name).join(', ')}.`);
 }
 
 const ENCODING = { privateKeyEncoding: { type: 'pkcs8', format: 'der' }, publicKeyEncoding: { type: 'spki', format: 'der' } } as const;

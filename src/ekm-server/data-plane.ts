@@ -1,7 +1,7 @@
 // The data plane (docs/ekm-protocol.md, "Data plane"): wrap, unwrap,
 // asymmetricSign and getPublicKey. Each handler authorizes, checks the key,
 // parses its fields, and calls the crypto.
-import { invalidArgument } from '../errors';
+import { fieldError } from './errors';
 import { signData, signDigest } from '../crypto/asymmetric';
 import type {
   AsymmetricSignResponse, GetPublicKeyResponse, KeyOperation, UnwrapResponse, WrapResponse,
@@ -37,16 +37,16 @@ function signWith(key: LoadedKey, body: OperationContext['body']): Buffer {
   const info = key.algorithm.signing!;
   const data = bytesField(body, 'data', { maxBytes: MAX_DATA_BYTES });
   if (body.digest !== undefined && body.digest !== null) {
-    if (data) throw invalidArgument('Set digest or data, not both.');
-    if (!isObject(body.digest)) throw invalidArgument('digest must be an object with one of sha256, sha384, sha512.');
+    if (data) throw fieldError('digest', 'Set digest or data, not both.');
+    if (!isObject(body.digest)) throw fieldError('digest', 'digest must be an object with one of sha256, sha384, sha512.');
     const digest = body.digest;
     const present = DIGEST_FIELDS.filter((f) => digest[f] !== undefined);
     if (present.length !== 1 || present[0] !== info.hash) {
-      throw invalidArgument(`digest must carry exactly one field, ${info.hash}, for algorithm ${info.name}.`);
+      throw fieldError('digest', `digest must carry exactly one field, ${info.hash}, for algorithm ${info.name}.`);
     }
     return signDigest(info, key.privateKey!, requiredBytes(digest, info.hash, 64, 'digest.'));
   }
-  if (!data) throw invalidArgument('digest or data is required.');
+  if (!data) throw fieldError('digest', 'digest or data is required.');
   return signData(info, key.privateKey!, data);
 }
 

@@ -26,7 +26,7 @@ import { controlPlane } from './control-plane';
 import { isDataOperation, runDataOperation } from './data-plane';
 import { HttpFault, errorAnswer, internal } from './errors';
 import { collectBody, sendJson } from './http';
-import { isHealthCheck, kmsResource, parseJsonObject, type JsonObject } from './json';
+import { isHealthCheck, kmsResource, parseRequestBody, type JsonObject } from './json';
 import type { TokenVerifier, VerifiedCaller } from './jwt';
 import type { KeyManager } from './keys';
 import { describeRoute, resolveRoute, type Route } from './routes';
@@ -161,7 +161,7 @@ class Operations {
     let cached: object | undefined;
     const authorization = e.req.headers.authorization;
     try {
-      body = route.kind === 'info' ? {} : parseJsonObject(raw);
+      body = route.kind === 'info' ? {} : parseRequestBody(raw);
       e.audit.kmsResource = kmsResource(body);
       if (isHealthCheck(body)) e.audit.healthCheck = true;
       cached = this.#runCached(route, body, e.audit, authorization, e.req.socket);

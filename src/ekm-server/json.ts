@@ -1,9 +1,12 @@
-// Reading proto3-JSON request bodies: bytes as base64 (standard or URL-safe,
-// padding optional, as proto3 JSON parsers accept), enums by name or number.
-// Malformed input is INVALID_ARGUMENT naming the field. Unknown fields are
-// ignored so an older EKM keeps serving a newer KMS.
+// Reading proto3-JSON request bodies leniently, as partner EKMs do: field
+// names in lowerCamelCase or snake_case (the proto's own names), `null` as
+// absent, unknown fields ignored (so an older EKM keeps serving a newer KMS);
+// bytes as base64 (standard or URL-safe, padding optional), enums by name or
+// number. Malformed input is INVALID_ARGUMENT with a field violation naming
+// the field.
 import { decodeBase64 } from '../base64';
 import { invalidArgument } from '../errors';
+import { fieldError } from './errors';
 import { jsonDepthWithin, MAX_JSON_DEPTH } from '../http-intake';
 import { ACCESS_REASONS, type AccessReason } from '../protocol/ekm';
 
@@ -23,6 +26,30 @@ export function parseJsonObject(body: Buffer): JsonObject {
   return value;
 }
 
+/** A protocol request body (data and control plane), read leniently: see normalised(). */
+export function parseRequestBody(body: Buffer): JsonObject {
+  return normalised(parseJsonObject(body));
+}
+
+const SNAKE = /_([a-z0-9])/g;
+
+/**
+ * The body with snake_case names as lowerCamelCase and nulls dropped, at
+ * every depth. Where a body gives both forms of one name, the lowerCamelCase
+ * one wins (proto3 JSON parsers refuse such a body; partners take either).
+ */
+function normalised(obj: JsonObject): JsonObject {
+  const out: JsonObject = {};
+  for (const [key, value] of Object.entries(obj)) {
+    // null is absent; a "__proto__" member would become the object's prototype if assigned.
+    if (value === null || key === '__proto__') continue;
+    const name = key.includes('_') ? key.replace(SNAKE, (_, c: string) => c.toUpperCase()) : key;
+    if (name !== key && Object.hasOwn(obj, name) && obj[name] !== null) continue;
+    out[name] = isObject(value) ? normalised(value) : Array.isArray(value) ? value.map((v) => (isObject(v) ? normalised(v) : v)) : value;
+  }
+  return out;
+}
+
 export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -37,13 +64,13 @@ export function bytesField(obj: JsonObject, name: string, rule: BytesRule, prefi
   const value = obj[name];
   const field = `${prefix}${name}`;
   if (value === undefined || value === null) {
-    if (rule.required) throw invalidArgument(`${field} is required.`);
+    if (rule.required) throw fieldError(field, `${field} is required.`);
     return undefined;
   }
-  if (typeof value !== 'string') throw invalidArgument(`${field} must be a base64 string.`);
+  if (typeof value !== 'string') throw fieldError(field, `${field} must be a base64 string.`);
   const bytes = decodeBase64(value);
-  if (bytes === undefined) throw invalidArgument(`${field} is not valid base64.`);
-  if (bytes.length > rule.maxBytes) throw invalidArgument(`${field} must be at most ${rule.maxBytes} bytes.`);
+  if (bytes === undefined) throw fieldError(field, `${field} is not valid base64.`);
+  if (bytes.length > rule.maxBytes) throw fieldError(field, `${field} must be at most ${rule.maxBytes} bytes.`);
   return bytes;
 }
 
@@ -54,8 +81,8 @@ export function requiredBytes(obj: JsonObject, name: string, maxBytes: number, p
 export function stringField(obj: JsonObject, name: string, maxLength: number): string | undefined {
   const value = obj[name];
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') throw invalidArgument(`${name} must be a string.`);
-  if (value.length > maxLength) throw invalidArgument(`${name} must be at most ${maxLength} characters.`);
+  if (typeof value !== 'string') throw fieldError(name, `${name} must be a string.`);
+  if (value.length > maxLength) throw fieldError(name, `${name} must be at most ${maxLength} characters.`);
   return value;
 }
 
@@ -63,9 +90,9 @@ export function stringListField(obj: JsonObject, name: string, maxItems: number)
   const value = obj[name];
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
-    throw invalidArgument(`${name} must be a list of strings.`);
+    throw fieldError(name, `${name} must be a list of strings.`);
   }
-  if (value.length > maxItems) throw invalidArgument(`${name} must have at most ${maxItems} entries.`);
+  if (value.length > maxItems) throw fieldError(name, `${name} must have at most ${maxItems} entries.`);
   return value as string[];
 }
 

@@ -5,10 +5,11 @@
 // top-level fields (a field present on the key replaces the space's field).
 // For an operation with reason R, a caller is allowed when
 //   1. its verified email is in `callers` (compared in lower case), and
-//   2. R is missing, REASON_UNSPECIFIED or not a reason this EKM knows:
-//        allowed only when `allowMissingReason` is true;
-//      otherwise the list reasons[op] ?? reasons.default decides, and when
-//      neither is set every known reason is allowed.
+//   2. the list reasons[op] ?? reasons.default allows R, or, when neither
+//      is set, R is a reason this EKM knows. A list names a missing reason
+//      (or REASON_UNSPECIFIED) with the pseudo-reason KAJ_UNAVAILABLE, and a
+//      reason this EKM does not know with KAJ_UNKNOWN, as partner EKMs do;
+//      `allowMissingReason: true` allows both for every operation.
 import { invalidArgument } from '../errors';
 import { ACCESS_REASONS } from '../protocol/ekm';
 import type { ReasonReading } from './json';
@@ -35,8 +36,12 @@ export interface FullPolicy {
 export const EMPTY_POLICY: FullPolicy = Object.freeze({ callers: [], reasons: {}, allowMissingReason: false });
 
 const REASON_KEYS: readonly string[] = [...POLICY_OPERATIONS, 'default'];
-/** REASON_UNSPECIFIED is not listable: a missing reason is governed by allowMissingReason. */
-const LISTABLE_REASONS: readonly string[] = ACCESS_REASONS.filter((r) => r !== 'REASON_UNSPECIFIED');
+/** A missing reason (or REASON_UNSPECIFIED) in a policy's lists. */
+export const KAJ_UNAVAILABLE = 'KAJ_UNAVAILABLE';
+/** A reason this EKM does not know, in a policy's lists. */
+export const KAJ_UNKNOWN = 'KAJ_UNKNOWN';
+/** REASON_UNSPECIFIED is not listable: a missing reason is KAJ_UNAVAILABLE. */
+const LISTABLE_REASONS: readonly string[] = [...ACCESS_REASONS.filter((r) => r !== 'REASON_UNSPECIFIED'), KAJ_UNAVAILABLE, KAJ_UNKNOWN];
 const MAX_CALLERS = 1000;
 const EMAIL = /^[^\s@]{1,128}@[^\s@]{1,255}$/;
 
@@ -58,7 +63,7 @@ function validReasons(value: unknown): Partial<Record<ReasonKey, string[]>> {
     if (!Array.isArray(list)) throw invalidArgument(`policy.reasons.${op} must be a list of reason names.`);
     for (const r of list) {
       if (typeof r !== 'string' || !LISTABLE_REASONS.includes(r)) {
-        throw invalidArgument(`policy.reasons.${op}: ${JSON.stringify(r)} is not an AccessReason name (REASON_UNSPECIFIED is governed by allowMissingReason).`);
+        throw invalidArgument(`policy.reasons.${op}: ${JSON.stringify(r)} is not an AccessReason name, KAJ_UNAVAILABLE or KAJ_UNKNOWN (REASON_UNSPECIFIED is KAJ_UNAVAILABLE).`);
       }
     }
     out[op as ReasonKey] = [...new Set(list as string[])];
@@ -107,9 +112,10 @@ export function callerAllowed(policy: FullPolicy, email: string): boolean {
 }
 
 export function reasonAllowed(policy: FullPolicy, op: PolicyOperation, reason: ReasonReading): boolean {
-  if (reason.kind !== 'known') return policy.allowMissingReason;
   const list = policy.reasons[op] ?? policy.reasons.default;
-  return list === undefined || list.includes(reason.reason);
+  if (reason.kind === 'known') return list === undefined || list.includes(reason.reason);
+  if (policy.allowMissingReason) return true;
+  return list !== undefined && list.includes(reason.kind === 'missing' ? KAJ_UNAVAILABLE : KAJ_UNKNOWN);
 }
 
 /** Why the caller is refused, or undefined when it is allowed. */

@@ -137,34 +137,46 @@ export interface InfoResponse {
   algorithms: string[];
 }
 
-/** The error body: Google's JSON error shape. */
+/**
+ * The error body: a bare google.rpc.Status in proto3 JSON, as partner EKMs
+ * answer (`code` the canonical code's number), under the canonical HTTP
+ * status. A detail names its type with `@type`; a malformed request carries a
+ * google.rpc.BadRequest whose field violations name the request field.
+ */
 export interface EkmErrorBody {
-  error: {
-    code: number;
-    /** The canonical code name (google.rpc.Code); absent on 405. */
-    status?: string;
-    message: string;
-    details?: unknown[];
-  };
+  code: number;
+  message: string;
+  details?: Array<{ '@type': string } & Record<string, unknown>>;
 }
 
+/** The `@type` of a google.rpc.BadRequest detail. */
+export const BAD_REQUEST_TYPE = 'type.googleapis.com/google.rpc.BadRequest';
+
 /**
- * The error domains the KMS names in the PreconditionFailure violation `type`
- * when an external key fails (docs/ekm-protocol.md, "What the KMS does with
- * EKM failures").
+ * The error domains the KMS names in the second PreconditionFailure violation
+ * `type` when an external key fails: Cloud KMS's documented names (its
+ * "Cloud EKM error reference"); docs/ekm-protocol.md, "What the KMS does
+ * with EKM failures", says which failure gets which.
  */
 export const EKM_ERROR_DOMAINS = [
   'EXTERNAL_PERMISSION_DENIED',
   'EXTERNAL_NOT_FOUND',
-  'EXTERNAL_UNAUTHENTICATED',
-  'EXTERNAL_INVALID_ARGUMENT',
-  'EXTERNAL_UNAVAILABLE',
-  'EXTERNAL_TIMEOUT',
-  'EXTERNAL_TLS_ERROR',
-  'EXTERNAL_DNS_ERROR',
-  'EXTERNAL_FAILED_PRECONDITION',
-  // Cloud KMS's name for an EKM host the organisation does not allow; here: outside --ekm-allowed-network.
+  'EXTERNAL_KEY_URI_INVALID',
+  // An EKM host the organisation does not allow; here: outside --ekm-allowed-network.
   'EXTERNAL_KEY_HOST_NOT_WHITELISTED',
+  'DNS',
+  'EXTERNAL_RESOURCE_EXHAUSTED',
+  'UNREACHABLE_NETWORK',
+  'OVERLOADED_EKM',
+  'TIMEOUT',
+  'REQUEST_CANCELLED',
+  'TLS_CERT',
+  'UNEXPECTED_RESPONSE',
+  'EXTERNAL_SERVER_ERROR',
+  'EXTERNAL_NOT_IMPLEMENTED',
+  'UNEXPECTED_ERROR',
+  // The one returned as INVALID_ARGUMENT: an unwrap whose blob or AAD is wrong.
+  'DECRYPTION_FAILED',
 ] as const;
 
 export type EkmErrorDomain = (typeof EKM_ERROR_DOMAINS)[number];

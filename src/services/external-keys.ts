@@ -10,7 +10,7 @@ import type { ExternalProtectionLevelOptions } from '../proto/wire';
 import type { EkmConnectionRecord } from '../store/ekm';
 import type { CryptoKeyRecord, CryptoKeyVersionRecord } from '../store/store';
 import type { CallContext, ServiceContext } from './context';
-import { isEkmPermissionDenied } from './ekm-client/errors';
+import { EkmError, isEkmPermissionDenied } from './ekm-client/errors';
 import type { CallInfo, ExternalKeyTarget } from './ekm-client/types';
 import { ekmConnectionName, type LocationName, locationName, parseCryptoKey, parseEkmConnection } from './names';
 
@@ -185,19 +185,22 @@ export class ExternalKeys {
     try {
       return await fn();
     } catch (err) {
-      if (isEkmPermissionDenied(err)) await this.disable(version.name);
-      throw err;
+      if (!isEkmPermissionDenied(err)) throw err;
+      // The first violation says what the denial did to the version.
+      const state = await this.disable(version.name);
+      throw err instanceof EkmError && state ? err.withState(state) : err;
     }
   }
 
-  private async disable(name: string): Promise<void> {
+  /** Disables the version (if still ENABLED); its state afterwards, or undefined when it is gone. */
+  private async disable(name: string): Promise<string | undefined> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const current = await this.ctx.store.getCryptoKeyVersion(name);
-      if (!current || current.state !== 'ENABLED') return;
+      if (!current || current.state !== 'ENABLED') return current?.state;
       try {
         await this.ctx.store.updateCryptoKeyVersion({ ...current, state: 'DISABLED' });
         this.ctx.log.info('external key version disabled: the EKM denied access', { version: name });
-        return;
+        return 'DISABLED';
       } catch (err) {
         if (!(err instanceof KmsError) || err.code !== Code.ABORTED) throw err;
       }

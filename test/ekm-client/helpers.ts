@@ -132,17 +132,24 @@ export async function startFixture(options: { identity?: ServiceIdentity; truste
   };
 }
 
-/** Asserts err is the client's FAILED_PRECONDITION with `domain`, subject and a description matching `description`. */
+/**
+ * Asserts err is the client's error as Cloud KMS reports it: FAILED_PRECONDITION
+ * (INVALID_ARGUMENT for DECRYPTION_FAILED) with a PreconditionFailure of two
+ * violations, the key version's state, then the attempt: its type `domain`,
+ * subject `subject`, description matching `description`.
+ */
 export function assertEkmError(err: unknown, domain: string, description?: RegExp, subject = VERSION): true {
   assert.ok(err instanceof KmsError, `expected a KmsError, got ${String(err)}`);
-  assert.equal(err.code, Code.FAILED_PRECONDITION, err.message);
+  assert.equal(err.code, domain === 'DECRYPTION_FAILED' ? Code.INVALID_ARGUMENT : Code.FAILED_PRECONDITION, err.message);
   assert.equal(err.details.length, 1);
   assert.equal(err.details[0].type, 'google.rpc.PreconditionFailure');
   const violations = (err.details[0].value as { violations: Array<{ type: string; subject: string; description: string }> }).violations;
-  assert.equal(violations.length, 1);
-  assert.equal(violations[0].type, domain, violations[0].description);
+  assert.equal(violations.length, 2);
+  assert.equal(violations[0].type, subject.includes('/cryptoKeyVersions/') ? 'EXTERNAL_KEY_VERSION_STATE' : 'EKM_CONNECTION_STATE');
   assert.equal(violations[0].subject, subject);
-  if (description) assert.match(violations[0].description, description);
+  assert.equal(violations[1].type, domain, violations[1].description);
+  assert.equal(violations[1].subject, subject);
+  if (description) assert.match(violations[1].description, description);
   return true;
 }
 

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Base64Value, bodyJson, contextJson, decodeBytes, encodePath, keyContext, signRequest } from '../../src/services/ekm-client/bodies';
-import { EXTERNAL_FAILED_PRECONDITION, httpErrorDomain } from '../../src/services/ekm-client/errors';
+import { httpErrorDomain, parseErrorBody } from '../../src/services/ekm-client/errors';
 import { EkmMetrics, MetricsRegistry } from '../../src/services/ekm-client/metrics';
 import { CALL, VERSION } from './helpers';
 
@@ -33,17 +33,36 @@ void test('counters and histograms render in the Prometheus text format, with ot
   assert.equal(metrics.requests.get({ method: 'wrap', final: 'true', response_code: '200', status: 'OK', ekm_connection: 'projects/p/locations/l/ekmConnections/c' }), 2);
 });
 
-void test('HTTP answers map to error domains', () => {
-  assert.equal(httpErrorDomain(401, 'UNAUTHENTICATED'), 'EXTERNAL_UNAUTHENTICATED');
-  assert.equal(httpErrorDomain(403, 'PERMISSION_DENIED'), 'EXTERNAL_PERMISSION_DENIED');
-  assert.equal(httpErrorDomain(404, 'NOT_FOUND'), 'EXTERNAL_NOT_FOUND');
-  assert.equal(httpErrorDomain(400, 'INVALID_ARGUMENT'), 'EXTERNAL_INVALID_ARGUMENT');
-  assert.equal(httpErrorDomain(400, 'FAILED_PRECONDITION'), EXTERNAL_FAILED_PRECONDITION);
-  assert.equal(httpErrorDomain(409, 'ALREADY_EXISTS'), EXTERNAL_FAILED_PRECONDITION);
-  assert.equal(httpErrorDomain(413, 'INVALID_ARGUMENT'), 'EXTERNAL_INVALID_ARGUMENT');
-  assert.equal(httpErrorDomain(405, undefined), 'EXTERNAL_INVALID_ARGUMENT');
-  assert.equal(httpErrorDomain(501, 'UNIMPLEMENTED'), 'EXTERNAL_INVALID_ARGUMENT');
-  for (const s of [429, 500, 502, 503, 504, 302]) assert.equal(httpErrorDomain(s, undefined), 'EXTERNAL_UNAVAILABLE', String(s));
+void test('HTTP answers map to Cloud KMS error domains', () => {
+  const table: Array<[number, string | undefined, string, string]> = [
+    [401, 'UNAUTHENTICATED', 'wrap', 'UNEXPECTED_ERROR'],
+    [403, 'PERMISSION_DENIED', 'wrap', 'EXTERNAL_PERMISSION_DENIED'],
+    [404, 'NOT_FOUND', 'wrap', 'EXTERNAL_NOT_FOUND'],
+    [400, 'INVALID_ARGUMENT', 'unwrap', 'DECRYPTION_FAILED'],
+    [400, undefined, 'unwrap', 'DECRYPTION_FAILED'],
+    [400, 'FAILED_PRECONDITION', 'unwrap', 'UNEXPECTED_ERROR'],
+    [400, 'INVALID_ARGUMENT', 'wrap', 'UNEXPECTED_ERROR'],
+    [409, 'ALREADY_EXISTS', 'createKey', 'UNEXPECTED_ERROR'],
+    [413, 'INVALID_ARGUMENT', 'wrap', 'UNEXPECTED_ERROR'],
+    [405, undefined, 'wrap', 'UNEXPECTED_ERROR'],
+    [429, 'RESOURCE_EXHAUSTED', 'wrap', 'EXTERNAL_RESOURCE_EXHAUSTED'],
+    [501, 'UNIMPLEMENTED', 'asymmetricSign', 'EXTERNAL_NOT_IMPLEMENTED'],
+    [503, 'UNAVAILABLE', 'wrap', 'OVERLOADED_EKM'],
+    [500, 'INTERNAL', 'wrap', 'EXTERNAL_SERVER_ERROR'],
+    [502, undefined, 'wrap', 'EXTERNAL_SERVER_ERROR'],
+    [504, undefined, 'wrap', 'EXTERNAL_SERVER_ERROR'],
+    [302, undefined, 'wrap', 'UNEXPECTED_RESPONSE'],
+  ];
+  for (const [status, code, op, domain] of table) assert.equal(httpErrorDomain(status, code, op), domain, `${status} ${code} ${op}`);
+});
+
+void test('EKM error bodies are read as a bare google.rpc.Status or in the error envelope', () => {
+  const read = (v: unknown) => parseErrorBody(Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)));
+  assert.deepEqual(read({ code: 3, message: 'bad blob', details: [] }), { status: 'INVALID_ARGUMENT', message: 'bad blob' });
+  assert.deepEqual(read({ error: { code: 400, status: 'FAILED_PRECONDITION', message: 'disabled' } }), { status: 'FAILED_PRECONDITION', message: 'disabled' });
+  assert.deepEqual(read({ code: 99, message: 7 }), { status: undefined, message: '' });
+  assert.deepEqual(read('<html>proxy</html>'), { message: '' });
+  assert.deepEqual(read('null'), { message: '' });
 });
 
 void test('bodies: context, digests, base64 answers and URL-safe paths', () => {

@@ -10,7 +10,7 @@ import { CALL, assertEkmError, connectionRecord, countSamples, fakeEkm, refusing
 
 const wrapAnswer = JSON.stringify({ wrappedBlob: Buffer.from('blob').toString('base64') });
 
-void test('429 with Retry-After: waits (capped) and retries a bounded number of times, then EXTERNAL_UNAVAILABLE', async () => {
+void test('429 with Retry-After: waits (capped) and retries a bounded number of times, then EXTERNAL_RESOURCE_EXHAUSTED', async () => {
   const f = await startFixture();
   const arrivals: number[] = [];
   const fake = await fakeEkm((req, res) => {
@@ -23,7 +23,7 @@ void test('429 with Retry-After: waits (capped) and retries a bounded number of 
     const client = f.client({ endpoints: [{ address: '127.0.0.1', port: fake.port }], maxRetryAfterMs: 150, rateLimitRetries: 2 });
     const target: ExternalKeyTarget = { kind: 'vpc', connection: connectionRecord(fake.der), keyPath: 'v0/k' };
     await assert.rejects(client.wrap(target, Buffer.from('x'), Buffer.alloc(0), CALL), (e) =>
-      assertEkmError(e, 'EXTERNAL_UNAVAILABLE', /^Rate limited: the EKM at 127\.0\.0\.1:\d+ answered HTTP 429 to wrap 3 time\(s\)/));
+      assertEkmError(e, 'EXTERNAL_RESOURCE_EXHAUSTED', /^The external key manager is throttling requests: the EKM at 127\.0\.0\.1:\d+ answered HTTP 429 to wrap on .* 3 time\(s\)/));
     assert.equal(arrivals.length, 3, 'one request and two retries');
     for (let i = 1; i < arrivals.length; i++) {
       const gap = arrivals[i] - arrivals[i - 1];
@@ -58,7 +58,7 @@ void test('429 then 200: the retry succeeds; a Retry-After beyond the deadline i
     assert.equal(calls, 2);
     retryAfter = '30';
     const started = performance.now();
-    await assert.rejects(client.wrap(target, Buffer.from('x'), Buffer.alloc(0), CALL), (e) => assertEkmError(e, 'EXTERNAL_UNAVAILABLE', /Rate limited/));
+    await assert.rejects(client.wrap(target, Buffer.from('x'), Buffer.alloc(0), CALL), (e) => assertEkmError(e, 'EXTERNAL_RESOURCE_EXHAUSTED', /throttling/));
     assert.ok(performance.now() - started < 500, 'gave up at once rather than wait past the deadline');
     assert.equal(calls, 3);
   } finally {
@@ -79,7 +79,7 @@ void test('other HTTP errors are final: a 503 is tried once', async () => {
     const client = f.client({ endpoints: [{ address: '127.0.0.1', port: fake.port }] });
     const target: ExternalKeyTarget = { kind: 'vpc', connection: connectionRecord(fake.der), keyPath: 'v0/k' };
     await assert.rejects(client.wrap(target, Buffer.from('x'), Buffer.alloc(0), CALL), (e) =>
-      assertEkmError(e, 'EXTERNAL_UNAVAILABLE', /^The EKM is unavailable: .*HTTP 503 UNAVAILABLE: "HSM offline"/));
+      assertEkmError(e, 'OVERLOADED_EKM', /^The external key manager is overloaded .*HTTP 503 UNAVAILABLE: "HSM offline"/));
     assert.equal(calls, 1);
   } finally {
     await fake.close();
@@ -139,7 +139,7 @@ void test('fail-over past a replica with a certificate that is not pinned; every
     const dead = await refusingPort();
     const allBad = f.client({ endpoints: [{ address: '127.0.0.1', port: impostor.port }, { address: '127.0.0.1', port: dead }], retryBackoffMs: 5 });
     await assert.rejects(allBad.wrap(target, Buffer.from('y'), Buffer.alloc(0), CALL), (e) =>
-      assertEkmError(e, 'EXTERNAL_UNAVAILABLE', new RegExp(`Endpoints tried \\(4 attempts\\): 127\\.0\\.0\\.1:${impostor.port} certificate not pinned; 127\\.0\\.0\\.1:${dead} connection refused\\.$`)));
+      assertEkmError(e, 'UNREACHABLE_NETWORK', new RegExp(`Endpoints tried \\(4 attempts\\): 127\\.0\\.0\\.1:${impostor.port} certificate not pinned; 127\\.0\\.0\\.1:${dead} connection refused\\.$`)));
     assert.equal(impostorRequests, 0);
   } finally {
     await impostor.close();

@@ -28,20 +28,20 @@ void test('verifyConnectivity: each failing stage is named', async () => {
   try {
     const good = connectionRecord(f.der);
     await assert.rejects(f.client({ endpoints: [] }).verifyConnectivity(good, PROBE),
-      expectStage('EXTERNAL_DNS_ERROR', /^Resolution failed: .* has no endpoints/));
+      expectStage('DNS', /^Resolution failed: .* has no endpoints/));
     const throwing = f.client({ resolve: async () => { throw notFound('Service Directory service x was not found.'); } });
     await assert.rejects(throwing.verifyConnectivity(good, PROBE),
-      expectStage('EXTERNAL_DNS_ERROR', /^Resolution failed: Service Directory could not resolve .*was not found\./));
+      expectStage('DNS', /^Resolution failed: Service Directory could not resolve .*was not found\./));
     await assert.rejects(f.client().verifyConnectivity({ ...good, serviceResolvers: [] }, PROBE),
-      expectStage('EXTERNAL_DNS_ERROR', /^Resolution failed: the EkmConnection .* has no service resolver/));
+      expectStage('DNS', /^Resolution failed: the EkmConnection .* has no service resolver/));
     const refused = f.client({ endpoints: [{ address: '127.0.0.1', port: await refusingPort() }], connectionRetries: 0 });
-    await assert.rejects(refused.verifyConnectivity(good, PROBE), expectStage('EXTERNAL_UNAVAILABLE', /^TCP connection to .* failed: connection refused/));
+    await assert.rejects(refused.verifyConnectivity(good, PROBE), expectStage('UNREACHABLE_NETWORK', /^TCP connection to .* failed: connection refused/));
     await assert.rejects(f.client().verifyConnectivity(connectionRecord(f.der, { pins: [Buffer.from('x')] }), PROBE),
-      expectStage('EXTERNAL_TLS_ERROR', /^TLS pinning failed/));
+      expectStage('TLS_CERT', /^TLS pinning failed/));
     await assert.rejects(f.client().verifyConnectivity(connectionRecord(f.der, { hostname: 'wrong.test' }), PROBE),
-      expectStage('EXTERNAL_TLS_ERROR', /^Hostname check failed/));
+      expectStage('TLS_CERT', /^Hostname check failed/));
     const stranger = f.client({ identity: ServiceIdentity.ephemeral() });
-    await assert.rejects(stranger.verifyConnectivity(good, PROBE), expectStage('EXTERNAL_UNAUTHENTICATED', /^Authentication failed/));
+    await assert.rejects(stranger.verifyConnectivity(good, PROBE), expectStage('UNEXPECTED_ERROR', /^Authentication failed/));
   } finally {
     await f.close();
   }
@@ -58,7 +58,7 @@ void test('verifyConnectivity for CLOUD_KMS: missing crypto space permissions ar
     await f.ekm.admin.call('setPolicy', { cryptoSpace: SPACE, policy: { callers: [] } });
     await assert.rejects(client.verifyConnectivity(cloudKms, PROBE), expectStage('EXTERNAL_PERMISSION_DENIED', /wrap, unwrap, asymmetricSign, getPublicKey, createKey, destroyKey/));
     await assert.rejects(client.verifyConnectivity({ ...cloudKms, cryptoSpacePath: 'v0/cryptospaces/none' }, PROBE),
-      expectStage('EXTERNAL_NOT_FOUND', /^Not found: .* has no v0\/cryptospaces\/none/));
+      expectStage('EXTERNAL_NOT_FOUND', /^v0\/cryptospaces\/none was not found: .* has no such key or crypto space/));
     const narrow = f.client({ cryptoSpacePermissions: [] });
     await narrow.verifyConnectivity(cloudKms, PROBE);
   } finally {
@@ -77,14 +77,14 @@ void test('createKey is idempotent on requestId; destroyKey erases the key and m
     const second = await client.createKey(connection, 'EXTERNAL_SYMMETRIC_ENCRYPTION', 'request-2', CALL);
     assert.notEqual(second, first);
     await assert.rejects(client.createKey(connection, 'EC_SIGN_P256_SHA256', 'request-1', CALL),
-      (e) => assertEkmError(e, 'EXTERNAL_FAILED_PRECONDITION', /HTTP 409 ALREADY_EXISTS/));
+      (e) => assertEkmError(e, 'UNEXPECTED_ERROR', /HTTP 409 ALREADY_EXISTS/));
 
     const target = { kind: 'vpc' as const, connection, keyPath: first };
     const blob = await client.wrap(target, Buffer.from('coordinated'), Buffer.alloc(0), CALL);
     assert.deepEqual(await client.unwrap(target, blob, Buffer.alloc(0), CALL), Buffer.from('coordinated'));
     await client.destroyKey(target, CALL);
     await client.destroyKey(target, CALL);
-    await assert.rejects(client.unwrap(target, blob, Buffer.alloc(0), CALL), (e) => assertEkmError(e, 'EXTERNAL_FAILED_PRECONDITION', /destroyed|not usable/));
+    await assert.rejects(client.unwrap(target, blob, Buffer.alloc(0), CALL), (e) => assertEkmError(e, 'UNEXPECTED_ERROR', /HTTP 400 FAILED_PRECONDITION.*destroyed/));
 
     await assert.rejects(client.createKey({ ...connection, cryptoSpacePath: '' }, 'EXTERNAL_SYMMETRIC_ENCRYPTION', 'r', CALL),
       (e) => assertEkmError(e, 'EXTERNAL_NOT_FOUND', /has no crypto_space_path/));

@@ -12,6 +12,7 @@ import * as readline from 'node:readline';
 import { EkmHttpClient } from './conformance/client';
 import { TokenSigner } from './conformance/tokens';
 import { AUDIENCE, CALLER, ISSUER, STRANGER, tempDir, withReason, writeJwks } from './helpers';
+import { statusName } from './conformance/session';
 
 const MAIN = path.resolve(__dirname, '../../src/cli/main.js');
 
@@ -73,7 +74,7 @@ void test('serve prints its JSON line; operator commands manage keys and policy 
 
     const wrap = async (email: string) => {
       const res = await client.request('POST', `/${key}:wrap`, { token: signer.token({ email, audience: AUDIENCE }), body: withReason({ plaintext: 'AAEC' }) });
-      return res.body?.error?.status ?? String(res.status);
+      return statusName(res.body) ?? String(res.status);
     };
     assert.equal(await wrap(STRANGER), '200');
     await ok(['policy', 'set', '--crypto-space', 'cli', '--remove-caller', STRANGER, ...data]);

@@ -183,11 +183,11 @@ describe('external keys end to end', () => {
     assert.ok(inner.length > plaintext.length && !inner.includes(plaintext.subarray(0, 16)), 'the EKM sees only the inner ciphertext');
   });
 
-  test('the KMS side alone can not decrypt: with the EKM down the call fails with EXTERNAL_UNAVAILABLE', async () => {
+  test('the KMS side alone can not decrypt: with the EKM down the call fails with UNREACHABLE_NETWORK', async () => {
     const [enc] = await kms.client.encrypt({ name: vpcKey, plaintext: Buffer.from('x') });
     await ekm.close();
     try {
-      const v = await failsWith(kms.client.decrypt({ name: vpcKey, ciphertext: enc.ciphertext }), 'EXTERNAL_UNAVAILABLE');
+      const v = await failsWith(kms.client.decrypt({ name: vpcKey, ciphertext: enc.ciphertext }), 'UNREACHABLE_NETWORK');
       assert.equal(v.subject, `${vpcKey}/cryptoKeyVersions/1`);
       assert.ok(v.description.length > 20);
     } finally {
@@ -226,9 +226,41 @@ describe('external keys end to end', () => {
     await kms.client.createCryptoKeyVersion({ parent: key.name, cryptoKeyVersion: { externalProtectionLevelOptions: { ekmConnectionKeyPath: keyPath } } });
     await kms.client.updateCryptoKeyPrimaryVersion({ name: key.name, cryptoKeyVersionId: '1' });
     const meta = { otherArgs: { headers: { [REASON_HEADER]: 'GOOGLE_INITIATED_REVIEW' } } };
-    await failsWith(kms.client.encrypt({ name: key.name, plaintext: Buffer.from('no') }, meta as never), 'EXTERNAL_PERMISSION_DENIED');
+    const err = await rejectsWithCode(kms.client.encrypt({ name: key.name, plaintext: Buffer.from('no') }, meta as never), Code.FAILED_PRECONDITION);
+    // As Cloud KMS reports it: the version's state first (now DISABLED), then the attempt with its domain.
+    const [state, attempt] = violations(err);
+    assert.equal(violations(err).length, 2);
+    assert.equal(state.type, 'EXTERNAL_KEY_VERSION_STATE');
+    assert.equal(state.subject, `${key.name}/cryptoKeyVersions/1`);
+    assert.match(state.description, /is DISABLED/);
+    assert.equal(attempt.type, 'EXTERNAL_PERMISSION_DENIED');
+    assert.match(attempt.description, new RegExp(`^Permission was denied when accessing ${keyPath}`));
+    assert.equal(err.message.replace(/^\d+ [A-Z_]+: /, ''), attempt.description);
     const [version] = await kms.client.getCryptoKeyVersion({ name: `${key.name}/cryptoKeyVersions/1` });
     assert.equal(version.state, 'DISABLED');
+  });
+
+  test('a tampered external ciphertext: INVALID_ARGUMENT with domain DECRYPTION_FAILED, over gRPC and REST', async () => {
+    const [enc] = await kms.client.encrypt({ name: vpcKey, plaintext: Buffer.from('tamper with me') });
+    const tampered = Buffer.from(enc.ciphertext as Uint8Array);
+    tampered[tampered.length - 1] ^= 1;
+    const err = await rejectsWithCode(kms.client.decrypt({ name: vpcKey, ciphertext: tampered }), Code.INVALID_ARGUMENT);
+    const [state, attempt] = violations(err);
+    assert.equal(state.type, 'EXTERNAL_KEY_VERSION_STATE');
+    assert.match(state.description, /is ENABLED/);
+    assert.equal(attempt.type, 'DECRYPTION_FAILED');
+    assert.match(attempt.description, /^Decryption failed: .* could not unwrap with v0\/cryptospaces\/kms\/keys\//);
+
+    const res = await fetch(`${kms.server.addresses.rest}/v1/${vpcKey}:decrypt`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ciphertext: tampered.toString('base64') }),
+    });
+    const body = await res.json() as { error: { code: number; status: string; details: Array<{ '@type': string; violations: Array<{ type: string }> }> } };
+    assert.equal(res.status, 400);
+    assert.equal(body.error.status, 'INVALID_ARGUMENT');
+    const detail = body.error.details.find((d) => d['@type'] === 'type.googleapis.com/google.rpc.PreconditionFailure');
+    assert.deepEqual(detail?.violations.map((v) => v.type), ['EXTERNAL_KEY_VERSION_STATE', 'DECRYPTION_FAILED']);
+    const [version] = await kms.client.getCryptoKeyVersion({ name: `${vpcKey}/cryptoKeyVersions/1` });
+    assert.equal(version.state, 'ENABLED', 'a decryption failure does not disable the version');
   });
 
   test('revoking the KMS at the EKM takes effect on the next call', async () => {

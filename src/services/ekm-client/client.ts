@@ -12,7 +12,7 @@ import { AgentPool } from './agent-pool';
 import {
   Base64Value, contextJson, decodeBytes, encodePath, parseAnswer, signRequest, stringField, type Answer,
 } from './bodies';
-import { ekmError, exchangeError, httpError, malformedAnswer, type FailureContext } from './errors';
+import { EkmError, ekmError, exchangeError, httpError, malformedAnswer, type FailureContext } from './errors';
 import type { ServiceIdentity } from './identity';
 import { EkmMetrics } from './metrics';
 import { NetworkPolicy } from './network-policy';
@@ -211,7 +211,7 @@ class Client implements EkmClientHandle {
   }
 
   async #vpcRoute(connection: EkmConnectionSpec, call: CallInfo, op: string, resourcePath: string): Promise<Route> {
-    const fail = (description: string) => this.#auditedBare(ekmError('EXTERNAL_DNS_ERROR', call.resourceName, description), call, op, connection.name);
+    const fail = (description: string) => this.#auditedBare(ekmError('DNS', call.resourceName, description), call, op, connection.name);
     const resolver = connection.serviceResolvers[0];
     if (!resolver) throw fail(`Resolution failed: the EkmConnection ${connection.name} has no service resolver. Add one naming the EKM's Service Directory service.`);
     if (!this.options.resolve) throw new Error('the EKM client has no Service Directory resolver (options.resolve)');
@@ -260,7 +260,7 @@ class Client implements EkmClientHandle {
     }
     if (!url || url.protocol !== 'https:' || url.username || url.password || url.search || url.hash || url.pathname.length < 2) {
       const description = `The external key URI ${JSON.stringify(keyUri.slice(0, 200))} is not an https://host[:port]/path URL without query or credentials. Import the key version with the EKM's key URI.`;
-      throw this.#auditedBare(ekmError('EXTERNAL_INVALID_ARGUMENT', call.resourceName, description), call, op, '');
+      throw this.#auditedBare(ekmError('EXTERNAL_KEY_URI_INVALID', call.resourceName, description), call, op, '');
     }
     const port = url.port ? Number(url.port) : 443;
     // URL keeps IPv6 hosts in brackets; sockets want them bare.
@@ -327,8 +327,8 @@ class Client implements EkmClientHandle {
       endpoint: res?.endpoint ?? failure?.last.endpoint,
       httpStatus: res?.status,
       attempts: res?.attempts ?? failure?.failures.length,
-      domain: domainOf(err),
-      description: descriptionOf(err),
+      domain: err instanceof EkmError ? err.domain : undefined,
+      description: err instanceof EkmError ? err.description : err.message,
     });
     return err;
   }
@@ -343,8 +343,3 @@ class Client implements EkmClientHandle {
 function aadField(aad: Buffer): { additionalAuthenticatedData?: Base64Value } {
   return aad.length > 0 ? { additionalAuthenticatedData: new Base64Value(aad) } : {};
 }
-
-const violation = (err: KmsError) =>
-  (err.details[0]?.value as { violations?: Array<{ type: string; description: string }> } | undefined)?.violations?.[0];
-const domainOf = (err: KmsError) => violation(err)?.type;
-const descriptionOf = (err: KmsError) => violation(err)?.description;

@@ -10,11 +10,6 @@ import type { AttemptFailure } from './failure';
 import type { EkmHttpResponse, ExchangeFailure } from './transport';
 import { EKM_PERMISSION_DENIED } from './types';
 
-/**
- * A key disabled or destroyed at the EKM (400 FAILED_PRECONDITION), or a
- * conflicting createKey (409); one of the shared EKM_ERROR_DOMAINS.
- */
-export const EXTERNAL_FAILED_PRECONDITION = 'EXTERNAL_FAILED_PRECONDITION';
 export type EkmClientErrorDomain = EkmErrorDomain;
 export const EKM_CLIENT_ERROR_DOMAINS: readonly EkmClientErrorDomain[] = EKM_ERROR_DOMAINS;
 
@@ -24,7 +19,7 @@ export const PRECONDITION_FAILURE = 'google.rpc.PreconditionFailure';
 export interface FailureContext {
   /** The EKM operation (wrap, …, info). */
   operation: string;
-  /** The key or crypto space path (or /info). */
+  /** The key or crypto space path (or /info), or the whole key URI. */
   path: string;
   /** The KMS service identity the token named. */
   email: string;
@@ -37,17 +32,43 @@ export interface FailureContext {
   reason: string;
 }
 
+/** violation[0]'s type: the state of the Cloud EKM key version (or of the EkmConnection) the call was for. */
+export const KEY_STATE_VIOLATION = 'EXTERNAL_KEY_VERSION_STATE';
+export const CONNECTION_STATE_VIOLATION = 'EKM_CONNECTION_STATE';
+
+function stateViolation(subject: string, state: string | undefined): { type: string; subject: string; description: string } {
+  if (subject.includes('/cryptoKeyVersions/')) {
+    return {
+      type: KEY_STATE_VIOLATION,
+      subject,
+      description: `The Cloud EKM key version is ${state ?? 'ENABLED'}; its key material is only in the external key manager, which did not complete the request.`,
+    };
+  }
+  return { type: CONNECTION_STATE_VIOLATION, subject, description: 'The EkmConnection could not complete the request with its external key manager.' };
+}
+
 /**
- * Every EKM failure: FAILED_PRECONDITION whose PreconditionFailure names the
- * error domain, subject and description (what a caller sees), with the
- * domain also a field, so that the KMS acts on it without reading details.
+ * Every EKM failure, as Cloud KMS reports it: FAILED_PRECONDITION (an unwrap
+ * the EKM refused as undecryptable: INVALID_ARGUMENT, domain
+ * DECRYPTION_FAILED) with a PreconditionFailure of two violations, the first
+ * about the key version's state, the second about the attempt to reach the
+ * EKM, whose type is the error domain. The domain is also a field, so that
+ * the KMS acts on it without reading details.
  */
 export class EkmError extends KmsError {
-  constructor(readonly domain: EkmClientErrorDomain, subject: string, description: string) {
-    super(Code.FAILED_PRECONDITION, description, [
-      { type: PRECONDITION_FAILURE, value: { violations: [{ type: domain, subject, description }] } },
+  constructor(readonly domain: EkmClientErrorDomain, readonly subject: string, readonly description: string, state?: string) {
+    super(domain === 'DECRYPTION_FAILED' ? Code.INVALID_ARGUMENT : Code.FAILED_PRECONDITION, description, [
+      {
+        type: PRECONDITION_FAILURE,
+        value: { violations: [stateViolation(subject, state), { type: domain, subject, description }] },
+      },
     ]);
     this.name = 'EkmError';
+  }
+
+  /** The same failure, its first violation naming the version's new state (DISABLED after the EKM denied access). */
+  withState(state: string): EkmError {
+    return new EkmError(this.domain, this.subject, this.description, state);
   }
 }
 
@@ -55,7 +76,7 @@ export function ekmError(domain: EkmClientErrorDomain, subject: string, descript
   return new EkmError(domain, subject, description);
 }
 
-/** The EXTERNAL_* domain of an EKM failure, or undefined for any other error. */
+/** The error domain of an EKM failure, or undefined for any other error. */
 export function ekmErrorDomain(err: unknown): string | undefined {
   return err instanceof EkmError ? err.domain : undefined;
 }
@@ -139,21 +160,21 @@ function tlsDescription(f: AttemptFailure, ctx: FailureContext): string {
 function describeAttempt(f: AttemptFailure, ctx: FailureContext): { domain: EkmClientErrorDomain; text: string } {
   switch (f.kind) {
     case 'timeout':
-      return { domain: 'EXTERNAL_TIMEOUT', text: `Timeout: the EKM at ${f.endpoint} did not answer ${ctx.operation} within the ${ctx.deadlineMs} ms deadline. Check the EKM's health and the network path to it, or raise the KMS's EKM deadline.` };
+      return { domain: 'TIMEOUT', text: `Timeout: the EKM at ${f.endpoint} did not answer ${ctx.operation} within the ${ctx.deadlineMs} ms deadline. Check the EKM's health and the network path to it, or raise the KMS's EKM deadline.` };
     case 'dns':
-      return { domain: 'EXTERNAL_DNS_ERROR', text: `DNS resolution of ${f.extra.host ?? ctx.hostname} failed: ${DNS_REASONS[f.code] ?? 'the name could not be resolved'}. Check the key URI's host name and the KMS's DNS configuration.` };
+      return { domain: 'DNS', text: `DNS resolution of ${f.extra.host ?? ctx.hostname} failed: ${DNS_REASONS[f.code] ?? 'the name could not be resolved'}. Check the key URI's host name and the KMS's DNS configuration.` };
     case 'tls':
-      return { domain: 'EXTERNAL_TLS_ERROR', text: tlsDescription(f, ctx) };
+      return { domain: 'TLS_CERT', text: tlsDescription(f, ctx) };
     case 'protocol':
       // Our own HTTP/1.1 reader's words (http1.ts): never a library's.
-      return { domain: 'EXTERNAL_UNAVAILABLE', text: `The EKM at ${f.endpoint} sent an invalid answer to ${ctx.operation}: ${f.message}.` };
+      return { domain: 'UNEXPECTED_RESPONSE', text: `The EKM at ${f.endpoint} sent an invalid answer to ${ctx.operation}: ${f.message}.` };
     case 'not-allowed':
       return {
         domain: 'EXTERNAL_KEY_HOST_NOT_WHITELISTED',
         text: `Network policy: the KMS may not connect to ${f.extra.address ?? f.endpoint}${f.extra.host && f.extra.host !== f.extra.address ? ` (${f.extra.host})` : ''}, which is outside the networks its --ekm-allowed-network allows; nothing was sent. Run the EKM in an allowed network, or ask the KMS's operator to allow its address.`,
       };
     default:
-      return { domain: 'EXTERNAL_UNAVAILABLE', text: `TCP connection to ${f.endpoint} failed: ${CONNECTION_REASONS[f.code] ?? 'the connection could not be made'}. Check that the EKM is running and reachable from the KMS at that address and port.` };
+      return { domain: 'UNREACHABLE_NETWORK', text: `TCP connection to ${f.endpoint} failed: ${CONNECTION_REASONS[f.code] ?? 'the connection could not be made'}. Check that the EKM is running and reachable from the KMS at that address and port.` };
   }
 }
 
@@ -173,66 +194,104 @@ export function exchangeError(failure: ExchangeFailure, subject: string, ctx: Fa
 }
 
 export interface EkmErrorAnswer {
+  /** The canonical code's name (google.rpc.Code), when the body gave one. */
   status?: string;
   message: string;
 }
 
-/** The EKM's error body ({"error": {code, status, message}}), tolerating anything else. */
-export function parseErrorBody(body: Buffer): EkmErrorAnswer {
-  try {
-    const parsed = JSON.parse(body.toString('utf8')) as { error?: { status?: unknown; message?: unknown } };
-    const e = parsed.error;
-    if (e && typeof e === 'object') {
-      return { status: typeof e.status === 'string' ? e.status : undefined, message: typeof e.message === 'string' ? e.message : '' };
-    }
-  } catch {
-    // Not JSON: a proxy's page, say. Quote nothing of it.
-  }
-  return { message: '' };
+/** A canonical code (number or name) as its name, or undefined. */
+function codeName(value: unknown): string | undefined {
+  if (typeof value === 'number' && Number.isInteger(value) && value > 0 && value <= 16) return Code[value];
+  return typeof value === 'string' && /^[A-Z_]{2,40}$/.test(value) ? value : undefined;
 }
 
-export function httpErrorDomain(httpStatus: number, ekmStatus: string | undefined): EkmClientErrorDomain {
-  if (httpStatus === 401) return 'EXTERNAL_UNAUTHENTICATED';
-  if (httpStatus === 403) return 'EXTERNAL_PERMISSION_DENIED';
-  if (httpStatus === 404) return 'EXTERNAL_NOT_FOUND';
-  if (httpStatus === 429 || (httpStatus >= 500 && httpStatus !== 501) || httpStatus < 400) return 'EXTERNAL_UNAVAILABLE';
-  if (ekmStatus === 'FAILED_PRECONDITION' || ekmStatus === 'ALREADY_EXISTS' || ekmStatus === 'ABORTED' || httpStatus === 409) {
-    return EXTERNAL_FAILED_PRECONDITION;
+/**
+ * The EKM's error body, tolerating anything: a bare google.rpc.Status
+ * ({"code": 3, "message": ..., "details": [...]}, as partners answer) or
+ * Google's envelope ({"error": {"code": 400, "status": "INVALID_ARGUMENT",
+ * "message": ...}}). Anything else (a proxy's page, say) is quoted nowhere.
+ */
+export function parseErrorBody(body: Buffer): EkmErrorAnswer {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return { message: '' };
   }
-  return 'EXTERNAL_INVALID_ARGUMENT';
+  if (typeof parsed !== 'object' || parsed === null) return { message: '' };
+  const envelope = (parsed as { error?: unknown }).error;
+  if (typeof envelope === 'object' && envelope !== null) {
+    const e = envelope as { status?: unknown; message?: unknown };
+    return { status: codeName(e.status), message: typeof e.message === 'string' ? e.message : '' };
+  }
+  const status = parsed as { code?: unknown; message?: unknown };
+  return { status: codeName(status.code), message: typeof status.message === 'string' ? status.message : '' };
+}
+
+/**
+ * The domain of an HTTP answer that is not 2xx (docs/ekm-protocol.md has the
+ * table; where Cloud KMS's error reference is silent, the choice is ours).
+ */
+export function httpErrorDomain(httpStatus: number, ekmStatus: string | undefined, operation = ''): EkmClientErrorDomain {
+  switch (httpStatus) {
+    case 403:
+      return 'EXTERNAL_PERMISSION_DENIED';
+    case 404:
+      return 'EXTERNAL_NOT_FOUND';
+    case 429:
+      return 'EXTERNAL_RESOURCE_EXHAUSTED';
+    case 501:
+      return 'EXTERNAL_NOT_IMPLEMENTED';
+    case 503:
+      return 'OVERLOADED_EKM';
+    case 400:
+      // An unwrap the EKM refused as invalid: the blob or the AAD is not this key's.
+      if (operation === 'unwrap' && (ekmStatus === undefined || ekmStatus === 'INVALID_ARGUMENT')) return 'DECRYPTION_FAILED';
+      return 'UNEXPECTED_ERROR';
+    default:
+      if (httpStatus >= 500) return 'EXTERNAL_SERVER_ERROR';
+      // 401 (the EKM did not take the KMS's token: trust configuration on either side), 409, 413, other 4xx.
+      if (httpStatus >= 400) return 'UNEXPECTED_ERROR';
+      // 1xx, 3xx: not an answer the protocol has.
+      return 'UNEXPECTED_RESPONSE';
+  }
 }
 
 function httpDescription(domain: EkmClientErrorDomain, res: EkmHttpResponse, answer: EkmErrorAnswer, ctx: FailureContext): string {
   const said = `HTTP ${res.status}${answer.status ? ` ${answer.status}` : ''}${answer.message ? `: ${quote(answer.message)}` : ''}`;
   const at = `the EKM at ${res.endpoint}`;
   switch (domain) {
-    case 'EXTERNAL_UNAUTHENTICATED':
-      return `Authentication failed: ${at} refused the KMS's token for ${ctx.email} (${said}). Make the EKM trust the issuer ${ctx.issuer} with the KMS's JWKS, and accept the audience ${ctx.audience}.`;
     case 'EXTERNAL_PERMISSION_DENIED':
-      return `Permission denied: ${at} refused ${ctx.operation} on ${ctx.path} to ${ctx.email} (${said}). Allow this identity, and the access reason ${ctx.reason}, in the EKM's policy for the key.`;
+      return `Permission was denied when accessing ${ctx.path}: ${at} refused ${ctx.operation} to ${ctx.email} (${said}). Allow this identity, and the access reason ${ctx.reason}, in the EKM's policy for the key.`;
     case 'EXTERNAL_NOT_FOUND':
-      return `Not found: ${at} has no ${ctx.path} (${said}). Check the key version's external key path, or the EkmConnection's crypto_space_path.`;
-    case EXTERNAL_FAILED_PRECONDITION:
-      return `The external key is not usable: ${at} refused ${ctx.operation} on ${ctx.path} (${said}). Enable the key at the EKM; a destroyed external key can't be used again.`;
-    case 'EXTERNAL_INVALID_ARGUMENT':
-      return res.status === 501
-        ? `Not supported: ${at} does not support ${ctx.operation} for ${ctx.path} (${said}). Check that the external key's kind matches the key version's algorithm.`
-        : `Invalid argument: ${at} refused the ${ctx.operation} request (${said}).${ctx.operation === 'unwrap' ? ' The ciphertext or additional authenticated data do not belong to this key.' : ''}`;
+      return `${ctx.path} was not found: ${at} has no such key or crypto space (${said}). Check the key version's external key path, or the EkmConnection's crypto_space_path.`;
+    case 'EXTERNAL_RESOURCE_EXHAUSTED':
+      return `The external key manager is throttling requests: ${at} answered HTTP 429 to ${ctx.operation} on ${ctx.path} ${res.attempts} time(s). Retry later, or raise the EKM's rate limit for the KMS.`;
+    case 'EXTERNAL_NOT_IMPLEMENTED':
+      return `The external key manager does not implement ${ctx.operation} for ${ctx.path}: ${at} answered ${said}. Check that the external key's kind matches the key version's algorithm.`;
+    case 'OVERLOADED_EKM':
+      return `The external key manager is overloaded or its key backend is down: ${at} answered ${said} to ${ctx.operation} on ${ctx.path}. Retry later, and check the EKM's health.`;
+    case 'EXTERNAL_SERVER_ERROR':
+      return `The external key manager failed ${ctx.operation} on ${ctx.path}: ${at} answered ${said}. Check the EKM's health and its logs.`;
+    case 'DECRYPTION_FAILED':
+      return `Decryption failed: ${at} could not unwrap with ${ctx.path} (${said}). The ciphertext or the additional authenticated data do not belong to this key.`;
+    case 'UNEXPECTED_RESPONSE':
+      return `The external key manager gave an unexpected response to ${ctx.operation} on ${ctx.path}: ${at} answered ${said}. Check that it implements the EKM protocol (v0).`;
     default:
-      return res.status === 429
-        ? `Rate limited: ${at} answered HTTP 429 to ${ctx.operation} ${res.attempts} time(s). Retry later, or raise the EKM's rate limit for the KMS.`
-        : `The EKM is unavailable: ${at} failed ${ctx.operation} (${said}). Check the EKM's health and its key backend.`;
+      return res.status === 401
+        ? `Authentication failed: ${at} refused the KMS's token for ${ctx.email} on ${ctx.path} (${said}). Make the EKM trust the issuer ${ctx.issuer} with the KMS's JWKS, and accept the audience ${ctx.audience}.`
+        : `The external key manager refused ${ctx.operation} on ${ctx.path}: ${at} answered ${said}.${answer.status === 'FAILED_PRECONDITION' ? ' Enable the key at the EKM; a destroyed external key can\'t be used again.' : ''}`;
   }
 }
 
 /** The error for an HTTP answer that is not 2xx. */
 export function httpError(res: EkmHttpResponse, subject: string, ctx: FailureContext): KmsError {
   const answer = parseErrorBody(res.body);
-  const domain = httpErrorDomain(res.status, answer.status);
+  const domain = httpErrorDomain(res.status, answer.status, ctx.operation);
   return ekmError(domain, subject, httpDescription(domain, res, answer, ctx));
 }
 
 /** A 2xx answer that is not the protocol's answer for the operation. */
 export function malformedAnswer(res: EkmHttpResponse, subject: string, ctx: FailureContext, what: string): KmsError {
-  return ekmError('EXTERNAL_UNAVAILABLE', subject, `The EKM at ${res.endpoint} answered ${ctx.operation} with ${what}. Check that it implements the EKM protocol (v0).`);
+  return ekmError('UNEXPECTED_RESPONSE', subject, `The EKM at ${res.endpoint} answered ${ctx.operation} on ${ctx.path} with ${what}. Check that it implements the EKM protocol (v0).`);
 }
