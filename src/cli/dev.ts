@@ -75,7 +75,7 @@ gcloud (with its own CLOUDSDK_CONFIG):
   gcloud config set api_endpoint_overrides/cloudkms ${kms.addresses.rest}/
   gcloud config set api_endpoint_overrides/servicedirectory ${kms.addresses.rest}/
 Let a project's KMS identity use the EKM, and make a key (prints its key path):
-  openekm ekm crypto-spaces create main --caller ${serviceIdentityEmail('my-project')} --reasons default=CUSTOMER_INITIATED_ACCESS
+  openekm ekm crypto-spaces create main --caller ${serviceIdentityEmail('my-project')} --reasons default=CUSTOMER_INITIATED_ACCESS,GOOGLE_INITIATED_SYSTEM_OPERATION
   openekm ekm keys create --crypto-space main --algorithm EXTERNAL_SYMMETRIC_ENCRYPTION
 Then: a Service Directory endpoint 127.0.0.1:${ekm.port}, an EkmConnection with hostname ${EKM_HOSTNAME} and the
 certificate above, and an EXTERNAL_VPC key whose version names that key path (npm run demo shows every step).
@@ -95,7 +95,7 @@ async function demoEkmKey(pair: Pair, project: string, say: Say): Promise<string
   const admin = new AdminClient(pair.ekm.adminSocketPath);
   await admin.call('createCryptoSpace', {
     name: 'demo',
-    policy: { callers: [serviceIdentityEmail(project)], reasons: { default: ['CUSTOMER_INITIATED_ACCESS'] } },
+    policy: { callers: [serviceIdentityEmail(project)], reasons: { default: ['CUSTOMER_INITIATED_ACCESS', 'GOOGLE_INITIATED_SYSTEM_OPERATION'] } },
   });
   const keyPath = (await admin.call<{ path: string }>('createKey', { cryptoSpace: 'demo', algorithm: 'EXTERNAL_SYMMETRIC_ENCRYPTION' })).path;
   say(`1. EKM key created at ${pair.ekm.url}: ${keyPath} (usable by ${serviceIdentityEmail(project)})`);

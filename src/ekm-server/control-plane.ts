@@ -5,9 +5,9 @@ import {
   CRYPTO_SPACE_OPERATIONS, KEY_OPERATIONS,
   type CheckCryptoSpacePermissionsResponse, type CreateKeyResponse, type DestroyKeyResponse, type InfoResponse,
 } from '../protocol/ekm';
-import { authorize, authorizedKey, type OperationContext } from './access';
+import { authorize, authorizedKey, reasonLabel, type OperationContext } from './access';
 import { EKM_ALGORITHMS, requestedAlgorithm } from './algorithms';
-import { stringField, stringListField } from './json';
+import { readReason, stringField, stringListField } from './json';
 import type { KeyManager } from './keys';
 import { POLICY_OPERATIONS, callerAllowed, mayPerform, type PolicyOperation } from './policy';
 
@@ -38,6 +38,8 @@ export function controlPlane(keys: KeyManager) {
     async checkCryptoSpacePermissions(ctx: OperationContext): Promise<CheckCryptoSpacePermissionsResponse> {
       const space = await keys.cryptoSpace(ctx.target);
       const asked = stringListField(ctx.body, 'permissions', MAX_PERMISSIONS);
+      // No reason decides a permission check, but the one sent is audited, as the KMS logs it.
+      ctx.audit.reason = reasonLabel(readReason(ctx.body));
       ctx.audit.decision = callerAllowed(space.policy, ctx.caller.email) ? 'ALLOWED' : 'DENIED';
       const known = (p: string): p is PolicyOperation => (POLICY_OPERATIONS as readonly string[]).includes(p);
       return { permissions: asked.filter((p) => known(p) && mayPerform(space.policy, ctx.caller.email, p)) };

@@ -40,9 +40,21 @@ export function checkExternalAlgorithm(protectionLevel: string, purpose: string,
   throw invalidArgument(`${field}: algorithm ${algorithm} (purpose ${purpose}) is not available with protection level ${protectionLevel}.`);
 }
 
-/** The access reason of a call: the documented header, or CUSTOMER_INITIATED_ACCESS. */
+/**
+ * The reason of the KMS's own EKM calls: those no caller's request asks for
+ * (scheduled rotation, scheduled destruction) and health checks
+ * (VerifyConnectivity, sent with isKeyHealthCheck).
+ */
+export const SYSTEM_REASON: AccessReason = 'GOOGLE_INITIATED_SYSTEM_OPERATION';
+
+/**
+ * The access reason of an EKM call (docs/ekm-protocol.md, "Access reasons the
+ * KMS sends"): for a caller's request, its documented header, else
+ * CUSTOMER_INITIATED_ACCESS; with no caller (the scheduler), SYSTEM_REASON.
+ */
 export function accessReason(call: CallContext | undefined): AccessReason {
-  const raw = call?.headers[ACCESS_REASON_HEADER];
+  if (call === undefined) return SYSTEM_REASON;
+  const raw = call.headers[ACCESS_REASON_HEADER];
   if (raw === undefined || raw === '') return 'CUSTOMER_INITIATED_ACCESS';
   const byNumber = /^\d+$/.test(raw) ? ACCESS_REASONS[Number(raw)] : undefined;
   const reason = byNumber ?? (ACCESS_REASONS as readonly string[]).find((r) => r === raw);

@@ -10,6 +10,7 @@ import type { CryptoKeyRecord, CryptoKeyVersionRecord } from '../store/store';
 import type { ServiceContext } from './context';
 import type { CryptoKeysService } from './crypto-keys';
 import { retryOnConflict } from './retry';
+import { SYSTEM_REASON } from './external-keys';
 
 const BATCH = 100;
 
@@ -118,7 +119,7 @@ export class Scheduler {
     let state = 'DESTROYED';
     let reason = '';
     try {
-      await this.keys.external.call(key, v, 'GOOGLE_INITIATED_SYSTEM_OPERATION', (target, info) => this.ctx.ekm.destroyKey(target, info));
+      await this.keys.external.call(key, v, SYSTEM_REASON, (target, info) => this.ctx.ekm.destroyKey(target, info));
     } catch (err) {
       state = 'EXTERNAL_DESTRUCTION_FAILED';
       reason = `The external key manager did not confirm destroying ${v.ekmConnectionKeyPath || 'the key'}: ${

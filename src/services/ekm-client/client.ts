@@ -320,7 +320,8 @@ class Client implements EkmClientHandle {
       project: call.project,
       caller: this.#identity.email(call.project),
       operation: op,
-      reason: call.reason,
+      // GET /info carries no body, so no reason: the EKM audits it without one too.
+      reason: op === 'info' ? undefined : call.reason,
       healthCheck: call.isKeyHealthCheck ?? false,
       ekmConnection: route.ekmConnection || undefined,
       target: route.vpc ? route.hostname : route.shownPath,

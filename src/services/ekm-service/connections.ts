@@ -14,8 +14,8 @@ type ServiceResolver = NonNullable<EkmConnection['serviceResolvers']>[number];
 import type { EkmConnectionRecord, ServiceResolverRecord } from '../../store/ekm';
 import { certificateResource, MAX_CERTIFICATES } from './certificates';
 import { checkEndpointFilter } from '../service-directory/filter';
-import type { CallContext, ServiceContext } from '../context';
-import { accessReason } from '../external-keys';
+import type { ServiceContext } from '../context';
+import { SYSTEM_REASON } from '../external-keys';
 import { EKM_CONNECTION_FIELDS } from '../list-fields';
 import { listPage } from '../list-page';
 import { locationKind } from '../locations';
@@ -182,12 +182,13 @@ export class EkmConnectionsService {
    * KMS may manage keys in the crypto space). An empty answer means all of it
    * worked; each failure is FAILED_PRECONDITION naming the stage.
    */
-  async verifyConnectivity(req: VerifyConnectivityRequest, call?: CallContext): Promise<VerifyConnectivityResponse> {
+  async verifyConnectivity(req: VerifyConnectivityRequest): Promise<VerifyConnectivityResponse> {
     const connection = await this.load(req.name, 'name');
     await this.ctx.ekm.verifyConnectivity(connection, {
       project: parseEkmConnection(connection.name, 'name').project,
       resourceName: connection.name,
-      reason: accessReason(call),
+      // A health check is the KMS's own operation, whoever asked for it.
+      reason: SYSTEM_REASON,
       isKeyHealthCheck: true,
     });
     return {};
