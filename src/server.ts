@@ -12,13 +12,15 @@ import { type Clock, systemClock } from './clock';
 import { loadOrCreateRootKeyFile, RootKey } from './crypto/root-key';
 import { startGrpc } from './grpc/server';
 import type { ListenerLimits } from './limits';
-import { startRest } from './rest/server';
+import { type PlainResource, startRest } from './rest/server';
 import { PageTokenCodec } from './list/page-token';
 import { jsonLogger, type Logger } from './log';
 import type { ServiceContext } from './services/context';
 import { createServices } from './services';
 import { EndpointLookup } from './services/service-directory';
-import { createEkmClient, identityKeyStore, type Jwks, ServiceIdentity } from './services/ekm-client';
+import { createEkmClient, EkmMetrics, identityKeyStore, type Jwks, ServiceIdentity } from './services/ekm-client';
+import { Metrics } from './metrics';
+import { rpcMetrics } from './api/rpc-metrics';
 import { KeyMaterial } from './services/usable-version';
 import type { SchedulerRun } from './services/scheduler';
 import { openSqliteStore } from './store/sqlite';
@@ -75,7 +77,7 @@ export interface EkmOptions {
 export const JWKS_FILE = 'kms-jwks.json';
 /** The same JWKS on the REST port, for EKMs that fetch it (`--trust-issuer ISSUER=URL`). */
 export const JWKS_PATH = '/openekm/v1/jwks.json';
-/** Prometheus text of the EKM metrics (ekm_external_request_count, ekm_external_request_latencies) on the REST port. */
+/** Prometheus text of the server's metrics (per-RPC and EKM calls; docs/ekm-protocol.md, "Metrics") on the REST port. */
 export const METRICS_PATH = '/metrics';
 
 export interface OpenEkmServer {
@@ -89,8 +91,8 @@ export interface OpenEkmServer {
   issuer: string;
   /** Where the JWKS was written; undefined in memory. */
   jwksFile?: string;
-  /** Prometheus text of the EKM metrics. */
-  metricsText(): string;
+  /** Prometheus text of the server's metrics (per-RPC and EKM calls). */
+  metricsText(): Promise<string>;
   /** Bytes of request bodies each listener holds now, and the most it held at once. */
   bufferedRequestBytes(): { grpc: { used: number; peak: number }; rest: { used: number; peak: number } };
   /** Runs the scheduler now (for tests driving an injected clock). */
@@ -151,8 +153,10 @@ async function buildCore(options: ServerOptions, store: Store, dataDir: string |
   const jwksFile = dataDir ? path.join(dataDir, JWKS_FILE) : undefined;
   if (jwksFile) fs.writeFileSync(jwksFile, `${JSON.stringify(identity.jwks(), null, 2)}\n`, { mode: 0o644 });
   // The client resolves EkmConnections through Service Directory's endpoint lookup, on the store.
+  const metrics = new Metrics();
   const ekm = createEkmClient({
     identity,
+    metrics: new EkmMetrics(metrics),
     resolve: new EndpointLookup(store.directory).resolve,
     extraCaPem: options.ekm?.extraCaPem,
     clientCertificate: options.ekm?.clientCertificate,
@@ -170,7 +174,7 @@ async function buildCore(options: ServerOptions, store: Store, dataDir: string |
   };
   const services = createServices(ctx);
   await services.projects.registerInUse();
-  return { identity, jwksFile, ekm, services };
+  return { identity, jwksFile, ekm, services, metrics };
 }
 
 type Core = Awaited<ReturnType<typeof buildCore>>;
@@ -179,15 +183,16 @@ type Core = Awaited<ReturnType<typeof buildCore>>;
 async function startListeners(options: ServerOptions, core: Core, host: string, log: Logger) {
   const served = options.checkResponses ? withResponseCheck(methodTable(core.services)) : methodTable(core.services);
   const table = withProjectAliases(served, core.services.projects);
-  const grpc = await startGrpc(table, host, options.grpcPort ?? 0, log, { limits: options.limits });
+  const rpc = rpcMetrics(core.metrics);
+  const grpc = await startGrpc(rpc.instrument(table, 'grpc'), host, options.grpcPort ?? 0, log, { limits: options.limits });
   try {
-    const rest = await startRest(table, host, options.restPort ?? 0, log, {
+    const rest = await startRest(rpc.instrument(table, 'rest'), host, options.restPort ?? 0, log, {
       limits: options.limits,
       allowedHosts: options.allowedHosts,
       corsOrigins: options.corsOrigins,
-      plain: new Map([
+      plain: new Map<string, PlainResource>([
         [JWKS_PATH, () => ({ contentType: 'application/json', body: `${JSON.stringify(core.identity.jwks())}\n` })],
-        [METRICS_PATH, () => ({ contentType: 'text/plain; version=0.0.4; charset=utf-8', body: core.ekm.metrics.prometheusText() })],
+        [METRICS_PATH, async () => ({ contentType: core.metrics.contentType, body: await core.metrics.text() })],
       ]),
     });
     return { grpc, rest };
@@ -216,7 +221,7 @@ export async function createServer(options: ServerOptions = {}): Promise<OpenEkm
       jwks: identity.jwks(),
       issuer: identity.issuer,
       jwksFile: core.jwksFile,
-      metricsText: () => ekm.metrics.prometheusText(),
+      metricsText: () => core.metrics.text(),
       grpcPort: grpc.port,
       restPort: rest.port,
       bufferedRequestBytes: () => ({ grpc: grpc.buffered(), rest: rest.buffered() }),

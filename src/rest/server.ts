@@ -37,7 +37,7 @@ export interface RestTransport {
 }
 
 /** A plain GET resource served beside the API (the JWKS, /metrics): its content type and body, made per request. */
-export type PlainResource = () => { contentType: string; body: string };
+export type PlainResource = () => { contentType: string; body: string } | Promise<{ contentType: string; body: string }>;
 
 
 const CORS_ALLOW_HEADERS = 'authorization, content-type, content-encoding, x-goog-api-client, x-goog-request-params, x-goog-user-project, x-http-method-override';
@@ -81,8 +81,15 @@ class RestDispatcher {
     }
     const resource = req.method === 'GET' ? this.plain.get(rawPath) : undefined;
     if (resource) {
-      const { contentType, body } = resource();
-      this.drainThen(req, res, () => send(res, 200, body, { 'content-type': contentType }));
+      void Promise.resolve()
+        .then(resource)
+        .then(
+          ({ contentType, body }) => this.drainThen(req, res, () => send(res, 200, body, { 'content-type': contentType })),
+          (err: unknown) => {
+            this.log.error('a plain resource failed', { path: rawPath, error: String(err) });
+            this.drainThen(req, res, () => sendError(res, 500, asKmsError(undefined), format));
+          },
+        );
       return;
     }
     const override = req.headers['x-http-method-override'];

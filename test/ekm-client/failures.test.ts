@@ -23,7 +23,7 @@ void test('the EKM stopped: UNREACHABLE_NETWORK after the bounded connection ret
     await f.ekm.server.close();
     await assert.rejects(client.wrap(target, Buffer.from('x'), Buffer.alloc(0), CALL), (e) =>
       assertEkmError(e, 'UNREACHABLE_NETWORK', /^TCP connection to 127\.0\.0\.1:\d+ failed: connection refused\. .*\(3 attempts\)$/));
-    const text = client.metrics.prometheusText();
+    const text = await client.metrics.prometheusText();
     assert.equal(countSamples(text, { method: 'wrap', status: 'CONNECTION', final: 'false' }), 2);
     assert.equal(countSamples(text, { method: 'wrap', status: 'CONNECTION', final: 'true', response_code: '0' }), 1);
     const line = f.logger.lines.at(-1)!;
@@ -46,7 +46,7 @@ void test('a server that accepts and never answers: TIMEOUT at the deadline', as
       assertEkmError(e, 'TIMEOUT', /did not answer wrap within the 300 ms deadline/));
     const elapsed = performance.now() - started;
     assert.ok(elapsed >= 250 && elapsed < 2000, `gave up after ${elapsed} ms`);
-    assert.equal(countSamples(client.metrics.prometheusText(), { status: 'TIMEOUT', final: 'true' }), 1);
+    assert.equal(countSamples(await client.metrics.prometheusText(), { status: 'TIMEOUT', final: 'true' }), 1);
   } finally {
     await silent.close();
     await f.close();
@@ -78,7 +78,7 @@ void test('a key URI whose host does not resolve: DNS', async () => {
     await assert.rejects(client.wrap({ kind: 'uri', keyUri: f.uri(f.keys.wrap) }, Buffer.from('x'), Buffer.alloc(0), CALL), (e) =>
       assertEkmError(e, 'DNS', new RegExp(`DNS resolution of ${HOSTNAME} failed: no such host\\.`)) &&
       !/ENOTFOUND|getaddrinfo/.test(JSON.stringify([(e as KmsError).message, (e as KmsError).details])));
-    assert.equal(countSamples(client.metrics.prometheusText(), { status: 'DNS', final: 'true' }), 1, 'DNS failures are not retried');
+    assert.equal(countSamples(await client.metrics.prometheusText(), { status: 'DNS', final: 'true' }), 1, 'DNS failures are not retried');
   } finally {
     await f.close();
   }
@@ -92,7 +92,7 @@ void test('TLS failures: pinned certificate mismatch, hostname mismatch, untrust
       assertEkmError(e, 'TLS_CERT', /^TLS pinning failed: the certificate 127\.0\.0\.1:\d+ presented \(SHA-256 [0-9a-f]{64}\) is not one of the EkmConnection's pinned server_certificates/));
     await assert.rejects(client.wrap(vpc(f.der, f.keys.wrap, { hostname: 'other.test' }), Buffer.from('x'), Buffer.alloc(0), CALL), (e) =>
       assertEkmError(e, 'TLS_CERT', /^Hostname check failed: .* does not name other\.test/));
-    assert.equal(countSamples(client.metrics.prometheusText(), { status: 'TLS', final: 'true' }), 2, 'a TLS failure is not retried');
+    assert.equal(countSamples(await client.metrics.prometheusText(), { status: 'TLS', final: 'true' }), 2, 'a TLS failure is not retried');
 
     const untrusting = f.client({ extraCaPem: undefined });
     await assert.rejects(untrusting.wrap({ kind: 'uri', keyUri: f.uri(f.keys.wrap) }, Buffer.from('x'), Buffer.alloc(0), CALL), (e) =>
@@ -117,7 +117,7 @@ void test('the EKM revoked the caller: EXTERNAL_PERMISSION_DENIED, marked for di
     });
     assert.equal(isEkmPermissionDenied(caught), true);
     assert.equal((caught as EkmError).domain, EKM_PERMISSION_DENIED);
-    assert.equal(countSamples(client.metrics.prometheusText(), { status: 'HTTP_ERROR', response_code: '403', final: 'true' }), 1);
+    assert.equal(countSamples(await client.metrics.prometheusText(), { status: 'HTTP_ERROR', response_code: '403', final: 'true' }), 1);
   } finally {
     await f.close();
   }

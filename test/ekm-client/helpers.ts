@@ -199,11 +199,11 @@ export async function fakeEkm(handler: (req: import('node:http').IncomingMessage
   };
 }
 
-/** The sum of ekm_external_request_count samples whose labels include every `labels` pair. */
+/** The sum of ekm_external_requests_total samples whose labels include every `labels` pair. */
 export function countSamples(text: string, labels: Record<string, string>): number {
   let total = 0;
   for (const line of text.split('\n')) {
-    if (!line.startsWith('ekm_external_request_count{')) continue;
+    if (!line.startsWith('ekm_external_requests_total{')) continue;
     if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) total += Number(line.split(' ').pop());
   }
   return total;

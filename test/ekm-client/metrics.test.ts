@@ -1,36 +1,36 @@
-// The Prometheus text format of the metrics registry, the error-domain table,
+// The EKM client's metrics in Prometheus text (prom-client), the error-domain table,
 // and the body helpers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Base64Value, bodyJson, contextJson, decodeBytes, encodePath, keyContext, signRequest } from '../../src/services/ekm-client/bodies';
 import { httpErrorDomain, parseErrorBody } from '../../src/services/ekm-client/errors';
-import { EkmMetrics, MetricsRegistry } from '../../src/services/ekm-client/metrics';
+import { Metrics } from '../../src/metrics';
+import { EkmMetrics } from '../../src/services/ekm-client/metrics';
 import { CALL, VERSION } from './helpers';
 
-void test('counters and histograms render in the Prometheus text format, with other registered metrics', () => {
-  const registry = new MetricsRegistry();
+void test('EKM attempts are counted and timed in Prometheus naming, on the server registry', async () => {
+  const registry = new Metrics();
   const metrics = new EkmMetrics(registry);
   const other = registry.counter('kms_other_total', 'Something else.', ['kind']);
   other.inc({ kind: 'a "quoted"\nvalue\\' });
-  metrics.record({ method: 'wrap', final: false, responseCode: 0, status: 'CONNECTION', ekmConnection: 'projects/p/locations/l/ekmConnections/c', latencyMs: 3 });
-  metrics.record({ method: 'wrap', final: true, responseCode: 200, status: 'OK', ekmConnection: 'projects/p/locations/l/ekmConnections/c', latencyMs: 120.5 });
-  metrics.record({ method: 'wrap', final: true, responseCode: 200, status: 'OK', ekmConnection: 'projects/p/locations/l/ekmConnections/c', latencyMs: 40 });
-  const text = metrics.prometheusText();
+  const connection = 'projects/p/locations/l/ekmConnections/c';
+  metrics.record({ method: 'wrap', final: false, responseCode: 0, status: 'CONNECTION', ekmConnection: connection, latencyMs: 3 });
+  metrics.record({ method: 'wrap', final: true, responseCode: 200, status: 'OK', ekmConnection: connection, latencyMs: 120.5 });
+  metrics.record({ method: 'wrap', final: true, responseCode: 200, status: 'OK', ekmConnection: connection, latencyMs: 40 });
+  const text = await metrics.prometheusText();
   assert.ok(text.endsWith('\n'));
-  assert.match(text, /^# HELP ekm_external_request_count .+\n# TYPE ekm_external_request_count counter\n/m);
-  assert.ok(text.includes('ekm_external_request_count{method="wrap",final="false",response_code="0",status="CONNECTION",ekm_connection="projects/p/locations/l/ekmConnections/c"} 1\n'));
-  assert.ok(text.includes('ekm_external_request_count{method="wrap",final="true",response_code="200",status="OK",ekm_connection="projects/p/locations/l/ekmConnections/c"} 2\n'));
-  assert.ok(text.includes('# TYPE ekm_external_request_latencies histogram\n'));
-  assert.ok(text.includes('ekm_external_request_latencies_bucket{method="wrap",final="true",le="25"} 0\n'));
-  assert.ok(text.includes('ekm_external_request_latencies_bucket{method="wrap",final="true",le="50"} 1\n'));
-  assert.ok(text.includes('ekm_external_request_latencies_bucket{method="wrap",final="true",le="250"} 2\n'));
-  assert.ok(text.includes('ekm_external_request_latencies_bucket{method="wrap",final="true",le="+Inf"} 2\n'));
-  assert.ok(text.includes('ekm_external_request_latencies_sum{method="wrap",final="true"} 160.5\n'));
-  assert.ok(text.includes('ekm_external_request_latencies_count{method="wrap",final="false"} 1\n'));
-  assert.ok(text.includes('kms_other_total{kind="a \\"quoted\\"\\nvalue\\\\"} 1\n'));
-  assert.equal(registry.counter('kms_other_total', 'again'), other, 'registering twice returns the first');
-  assert.throws(() => registry.histogram('kms_other_total', 'x', [], [1]), /another type/);
-  assert.equal(metrics.requests.get({ method: 'wrap', final: 'true', response_code: '200', status: 'OK', ekm_connection: 'projects/p/locations/l/ekmConnections/c' }), 2);
+  assert.match(text, /^# HELP ekm_external_requests_total .+\n# TYPE ekm_external_requests_total counter\n/m);
+  assert.ok(text.includes(`ekm_external_requests_total{method="wrap",final="false",response_code="0",status="CONNECTION",ekm_connection="${connection}"} 1\n`));
+  assert.ok(text.includes(`ekm_external_requests_total{method="wrap",final="true",response_code="200",status="OK",ekm_connection="${connection}"} 2\n`));
+  assert.ok(text.includes('# TYPE ekm_external_request_duration_seconds histogram\n'));
+  assert.ok(text.includes('ekm_external_request_duration_seconds_bucket{le="0.025",method="wrap",final="true"} 0\n'), text);
+  assert.ok(text.includes('ekm_external_request_duration_seconds_bucket{le="0.05",method="wrap",final="true"} 1\n'));
+  assert.ok(text.includes('ekm_external_request_duration_seconds_bucket{le="0.25",method="wrap",final="true"} 2\n'));
+  assert.ok(text.includes('ekm_external_request_duration_seconds_bucket{le="+Inf",method="wrap",final="true"} 2\n'));
+  assert.ok(text.includes('ekm_external_request_duration_seconds_sum{method="wrap",final="true"} 0.1605\n'));
+  assert.ok(text.includes('ekm_external_request_duration_seconds_count{method="wrap",final="false"} 1\n'));
+  assert.ok(text.includes('kms_other_total{kind="a \\"quoted\\"\\nvalue\\\\"} 1\n'), text);
+  assert.throws(() => registry.counter('kms_other_total', 'again', []), /already been registered/);
 });
 
 void test('HTTP answers map to Cloud KMS error domains', () => {

@@ -29,7 +29,7 @@ void test('429 with Retry-After: waits (capped) and retries a bounded number of 
       const gap = arrivals[i] - arrivals[i - 1];
       assert.ok(gap >= 140 && gap < 1000, `waited ${gap} ms: Retry-After capped at 150 ms`);
     }
-    const text = client.metrics.prometheusText();
+    const text = await client.metrics.prometheusText();
     assert.equal(countSamples(text, { response_code: '429', status: 'HTTP_ERROR', final: 'false' }), 2);
     assert.equal(countSamples(text, { response_code: '429', status: 'HTTP_ERROR', final: 'true' }), 1);
   } finally {
@@ -95,7 +95,7 @@ void test('fail-over: the first endpoint refuses, the second is the EKM', async 
     const target: ExternalKeyTarget = { kind: 'vpc', connection: connectionRecord(f.der), keyPath: f.keys.wrap };
     const blob = await client.wrap(target, Buffer.from('x'), Buffer.alloc(0), CALL);
     assert.deepEqual(await client.unwrap(target, blob, Buffer.alloc(0), CALL), Buffer.from('x'));
-    const text = client.metrics.prometheusText();
+    const text = await client.metrics.prometheusText();
     assert.equal(countSamples(text, { method: 'wrap', status: 'CONNECTION', final: 'false' }), 1);
     assert.equal(countSamples(text, { method: 'wrap', status: 'OK', final: 'true' }), 1);
     assert.equal(f.logger.lines.length, 0);
@@ -113,7 +113,7 @@ void test('fail-over past a replica that accepts TCP but never completes TLS (co
     const started = performance.now();
     await client.wrap(target, Buffer.from('x'), Buffer.alloc(0), CALL);
     assert.ok(performance.now() - started < 1500);
-    assert.equal(countSamples(client.metrics.prometheusText(), { status: 'CONNECTION', final: 'false' }), 1);
+    assert.equal(countSamples(await client.metrics.prometheusText(), { status: 'CONNECTION', final: 'false' }), 1);
   } finally {
     await silent.close();
     await f.close();

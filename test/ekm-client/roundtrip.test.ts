@@ -55,13 +55,13 @@ void test('connections are pooled, the request carries the KMS context, and metr
     const client = f.client();
     const target: ExternalKeyTarget = { kind: 'vpc', connection: connectionRecord(f.der), keyPath: f.keys.wrap };
     for (let i = 0; i < 5; i++) await client.wrap(target, Buffer.from('x'), Buffer.alloc(0), { ...CALL, isKeyHealthCheck: i === 0 });
-    const text = client.metrics.prometheusText();
-    assert.match(text, /# TYPE ekm_external_request_count counter/);
-    assert.match(text, /# TYPE ekm_external_request_latencies histogram/);
+    const text = await client.metrics.prometheusText();
+    assert.match(text, /# TYPE ekm_external_requests_total counter/);
+    assert.match(text, /# TYPE ekm_external_request_duration_seconds histogram/);
     const labels = { method: 'wrap', final: 'true', response_code: '200', status: 'OK', ekm_connection: connectionRecord(f.der).name };
     assert.equal(countSamples(text, labels), 5);
-    assert.match(text, /ekm_external_request_latencies_bucket\{method="wrap",final="true",le="\+Inf"\} 5/);
-    assert.match(text, /ekm_external_request_latencies_count\{method="wrap",final="true"\} 5/);
+    assert.match(text, /ekm_external_request_duration_seconds_bucket\{le="\+Inf",method="wrap",final="true"\} 5/);
+    assert.match(text, /ekm_external_request_duration_seconds_count\{method="wrap",final="true"\} 5/);
     const audit = fs.readFileSync(f.ekm.server.auditLogPath!, 'utf8');
     assert.ok(audit.includes(`"kmsResource":"${VERSION}"`), 'the EKM saw the key version as the resource');
     assert.equal(audit.split('\n').filter((l) => l.includes('"healthCheck":true')).length, 1, 'isKeyHealthCheck reached the EKM');

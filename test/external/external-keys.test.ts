@@ -46,10 +46,10 @@ async function failsWith(promise: Promise<unknown>, type: string): Promise<{ sub
 }
 
 /** The EKM calls the KMS has made, by method, from its metrics. */
-function ekmCalls(kms: Harness, method: string): number {
+async function ekmCalls(kms: Harness, method: string): Promise<number> {
   let total = 0;
-  for (const line of kms.server.metricsText().split('\n')) {
-    if (line.startsWith('ekm_external_request_count{') && line.includes(`method="${method}"`)) total += Number(line.split(' ').pop());
+  for (const line of (await kms.server.metricsText()).split('\n')) {
+    if (line.startsWith('ekm_external_requests_total{') && line.includes(`method="${method}"`)) total += Number(line.split(' ').pop());
   }
   return total;
 }
@@ -155,19 +155,19 @@ describe('external keys end to end', () => {
 
     const plaintext = crypto.randomBytes(1000);
     const aad = Buffer.from('order 7');
-    const wrapsBefore = ekmCalls(kms, 'wrap');
+    const wrapsBefore = await ekmCalls(kms, 'wrap');
     const [enc] = await kms.client.encrypt({ name: vpcKey, plaintext, additionalAuthenticatedData: aad });
-    assert.equal(ekmCalls(kms, 'wrap'), wrapsBefore + 1);
+    assert.equal(await ekmCalls(kms, 'wrap'), wrapsBefore + 1);
     assert.equal(enc.protectionLevel, 'EXTERNAL_VPC');
     const ciphertext = Buffer.from(enc.ciphertext as Uint8Array);
     assert.ok(!ciphertext.includes(plaintext.subarray(0, 16)));
 
-    const unwrapsBefore = ekmCalls(kms, 'unwrap');
+    const unwrapsBefore = await ekmCalls(kms, 'unwrap');
     for (let i = 0; i < 3; i++) {
       const [dec] = await kms.client.decrypt({ name: vpcKey, ciphertext, additionalAuthenticatedData: aad });
       assert.deepEqual(Buffer.from(dec.plaintext as Uint8Array), plaintext);
     }
-    assert.equal(ekmCalls(kms, 'unwrap'), unwrapsBefore + 3, 'nothing the EKM returns is cached');
+    assert.equal(await ekmCalls(kms, 'unwrap'), unwrapsBefore + 3, 'nothing the EKM returns is cached');
 
     // The EKM alone: unwrapping the blob gives the KMS's inner ciphertext, not the plaintext.
     const answer = await ekm.client.request('POST', `/${keyPath}:unwrap`, {
@@ -210,10 +210,10 @@ describe('external keys end to end', () => {
     await kms.client.createCryptoKeyVersion({ parent: key.name, cryptoKeyVersion: { externalProtectionLevelOptions: { ekmConnectionKeyPath: keyPath } } });
     await kms.client.updateCryptoKeyPrimaryVersion({ name: key.name, cryptoKeyVersionId: '1' });
     await kms.client.encrypt({ name: key.name, plaintext: Buffer.from('ok') });
-    const wraps = ekmCalls(kms, 'wrap');
+    const wraps = await ekmCalls(kms, 'wrap');
     const meta = { otherArgs: { headers: { [REASON_HEADER]: 'THIRD_PARTY_DATA_REQUEST' } } };
     await failsWith(kms.client.encrypt({ name: key.name, plaintext: Buffer.from('no') }, meta as never), 'KEY_ACCESS_JUSTIFICATIONS_POLICY');
-    assert.equal(ekmCalls(kms, 'wrap'), wraps, 'the EKM was not called');
+    assert.equal(await ekmCalls(kms, 'wrap'), wraps, 'the EKM was not called');
   });
 
   test('the EKM denies a reason its policy does not allow: FAILED_PRECONDITION, and the version is disabled', async () => {
@@ -364,7 +364,7 @@ describe('external keys end to end', () => {
     await rejectsWithCode(kms.client.encrypt({ name: v2.name, plaintext: Buffer.from('x') }), Code.FAILED_PRECONDITION);
   });
 
-  test('the REST port publishes the KMS JWKS and the EKM metrics in Prometheus text', async () => {
+  test('the REST port publishes the KMS JWKS, and the EKM and per-RPC metrics in Prometheus text', async () => {
     const jwks = await fetch(`${kms.server.addresses.rest}/openekm/v1/jwks.json`);
     assert.equal(jwks.status, 200);
     assert.deepEqual(await jwks.json(), kms.server.jwks);
@@ -372,10 +372,15 @@ describe('external keys end to end', () => {
     assert.equal(metrics.status, 200);
     assert.match(metrics.headers.get('content-type') ?? '', /^text\/plain/);
     const text = await metrics.text();
-    assert.match(text, /^# TYPE ekm_external_request_count counter$/m);
-    assert.match(text, /^ekm_external_request_count\{[^}]*method="wrap"[^}]*final="true"[^}]*\} \d+$/m);
-    assert.match(text, /ekm_external_request_latencies_bucket\{/);
+    assert.match(text, /^# TYPE ekm_external_requests_total counter$/m);
+    assert.match(text, /^ekm_external_requests_total\{[^}]*method="wrap"[^}]*final="true"[^}]*\} \d+$/m);
+    assert.match(text, /ekm_external_request_duration_seconds_bucket\{/);
     assert.match(text, /status="CONNECTION"/, 'the EKM-down test left connection failures');
+    // Per RPC, by method, canonical code and transport.
+    assert.match(text, /^# TYPE kms_rpc_requests_total counter$/m);
+    assert.match(text, /^kms_rpc_requests_total\{method="google\.cloud\.kms\.v1\.KeyManagementService\.Encrypt",code="OK",transport="grpc"\} \d+$/m);
+    assert.match(text, /^kms_rpc_requests_total\{method="google\.cloud\.kms\.v1\.KeyManagementService\.Decrypt",code="INVALID_ARGUMENT",transport="rest"\} [1-9]\d*$/m);
+    assert.match(text, /^kms_rpc_request_duration_seconds_count\{method="google\.cloud\.kms\.v1\.KeyManagementService\.Encrypt",transport="grpc"\} \d+$/m);
   });
 
   test('Cloud KMS rules for external keys', async () => {

@@ -6,5 +6,5 @@ export {
 export {
   DEFAULT_ISSUER, ServiceIdentity, identityKeyStore, projectNumber, serviceIdentityEmail, type IdentityKeyStore, type Jwks,
 } from './identity';
-export { Counter, EkmMetrics, Histogram, MetricsRegistry } from './metrics';
+export { EkmMetrics } from './metrics';
 export type { CallInfo, EkmClient, ExternalKeyTarget } from './types';
