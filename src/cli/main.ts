@@ -19,7 +19,7 @@ const USAGE = `usage: openekm serve [--data DIR | --in-memory] [--host HOST] [--
                          the KMS and a reference EKM together (./.openekm, ./.openekm-ekm)
        openekm demo      Cloud EKM's usage flow end to end, in a temporary directory
        openekm project ID  a project's number and its KMS service identity towards EKMs
-       openekm ekm ...   the reference external key manager (openekm ekm help)
+       openekm ekm ...   the reference external key manager and the EKM conformance suite (openekm ekm help)
 
   --data DIR          data directory (SQLite database, root key); default ./.openekm
   --in-memory         keep everything in memory; nothing is written to disk

@@ -1,6 +1,7 @@
 // `openekm ekm ...`: the reference EKM's command line. `serve` runs the
 // server and prints one JSON line once it listens; the operator commands
-// (cli-admin.ts) talk to the running server through its admin socket.
+// (cli-admin.ts) talk to the running server through its admin socket;
+// `conformance` runs the conformance suite against any EKM (src/ekm-conformance).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { LIMIT_FLAG_OPTIONS, limitsFromFlags } from '../limits';
@@ -22,7 +23,9 @@ export const EKM_USAGE = `usage: openekm ekm serve --data DIR [--port P] [--host
                          [--remove-caller E]... [--reasons OP=R1,R2]... [--allow-missing-reason true|false]
                          [--policy-file FILE] [--inherit]
        openekm ekm audit tail [-n N] [--follow]
-Every command takes --data DIR (default ./.openekm-ekm). OP is wrap, unwrap, asymmetricSign,
+       openekm ekm conformance --url URL --issuer ISS --signing-key-file PEM --caller EMAIL --key-a PATH ...
+                         the conformance suite against any EKM (openekm ekm conformance --help)
+Every command but conformance takes --data DIR (default ./.openekm-ekm). OP is wrap, unwrap, asymmetricSign,
 getPublicKey, createKey, destroyKey or default; R is an AccessReason name.
 --max-token-lifetime-s S: tokens whose exp - iat is longer are refused [3600].
 LIMITS of the HTTPS listener (defaults in brackets): --headers-timeout-ms MS [10000]
@@ -99,6 +102,8 @@ async function serve(args: string[], io: Io): Promise<void> {
 export async function runEkmCommand(args: string[], io: Io): Promise<number> {
   const [command, ...rest] = args;
   try {
+    // Loaded only for this command: the server never carries the suite.
+    if (command === 'conformance') return await (await import('../ekm-conformance/cli')).runConformanceCommand(rest, io);
     if (command === 'serve') await serve(rest, io);
     else if (command === undefined || command === 'help' || command === '--help') io.out(EKM_USAGE);
     else if (!(await runAdminCommand(command, rest, io))) throw new UsageError(`unknown command: ekm ${command}`);

@@ -222,7 +222,7 @@ void test('every refusal is in our words: no message of the JWT library reaches 
     'header not JSON': `${Buffer.from('{').toString('base64url')}.${p}.${sig}`,
     'payload not JSON': `${h}.${Buffer.from('[').toString('base64url')}.${sig}`,
     'payload an array': `${h}.${b64([1])}.${sig}`,
-    'flipped signature bit': `${h}.${p}.${sig.slice(0, -2)}${sig.endsWith('A') ? 'B' : 'A'}${sig.slice(-1)}`,
+    'flipped signature bit': `${h}.${p}.${sig.slice(0, -2)}${sig.at(-2) === 'A' ? 'B' : 'A'}${sig.slice(-1)}`,
     'alg none': `${b64({ alg: 'none' })}.${p}.`,
     'unknown kid': es.signRaw({ alg: 'ES256', kid: 'nobody' }, claims),
     'aud with a port': es.signRaw({ alg: 'ES256', kid: es.kid }, { ...claims, aud: `${AUDIENCE}:443` }),
