@@ -35,6 +35,7 @@ export class AgentPool {
   readonly #agents = new Map<string, EkmAgent>();
   readonly #base: tls.ConnectionOptions;
   readonly #extraCaPem?: string;
+  #closed = false;
 
   constructor(options: AgentPoolOptions = {}) {
     this.#extraCaPem = options.extraCaPem;
@@ -60,9 +61,10 @@ export class AgentPool {
     }));
   }
 
+  /** Ends every connection; calls in flight, and any made afterwards, are cancelled. */
   close(): void {
+    this.#closed = true;
     for (const agent of this.#agents.values()) agent.destroy();
-    this.#agents.clear();
   }
 
   #get(key: string, make: () => EkmAgent): EkmAgent {
@@ -75,6 +77,7 @@ export class AgentPool {
     }
     const agent = make();
     this.#agents.set(key, agent);
+    if (this.#closed) agent.destroy();
     return agent;
   }
 }

@@ -78,6 +78,8 @@ export interface PendingAnswer {
 // before the reference EKM's 65 s keep-alive would.
 const DEFAULT_LIMITS = { maxSockets: 64, idleTimeoutMs: 30_000 };
 const deadlineFailure = (endpoint: string, what: string) => new AttemptFailure('timeout', endpoint, 'EKM_DEADLINE', what);
+/** A request the KMS itself ended: its EKM client closed (the server is shutting down). */
+const cancelled = (endpoint: string) => new AttemptFailure('cancelled', endpoint, 'EKM_CLIENT_CLOSED', 'the KMS closed the request as it shut down');
 
 /** A request stopped because the connection it reused had gone stale; it is sent again on a new one. */
 class StaleConnection extends Error {}
@@ -292,7 +294,8 @@ export class EkmAgent {
 
   destroy(): void {
     this.#destroyed = true;
-    for (const c of this.#all) c.socket.destroy();
+    // Requests in flight end as cancelled, not as a connection the EKM reset.
+    for (const c of this.#all) c.abort(cancelled(c.endpoint));
     for (const s of this.#connecting) s.destroy();
     this.#connecting.clear();
   }
@@ -339,7 +342,7 @@ export class EkmAgent {
   #connect(target: ConnectTarget, limits: RequestLimits, resolve: (c: Connection) => void, reject: (err: unknown) => void): () => void {
     const { endpoint } = target;
     if (this.#destroyed) {
-      reject(new AttemptFailure('connection', endpoint, 'EKM_CLIENT_CLOSED', 'the KMS is shutting down'));
+      reject(cancelled(endpoint));
       return () => undefined;
     }
     const socket = tls.connect({
@@ -373,8 +376,8 @@ export class EkmAgent {
     };
     const onConnect = () => { tcpUp = true; };
     const onSecure = () => settle(this.peerCheck?.(socket, endpoint));
-    const onError = (err: Error) => settle(classifyError(err, endpoint, tcpUp));
-    const onClose = () => settle(new AttemptFailure('connection', endpoint, 'ECONNRESET', 'the connection closed during the TLS handshake'));
+    const onError = (err: Error) => settle(this.#destroyed ? cancelled(endpoint) : classifyError(err, endpoint, tcpUp));
+    const onClose = () => settle(this.#destroyed ? cancelled(endpoint) : new AttemptFailure('connection', endpoint, 'ECONNRESET', 'the connection closed during the TLS handshake'));
     const timer = setTimeout(() => settle(limits.connectTimeoutIsDeadline
       ? deadlineFailure(endpoint, 'the deadline passed while connecting')
       : new AttemptFailure('connection', endpoint, 'EKM_CONNECT_TIMEOUT', `no TLS connection within ${limits.connectTimeoutMs} ms`)), limits.connectTimeoutMs);

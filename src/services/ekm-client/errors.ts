@@ -121,6 +121,7 @@ function shortReason(f: AttemptFailure): string {
   if (f.kind === 'tls') return f.extra.tls === 'pin' ? 'certificate not pinned' : f.extra.tls === 'hostname' ? 'certificate not for the hostname' : 'TLS handshake failed';
   if (f.kind === 'timeout') return 'deadline passed';
   if (f.kind === 'not-allowed') return 'address not allowed';
+  if (f.kind === 'cancelled') return 'cancelled';
   return CONNECTION_REASONS[f.code] ?? 'connection failed';
 }
 
@@ -168,6 +169,8 @@ function describeAttempt(f: AttemptFailure, ctx: FailureContext): { domain: EkmC
     case 'protocol':
       // Our own HTTP/1.1 reader's words (http1.ts): never a library's.
       return { domain: 'UNEXPECTED_RESPONSE', text: `The EKM at ${f.endpoint} sent an invalid answer to ${ctx.operation}: ${f.message}.` };
+    case 'cancelled':
+      return { domain: 'REQUEST_CANCELLED', text: `Request cancelled: the KMS ended ${ctx.operation} on ${ctx.path} to the EKM at ${f.endpoint} as it shut down. Retry the call, on another KMS replica if there is one.` };
     case 'not-allowed':
       return {
         domain: 'EXTERNAL_KEY_HOST_NOT_WHITELISTED',

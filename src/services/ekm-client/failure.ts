@@ -5,7 +5,7 @@ import type { AttemptStatus } from './metrics';
 import { NotAllowedError } from './network-policy';
 
 /** not-allowed: the address is outside the KMS's --ekm-allowed-network; nothing was sent. */
-export type FailureKind = 'connection' | 'timeout' | 'dns' | 'tls' | 'protocol' | 'not-allowed';
+export type FailureKind = 'connection' | 'timeout' | 'dns' | 'tls' | 'protocol' | 'not-allowed' | 'cancelled';
 /** pin: leaf not pinned; hostname: cert not for the name; chain: not trusted by a CA; handshake: anything else in TLS. */
 export type TlsProblem = 'pin' | 'hostname' | 'chain' | 'handshake';
 
@@ -29,6 +29,7 @@ export class AttemptFailure extends Error {
       case 'dns': return 'DNS';
       case 'tls': return 'TLS';
       case 'not-allowed': return 'NOT_ALLOWED';
+      case 'cancelled': return 'CANCELLED';
       default: return 'CONNECTION';
     }
   }

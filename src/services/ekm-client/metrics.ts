@@ -4,8 +4,8 @@
 // cloudkms.googleapis.com/ekm/external/request_count and request_latencies.
 import { Metrics, SeriesCache } from '../../metrics';
 
-/** The outcome label of one attempt (protocol doc: OK|TIMEOUT|DNS|TLS|CONNECTION|NOT_ALLOWED|HTTP_ERROR). */
-export type AttemptStatus = 'OK' | 'TIMEOUT' | 'DNS' | 'TLS' | 'CONNECTION' | 'NOT_ALLOWED' | 'HTTP_ERROR';
+/** The outcome label of one attempt (protocol doc: OK|TIMEOUT|DNS|TLS|CONNECTION|NOT_ALLOWED|CANCELLED|HTTP_ERROR). */
+export type AttemptStatus = 'OK' | 'TIMEOUT' | 'DNS' | 'TLS' | 'CONNECTION' | 'NOT_ALLOWED' | 'CANCELLED' | 'HTTP_ERROR';
 
 export interface AttemptSample {
   /** The EKM operation: wrap, unwrap, …, info. */
