@@ -78,13 +78,34 @@ const FLAG_OF: Readonly<Record<RequiredField, string>> = {
   'keys.wrapA': '--key-a', 'keys.wrapB': '--key-b', 'keys.disabled': '--disabled-key', 'keys.destroyed': '--destroyed-key',
 };
 
+/** Why a file could not be read or written, in our words (never the system's message). */
+export function fileProblem(err: unknown): string {
+  switch ((err as { code?: unknown }).code) {
+    case 'ENOENT': return 'no such file';
+    case 'EACCES': case 'EPERM': return 'permission denied';
+    case 'EISDIR': return 'it is a directory';
+    case 'ENOTDIR': return 'a part of the path is not a directory';
+    default: return err instanceof SyntaxError ? 'it is not valid JSON' : 'it could not be used';
+  }
+}
+
 function readFlagFile(file: string | undefined, flag: string): string | undefined {
   if (file === undefined) return undefined;
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConformanceUsageError(`${flag}: cannot read ${file}: ${(err as Error).message}`);
+    throw new ConformanceUsageError(`${flag}: cannot read ${file}: ${fileProblem(err)}`);
   }
+}
+
+/** parseArgs' refusals, in our words and naming the flag. */
+function parseProblem(err: unknown): ConformanceUsageError | undefined {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string' || !code.startsWith('ERR_PARSE_ARGS')) return undefined;
+  const flag = /'(-{1,2}[^' ]*)/.exec((err as Error).message)?.[1] ?? 'an argument';
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return new ConformanceUsageError(`unknown flag ${flag}`);
+  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return new ConformanceUsageError('unexpected argument: every value follows its flag');
+  return new ConformanceUsageError(`${flag} needs a value, or takes none`);
 }
 
 /** OP=VALUE flags, split at the last '=' (key paths may hold anything else). */
@@ -142,7 +163,9 @@ function readConfig(file: string | undefined): PartialTarget {
   try {
     return readTargetFile(file);
   } catch (err) {
-    throw new ConformanceUsageError(`--config: cannot read ${file}: ${(err as Error).message}`);
+    // readTargetFile's own refusals (a field of the wrong type) are ours; file and JSON errors are put in our words.
+    const ours = !(err instanceof SyntaxError) && (err as { code?: unknown }).code === undefined;
+    throw new ConformanceUsageError(`--config: cannot read ${file}: ${ours ? (err as Error).message : fileProblem(err)}`);
   }
 }
 
@@ -175,7 +198,12 @@ async function run(v: Values, io: Io): Promise<number> {
   });
   io.out(formatSummary(report));
   if (v.report) {
-    writeFileSync(v.report, `${JSON.stringify(report, null, 2)}\n`);
+    try {
+      writeFileSync(v.report, `${JSON.stringify(report, null, 2)}\n`);
+    } catch (err) {
+      io.err(`openekm ekm conformance: --report: cannot write ${v.report}: ${fileProblem(err)}\n`);
+      return 1;
+    }
     io.out(`report: ${v.report}\n`);
   }
   return report.failed === 0 ? 0 : 1;
@@ -212,7 +240,8 @@ export async function runConformanceCommand(args: string[], io: Io): Promise<num
       return 0;
     }
     return await run(values, io);
-  } catch (err) {
+  } catch (thrown) {
+    const err = parseProblem(thrown) ?? thrown;
     const usage = isUsage(err);
     io.err(`openekm ekm conformance: ${(err as Error).message}\n${usage ? CONFORMANCE_USAGE : ''}`);
     return usage ? 2 : 1;

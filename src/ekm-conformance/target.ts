@@ -69,7 +69,9 @@ interface FileTarget extends Omit<PartialTarget, 'tls' | 'signer'> {
 /** Reads a target file; *File fields are read relative to it. Nothing is checked yet. */
 export function readTargetFile(file: string): PartialTarget {
   const dir = path.dirname(path.resolve(file));
-  const raw = JSON.parse(readFileSync(file, 'utf8')) as FileTarget;
+  const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('it must hold a JSON object');
+  const raw = parsed as FileTarget;
   const read = (p: string | undefined) => (p === undefined ? undefined : readFileSync(path.resolve(dir, p), 'utf8'));
   const { caFile, clientCertFile, clientKeyFile, ...tls } = raw.tls ?? {};
   const { privateKeyFile, ...signer } = raw.signer ?? {};
@@ -91,11 +93,31 @@ function need<T>(value: T | undefined, field: RequiredField, missing: (field: Re
 
 /** ES256 for an EC key, RS256 for an RSA key. */
 function algFor(privateKeyPem: string, alg: string | undefined): SigningAlg {
-  if (alg !== undefined) {
-    if (alg !== 'ES256' && alg !== 'RS256') throw new Error(`the token algorithm must be ES256 or RS256, not ${alg}`);
-    return alg;
+  let type: string | undefined;
+  try {
+    type = createPrivateKey(privateKeyPem).asymmetricKeyType;
+  } catch {
+    throw new Error('the signing key is not a PEM private key (EC P-256 or RSA)');
   }
-  return createPrivateKey(privateKeyPem).asymmetricKeyType === 'rsa' ? 'RS256' : 'ES256';
+  if (type !== 'rsa' && type !== 'ec') throw new Error(`the signing key is ${type ?? 'of no known type'}; it must be EC P-256 or RSA`);
+  if (alg === undefined) return type === 'rsa' ? 'RS256' : 'ES256';
+  if (alg !== 'ES256' && alg !== 'RS256') throw new Error(`the token algorithm must be ES256 or RS256, not ${alg}`);
+  if ((alg === 'RS256') !== (type === 'rsa')) throw new Error(`the token algorithm ${alg} does not match the signing key, an ${type.toUpperCase()} key`);
+  return alg;
+}
+
+/** The EKM's base URL: https with a host, nothing after the path. */
+function checkUrl(url: string): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`the EKM URL ${JSON.stringify(url.slice(0, 200))} is not a URL; give https://HOST[:PORT][/PREFIX]`);
+  }
+  if (parsed.protocol !== 'https:' || !parsed.hostname || parsed.search || parsed.hash || parsed.username || parsed.password) {
+    throw new Error(`the EKM URL ${JSON.stringify(url.slice(0, 200))} must be https://HOST[:PORT][/PREFIX], without query, fragment or credentials`);
+  }
+  return parsed;
 }
 
 /** wrapA's path with its last segment replaced: a well-formed path no key has. */
@@ -113,6 +135,7 @@ function checkDeniedReasons(denied: PartialTarget['deniedReasons'] = {}): Confor
 /** A whole target, with the defaults docs/ekm-server.md lists; a missing required fact throws missing(field). */
 export function completeTarget(p: PartialTarget, missing: (field: RequiredField) => Error): ConformanceTarget {
   const url = need(p.url, 'url', missing);
+  const parsedUrl = checkUrl(url);
   const issuer = need(p.signer?.issuer, 'signer.issuer', missing);
   const privateKeyPem = need(p.signer?.privateKeyPem, 'signer.privateKeyPem', missing);
   const callerEmail = need(p.callerEmail, 'callerEmail', missing);
@@ -122,7 +145,7 @@ export function completeTarget(p: PartialTarget, missing: (field: RequiredField)
     ...p,
     url,
     tls: p.tls ?? {},
-    audience: p.audience ?? `https://${new URL(url).hostname}`,
+    audience: p.audience ?? `https://${parsedUrl.hostname}`,
     signer: { issuer, alg: algFor(privateKeyPem, p.signer?.alg), kid: p.signer?.kid, privateKeyPem },
     callerEmail,
     deniedCallerEmail: p.deniedCallerEmail ?? `conformance-denied-${randomBytes(4).toString('hex')}@example.invalid`,

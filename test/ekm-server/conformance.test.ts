@@ -131,6 +131,38 @@ void describe('EKM conformance: reference EKM', () => {
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /no\.such-case: no case has that id/);
   });
+  void test('bad flags and files: exit 2 in our words naming the flag, never a library message', async () => {
+    const base = flagsFor(target, dir);
+    const without = (flag: string) => { const i = base.indexOf(flag); return [...base.slice(0, i), ...base.slice(i + 2)]; };
+    const write = (name: string, text: string) => { const f = path.join(dir, name); fs.writeFileSync(f, text); return f; };
+    const cases: Array<[string, string[], RegExp]> = [
+      ['unknown flag', [...base, '--frobnicate'], /unknown flag --frobnicate/],
+      ['flag without a value', [...base, '--url'], /--url needs a value/],
+      ['stray argument', [...base, 'extra'], /unexpected argument/],
+      ['not a URL', [...without('--url'), '--url', 'not a url'], /the EKM URL "not a url" is not a URL/],
+      ['http URL', [...without('--url'), '--url', 'http://127.0.0.1:1/'], /must be https:\/\/HOST/],
+      ['missing CA file', [...without('--ca-file'), '--ca-file', path.join(dir, 'nope.pem')], /--ca-file: cannot read .*nope\.pem: no such file/],
+      ['signing key not PEM', [...without('--signing-key-file'), '--signing-key-file', write('junk.pem', 'junk')], /the signing key is not a PEM private key/],
+      ['bad --alg', [...without('--alg'), '--alg', 'HS256'], /ES256 or RS256, not HS256/],
+      ['bad --denied-reason', [...base, '--denied-reason', 'wrap'], /--denied-reason takes OP=REASON,REASON, not wrap/],
+      ['unknown operation', [...base, '--denied-reason', 'frob=X'], /--denied-reason: frob is not one of/],
+      ['bad --signing-key', [...base, '--signing-key', 'path='], /--signing-key takes PATH=ALGORITHM/],
+      ['client cert alone', [...base, '--client-cert', write('c.pem', 'x')], /--client-cert and --client-key go together/],
+      ['config not JSON', [...base, '--config', write('bad.json', '{"url":')], /--config: cannot read .*bad\.json: it is not valid JSON/],
+      ['config not an object', [...base, '--config', write('list.json', '[1]')], /--config: cannot read .*list\.json: it must hold a JSON object/],
+      ['missing config', [...base, '--config', path.join(dir, 'none.json')], /--config: cannot read .*none\.json: no such file/],
+    ];
+    for (const [name, args, expected] of cases) {
+      const run = await openekm(['ekm', 'conformance', ...args]);
+      assert.equal(run.code, 2, `${name}: ${run.stderr}`);
+      assert.match(run.stderr, expected, name);
+      assert.doesNotMatch(run.stderr, /ENOENT|ERR_|SyntaxError|TypeError|Unexpected token|DECODER|\n\s+at /, name);
+    }
+    const unwritable = await openekm(['ekm', 'conformance', ...base, '--only', 'transport.healthz', '--report', path.join(dir, 'no-dir', 'r.json')]);
+    assert.equal(unwritable.code, 1);
+    assert.match(unwritable.stderr, /--report: cannot write .*r\.json: no such file/);
+  });
+
   void test('--config FILE describes the target, flags override it, --only picks cases', async () => {
     fs.writeFileSync(path.join(dir, 'ekm-ca.pem'), target.tls.ca!);
     fs.writeFileSync(path.join(dir, 'signer-key.pem'), target.signer.privateKeyPem, { mode: 0o600 });
