@@ -53,18 +53,24 @@ void test('a server that accepts and never answers: TIMEOUT at the deadline', as
   }
 });
 
-void test('an EKM that completes TLS but never answers the request: TIMEOUT, not retried', async () => {
-  const f = await startFixture();
+/** An EKM that completes TLS and reads requests but never answers them; counts what it got. */
+async function muteEkm(): Promise<Awaited<ReturnType<typeof fakeEkm>> & { requests(): number }> {
   let requests = 0;
-  const mute = await fakeEkm((req) => {
+  const server = await fakeEkm((req) => {
     requests++;
     req.resume();
   });
+  return { ...server, requests: () => requests };
+}
+
+void test('an EKM that completes TLS but never answers the request: TIMEOUT, not retried', async () => {
+  const f = await startFixture();
+  const mute = await muteEkm();
   try {
     const client = f.client({ deadlineMs: 300, endpoints: [{ address: '127.0.0.1', port: mute.port }] });
     await assert.rejects(client.wrap(vpc(mute.der, 'v0/k'), Buffer.from('x'), Buffer.alloc(0), CALL), (e) =>
       assertEkmError(e, 'TIMEOUT', /did not answer wrap within the 300 ms deadline/));
-    assert.equal(requests, 1);
+    assert.equal(mute.requests(), 1);
   } finally {
     await mute.close();
     await f.close();
@@ -73,22 +79,18 @@ void test('an EKM that completes TLS but never answers the request: TIMEOUT, not
 
 void test('a KMS that shuts down with a call in flight: REQUEST_CANCELLED, not retried', async () => {
   const f = await startFixture();
-  let requests = 0;
-  const mute = await fakeEkm((req) => {
-    requests++;
-    req.resume();
-  });
+  const mute = await muteEkm();
   try {
     const client = f.client({ deadlineMs: 5000, endpoints: [{ address: '127.0.0.1', port: mute.port }] });
     const call = client.wrap(vpc(mute.der, 'v0/k'), Buffer.from('x'), Buffer.alloc(0), CALL);
-    while (requests === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    while (mute.requests() === 0) await new Promise((resolve) => setTimeout(resolve, 10));
     client.close();
     await assert.rejects(call, (e) => assertEkmError(e, 'REQUEST_CANCELLED', /^Request cancelled: the KMS ended wrap on v0\/k .* as it shut down/));
-    assert.equal(requests, 1);
+    assert.equal(mute.requests(), 1);
     assert.equal(countSamples(await client.metrics.prometheusText(), { status: 'CANCELLED', final: 'true' }), 1);
     // A call after the close is cancelled at once, without connecting.
     await assert.rejects(client.wrap(vpc(mute.der, 'v0/k'), Buffer.from('x'), Buffer.alloc(0), CALL), (e) => assertEkmError(e, 'REQUEST_CANCELLED'));
-    assert.equal(requests, 1);
+    assert.equal(mute.requests(), 1);
   } finally {
     await mute.close();
     await f.close();
