@@ -185,6 +185,13 @@ async function main(): Promise<number> {
       baselineServer = await startPinned('openekm (baseline)', [opts.baseline, 'serve', '--data', path.join(tmp, 'baseline-data'), '--grpc-port', '0', '--rest-port', '0']);
       servers.push(baselineServer);
       for (const w of await prepareWorkloads(baselineServer)) if (workloads.some((o) => o.id === w.id)) baseline.set(w.id, w);
+      if (ids.includes(EXTERNAL_WORKLOAD_ID)) {
+        // The baseline's external key lives in an EKM of the baseline build, trusting the baseline KMS.
+        const baseTmp = fs.mkdtempSync(path.join(tmp, 'baseline-'));
+        const external = await prepareExternalEncrypt(baselineServer, path.join(tmp, 'baseline-data'), baseTmp, opts.baseline, []);
+        servers.push(external.ekm);
+        baseline.set(EXTERNAL_WORKLOAD_ID, { ...external.workload, companions: [external.ekm] });
+      }
     }
     const limits = await startLimits(workloads, servers, tls, externalFloor, tmp);
     const pids = (m: Map<string, ServerProcess>) => [...new Set(m.values())].map((s) => `${s.label} pid ${s.pid}`).join(', ');

@@ -70,7 +70,7 @@ async function measureOnce(c: Case, progress: (line: string) => void): Promise<R
   const logFile = path.join(c.tmp, `${c.kind}-${w.id}-${concurrency}-${c.round}.tsv`);
   const busyBefore = busySeconds(BENCH_CPUS);
   // The system under test: the server, and its companion processes (the EKM of an external key, ours or the floor's).
-  const companions = c.kind === 'ours' ? w.companions : c.kind === 'floor' ? w.floorCompanions : undefined;
+  const companions = c.kind === 'ours' || c.kind === 'baseline' ? w.companions : c.kind === 'floor' ? w.floorCompanions : undefined;
   const under = [server, ...(companions ?? [])];
   const cpuOfUnder = () => under.reduce((sum, p) => sum + processSeconds(p.pid), 0);
   const serverBefore = cpuOfUnder();
