@@ -42,32 +42,6 @@ const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', '
 const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|ERR_OSSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH|INVALID_CA|EPROTO$)/;
 const CHAIN_CODE = /^(CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|INVALID_CA)/;
 
-// What broke in an answer undici's parser (llhttp) refused, in our words,
-// picked by its reason (undici 7 gives no code for these): its text is a library's.
-const HTTP_PARSE_REASONS: ReadonlyArray<readonly [RegExp, string]> = [
-  [/Expected HTTP\//, 'it does not start with an HTTP/1.1 status line'],
-  [/dot|version/i, 'its status line does not say HTTP/1.0 or HTTP/1.1'],
-  [/status/i, 'its status code is not three digits'],
-  [/Transfer-Encoding/i, 'its Transfer-Encoding and Content-Length disagree'],
-  [/Content-Length/i, 'its Content-Length is not a number'],
-  [/header token/i, 'a header field name holds a character it may not'],
-  [/whitespace|CR|LF/, 'a line is not framed as HTTP/1.1 requires (CRLF, no folding)'],
-  [/header value/i, 'a header field value holds a control character'],
-  [/chunk size/i, 'a chunk size is not hexadecimal'],
-  [/chunk/i, 'a chunk is longer or shorter than its size'],
-  [/overflow/i, 'its header section is too large'],
-];
-
-// undici's errors (code UND_ERR_*) as attempt failures, in our words.
-const UNDICI_REASONS: Readonly<Record<string, readonly [FailureKind, string, string]>> = {
-  UND_ERR_SOCKET: ['connection', 'ECONNRESET', 'the connection closed before the answer was complete'],
-  UND_ERR_RES_CONTENT_LENGTH_MISMATCH: ['protocol', 'EKM_BAD_HTTP', 'the answer is not valid HTTP/1.1 (it is shorter or longer than its Content-Length)'],
-  UND_ERR_HEADERS_OVERFLOW: ['protocol', 'EKM_BAD_HTTP', 'the answer is not valid HTTP/1.1 (its header section is too large)'],
-  UND_ERR_INFO: ['protocol', 'EKM_BAD_HTTP', 'the answer is not one the KMS accepts (an interim or upgrade answer)'],
-  UND_ERR_DESTROYED: ['cancelled', 'EKM_CLIENT_CLOSED', 'the KMS closed the request as it shut down'],
-  UND_ERR_CLOSED: ['cancelled', 'EKM_CLIENT_CLOSED', 'the KMS closed the request as it shut down'],
-};
-
 const errorCode = (err: unknown): string =>
   typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : '';
 
@@ -86,24 +60,11 @@ export function classifyError(err: unknown, endpoint: string, tlsStarted = false
     return new AttemptFailure('dns', endpoint, code, message, { host });
   }
   if (TLS_CODE.test(code)) {
-    // Node's own code for a hostname mismatch is recoded: undici treats an error with that code from a connector in its own way.
-    if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return new AttemptFailure('tls', endpoint, 'EKM_HOSTNAME_MISMATCH', message, { tls: 'hostname' });
-    return new AttemptFailure('tls', endpoint, code, message, { tls: CHAIN_CODE.test(code) ? 'chain' : 'handshake' });
+    const tls: TlsProblem = code === 'ERR_TLS_CERT_ALTNAME_INVALID' ? 'hostname' : CHAIN_CODE.test(code) ? 'chain' : 'handshake';
+    return new AttemptFailure('tls', endpoint, code, message, { tls });
   }
-  // The peer speaks TLS but not HTTP (undici's parser, llhttp, names what broke): repeating the request will not help.
-  if (code.startsWith('HPE_') || (err instanceof Error && err.name === 'HTTPParserError')) {
-    const reason = HTTP_PARSE_REASONS.find(([pattern]) => pattern.test(message))?.[1] ?? 'it could not be parsed';
-    return new AttemptFailure('protocol', endpoint, 'EKM_BAD_HTTP', `the answer is not valid HTTP/1.1 (${reason})`);
-  }
-  // undici asserts on answers it never expects (101 Switching Protocols to a plain request): the answer is at fault.
-  if (code === 'ERR_ASSERTION') return new AttemptFailure('protocol', endpoint, 'EKM_BAD_HTTP', 'the answer is not one the KMS accepts (an upgrade it did not ask for)');
-  // undici drops the connection with these words on an answer it will not read (an unasked-for 100, an upgrade, bytes before any request).
-  if (code === 'UND_ERR_SOCKET' && /^bad (response|upgrade)$/.test(message)) {
-    return new AttemptFailure('protocol', endpoint, 'EKM_BAD_HTTP', 'the answer is not one the KMS accepts (an interim or upgrade answer it did not ask for)');
-  }
-  const undici = UNDICI_REASONS[code];
-  if (undici) return new AttemptFailure(undici[0], endpoint, undici[1], undici[2]);
-  if (code.startsWith('UND_ERR')) return new AttemptFailure('protocol', endpoint, code, 'the answer could not be read');
+  // The peer speaks TLS but not HTTP: repeating the request will not help.
+  if (code.startsWith('HPE_')) return new AttemptFailure('protocol', endpoint, code, 'the answer is not HTTP/1.1');
   // A peer that drops the connection mid-handshake is a connection failure, not a TLS one.
   if (tlsStarted && !/^(ECONNRESET|EPIPE|ETIMEDOUT)$/.test(code)) {
     return new AttemptFailure('tls', endpoint, code, message, { tls: 'handshake' });

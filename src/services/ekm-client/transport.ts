@@ -1,5 +1,5 @@
 // One EKM request, attempted until it succeeds or should stop: HTTPS over the
-// pooled connections (agent.ts, on undici), a deadline for the whole call, fail-over across replicas,
+// pooled connections (agent.ts), a deadline for the whole call, fail-over across replicas,
 // bounded retries for connection failures, backing off on 429, bounded
 // answers, and one metrics sample per attempt.
 //
@@ -15,6 +15,7 @@
 // - HTTP 429: wait Retry-After (capped) or a backoff, at most
 //   `rateLimitRetries` times, never past the deadline. Other HTTP answers are
 //   final: the caller maps them.
+import type { IncomingHttpHeaders } from 'node:http';
 import { lookup as dnsLookup } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import { isIP } from 'node:net';
@@ -49,8 +50,7 @@ export interface EkmHttpRequest {
 
 export interface EkmHttpResponse {
   status: number;
-  /** Lower-case names; a repeated field is a list. */
-  headers: Readonly<Record<string, string | string[] | undefined>>;
+  headers: IncomingHttpHeaders;
   body: Buffer;
   endpoint: string;
   attempts: number;
@@ -204,18 +204,19 @@ export class EkmTransport {
     }
     const pending = ep.agent.request(
       { host: ep.host, port: ep.port, servername: ep.servername, endpoint, lookup: this.#lookup },
-      {
-        method: request.method,
-        path: request.path,
-        body: payload,
-        headers: (peerSha256) => {
-          const token = request.token(peerSha256);
-          return typeof token === 'string' ? headerFields(endpoint, token, payload) : token.then((t) => headerFields(endpoint, t, payload));
-        },
+      (peerSha256) => {
+        const token = request.token(peerSha256);
+        return typeof token === 'string'
+          ? requestBytes(ep, { method: request.method, path: request.path, token }, payload)
+          : token.then((t) => requestBytes(ep, { method: request.method, path: request.path, token: t }, payload));
       },
-      { connectTimeoutMs: this.options.connectTimeoutMs, maxResponseBytes: this.options.maxResponseBytes },
+      false,
+      {
+        connectTimeoutMs: Math.max(1, Math.min(this.options.connectTimeoutMs, remainingMs)),
+        connectTimeoutIsDeadline: this.options.connectTimeoutMs >= remainingMs,
+        maxResponseBytes: this.options.maxResponseBytes,
+      },
     );
-    const attemptDeadline = performance.now() + remainingMs;
     const timer = setTimeout(() => pending.cancel(new AttemptFailure('timeout', endpoint, 'EKM_DEADLINE', 'no answer before the deadline')), remainingMs);
     return pending.answer.then(
       (answer): Outcome => {
@@ -224,12 +225,7 @@ export class EkmTransport {
       },
       (err: unknown): Outcome => {
         clearTimeout(timer);
-        const failure = classifyError(err, endpoint);
-        // A connection that failed as the call ran out of time: the call timed out.
-        if (failure.kind === 'connection' && performance.now() >= attemptDeadline) {
-          return { failure: new AttemptFailure('timeout', endpoint, 'EKM_DEADLINE', 'the deadline passed while connecting') };
-        }
-        return { failure };
+        return { failure: classifyError(err, endpoint) };
       },
     );
   }
@@ -249,12 +245,19 @@ export function checkRequestLine(ep: Pick<Endpoint, 'servername' | 'port'>, path
   if (!HEADER_VALUE.test(host)) throw new AttemptFailure('protocol', host, 'EKM_BAD_REQUEST', 'a header value holds characters a header can not carry');
 }
 
-/** The request's header fields; undici adds Host (from the pool's origin), Content-Length and Connection. */
-function headerFields(endpoint: string, token: string, payload: Buffer | undefined): Record<string, string> {
-  if (!HEADER_VALUE.test(token)) throw new AttemptFailure('protocol', endpoint, 'EKM_BAD_REQUEST', 'a header value holds characters a header can not carry');
-  const fields: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
-  if (payload) fields['content-type'] = 'application/json';
-  return fields;
+/** The whole request, head and body, as one buffer: one write, one TLS record for a small call. */
+export function requestBytes(ep: Pick<Endpoint, 'servername' | 'port'>, request: { method: string; path: string; token: string }, payload: Buffer | undefined): Buffer {
+  const host = hostValue(ep);
+  checkRequestLine(ep, request.path);
+  if (!HEADER_VALUE.test(request.token)) throw new AttemptFailure('protocol', host, 'EKM_BAD_REQUEST', 'a header value holds characters a header can not carry');
+  let head = `${request.method} ${request.path} HTTP/1.1\r\nhost: ${host}\r\nauthorization: Bearer ${request.token}\r\naccept: application/json\r\n`;
+  if (payload) head += `content-type: application/json\r\ncontent-length: ${payload.length}\r\n`;
+  head += '\r\n';
+  const headBytes = head.length;
+  const out = Buffer.allocUnsafe(headBytes + (payload?.length ?? 0));
+  out.write(head, 0, 'latin1');
+  payload?.copy(out, headBytes);
+  return out;
 }
 
 /** An IPv6 literal goes in brackets in Host. */
