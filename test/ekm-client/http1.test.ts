@@ -54,7 +54,7 @@ void test('answers framed by Content-Length, chunks and the close; interim answe
   assert.equal(a.body().toString(), '{"ok":true}');
   assert.ok(a.keepAlive);
 
-  const [c] = parse('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4;ext=1\r\n{"a"\r\n3\r\n:1}\r\n0\r\nX-Trailer: t\r\n\r\n');
+  const [c] = parse('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4;ext=1\r\n{"a"\r\n3 ; q = "a b" ;r\r\n:1}\r\n0\r\nX-Trailer: t\r\n\r\n');
   assert.equal(c.body().toString(), '{"a":1}');
   assert.ok(c.keepAlive);
 
@@ -100,6 +100,9 @@ void test('malformed answers are protocol failures; a cut answer a connection fa
   refused('HTTP/1.1 200 OK\r\nContent-Length: 2, 3\r\n\r\nok', 'EKM_BAD_HTTP');
   refused('HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n', 'EKM_BAD_HTTP');
   refused('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 'EKM_BAD_HTTP');
+  refused('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;\r\nx\r\n0\r\n\r\n', 'EKM_BAD_HTTP');
+  refused('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;a=:\r\nx\r\n0\r\n\r\n', 'EKM_BAD_HTTP');
+  refused('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\nX-Trailer t\r\n\r\n', 'EKM_BAD_HTTP');
   refused('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nxy\r\n', 'EKM_BAD_HTTP');
   refused('HTTP/1.1 101 Switching Protocols\r\n\r\n', 'EKM_BAD_HTTP');
   refused(`HTTP/1.1 200 OK\r\nX-Big: ${'a'.repeat(MAX_HEAD_BYTES)}\r\n\r\n`, 'EKM_BAD_HTTP');

@@ -28,7 +28,10 @@ const WAIT = -1;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [^\x00-\x08\x0a-\x1f\x7f]*)?$/;
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
-const CHUNK_SIZE = /^([0-9A-Fa-f]{1,8})[ \t]*(?:;[^\x00-\x08\x0a-\x1f\x7f]*)?$/;
+// chunk-size, then chunk-ext (RFC 9112 §7.1.1): *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] ).
+const CHUNK_SIZE = /^([0-9A-Fa-f]{1,8})(?:[ \t]*;[ \t]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:[ \t]*=[ \t]*(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|"(?:[\t\x20\x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t\x20-\x7e\x80-\xff])*"))?)*[ \t]*$/;
+/** A trailer field line: a token, a colon, a value without control characters. */
+const FIELD_LINE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\x00-\x08\x0a-\x1f\x7f]*$/;
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 const LINE_END = Buffer.from('\r\n', 'latin1');
 
@@ -144,6 +147,7 @@ export class AnswerParser {
     if (this.#state === 'chunk-size') this.#chunkSize(line);
     else if (line === '') this.#state = 'done';
     else if ((this.#trailerBytes += line.length) > MAX_HEAD_BYTES) throw this.#bad('the trailer section is too large');
+    else if (!FIELD_LINE.test(line)) throw this.#bad('a trailer field is malformed');
     return eol + 2;
   }
 
