@@ -88,6 +88,20 @@ function readAnswer(res: http.IncomingMessage, done: (response: EkmResponse) => 
 /** A request failed before any answer on a kept-alive connection the server had closed or reset. */
 class StaleConnection extends Error {}
 
+/**
+ * The EKM closed the connection while a large body was still being sent,
+ * and no answer could be read: RFC 9110 §15.5.14 lets a server refuse a body
+ * that way, and a refusal it wrote first (413) can be lost to the TCP reset
+ * that closing on unread bytes causes.
+ */
+export class BodyRefusedByClose extends Error {
+  readonly code = 'EKM_CLOSED_DURING_BODY';
+  constructor() {
+    super('the EKM closed the connection while the request body was being sent');
+    this.name = 'BodyRefusedByClose';
+  }
+}
+
 interface Exchange {
   method: string;
   url: URL;
@@ -170,8 +184,10 @@ export class EkmHttpClient {
       req.on('timeout', () => req.destroy(Object.assign(new Error(`${method} ${url.pathname} timed out`), { code: 'ETIMEDOUT' })));
       req.on('error', (err: NodeJS.ErrnoException) => {
         // A write error once the answer has begun (the server closed after refusing the body) is no failure of the request.
+        const closed = err.code === 'ECONNRESET' || err.code === 'EPIPE';
         if (answer) answer.destroy();
-        else if (req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) reject(new StaleConnection(err.message));
+        else if (closed && payload !== undefined && payload.length > CHUNK_BYTES && (req.socket?.bytesWritten ?? 0) > CHUNK_BYTES) reject(new BodyRefusedByClose());
+        else if (req.reusedSocket && closed) reject(new StaleConnection(err.message));
         else reject(err);
       });
       writeBody(req, payload, () => answer !== undefined);

@@ -6,9 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate, createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
+import * as tls from 'node:tls';
 import { makeCertFiles as makeCert } from '../helpers/certificates';
-import { EkmHttpClient } from './conformance/client';
+import { BodyRefusedByClose, EkmHttpClient } from './conformance/client';
 import { startReferenceEkm, tempDir } from './helpers';
 
 void test('the self-signed certificate names the hostname and 127.0.0.1 and verifies under its own key', async () => {
@@ -100,5 +102,30 @@ void test('with --client-ca, a client without a trusted certificate cannot conne
   } finally {
     await ekm.close();
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+void test('conformance client: an EKM that closes the connection mid-body refuses it (BodyRefusedByClose), not a network error', async () => {
+  const cert = makeCert(tempDir(), ['ekm.close.test']);
+  let received = 0;
+  const server = tls.createServer({ cert: cert.pem, key: cert.keyPem }, (socket) => {
+    socket.on('error', () => undefined);
+    // Read a little of the body, then drop the connection with the rest unread (a TCP reset).
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > 200 * 1024) socket.destroy();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  const client = new EkmHttpClient(`https://127.0.0.1:${port}`, { ca: cert.pem, servername: 'ekm.close.test' });
+  try {
+    await assert.rejects(
+      client.request('POST', '/v0/k:wrap', { raw: JSON.stringify({ plaintext: 'a'.repeat(2 * 1024 * 1024) }) }),
+      (err: Error) => err instanceof BodyRefusedByClose && /closed the connection while the request body was being sent/.test(err.message),
+    );
+  } finally {
+    client.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 });
