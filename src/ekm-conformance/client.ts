@@ -186,8 +186,10 @@ export class EkmHttpClient {
         // A write error once the answer has begun (the server closed after refusing the body) is no failure of the request.
         const closed = err.code === 'ECONNRESET' || err.code === 'EPIPE';
         if (answer) answer.destroy();
-        else if (closed && payload !== undefined && payload.length > CHUNK_BYTES && (req.socket?.bytesWritten ?? 0) > CHUNK_BYTES) reject(new BodyRefusedByClose());
+        // A kept-alive connection closed under the request: sent again on a new one, whatever its size.
         else if (req.reusedSocket && closed) reject(new StaleConnection(err.message));
+        // On a new connection, a close after part of a large body went out is the EKM refusing it.
+        else if (closed && payload !== undefined && payload.length > CHUNK_BYTES && (req.socket?.bytesWritten ?? 0) > CHUNK_BYTES) reject(new BodyRefusedByClose());
         else reject(err);
       });
       writeBody(req, payload, () => answer !== undefined);
