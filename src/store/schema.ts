@@ -2,9 +2,10 @@
 // that checked filters and orders run in SQL over its columns. Columns that
 // lists order by are NOT NULL so keyset pagination compares plain values.
 import type { ColumnSpec, ListColumns } from '../list/query';
+import { IAM_SCHEMA } from './sqlite-iam';
 
 /** PRAGMA user_version of a database with these tables (sqlite-open.ts); 0 is a database made before versions. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * Columns added to tables of a database made before schema versions were
@@ -23,6 +24,15 @@ export const ADDED_COLUMNS: readonly (readonly [string, string, string])[] = [
  */
 export const MIGRATIONS: ReadonlyMap<number, readonly (readonly [string, string, string])[]> = new Map([
   [2, [['crypto_key_versions', 'ekm_connection_backend_override', "TEXT NOT NULL DEFAULT ''"]]],
+]);
+
+/**
+ * Tables each schema version adds: version -> its CREATE TABLE statements
+ * (IF NOT EXISTS). A database of an older version gets them as it is
+ * upgraded; a database already at that version must have them.
+ */
+export const MIGRATION_TABLES: ReadonlyMap<number, string> = new Map([
+  [3, IAM_SCHEMA],
 ]);
 
 /** Made after ADDED_COLUMNS, since they may index one. */

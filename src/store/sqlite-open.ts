@@ -11,19 +11,21 @@
 // - Version 0 with tables: made before versions were recorded; missing tables
 //   and columns are added once (what those releases did on every start), and
 //   the version is set.
-// - An older version: the columns each later version adds (MIGRATIONS in
-//   schema.ts) are added, then it is checked as the current one.
+// - An older version: the tables and columns each later version adds
+//   (MIGRATION_TABLES and MIGRATIONS in schema.ts) are added, then it is
+//   checked as the current one.
 // - The current version: every table and column must be there. A table that
 //   went missing is not made again empty: the start is refused
 //   (StoreSchemaError), because an empty table would silently lose keys.
 // - A newer version: made by a newer OpenEKM; refused.
 import Database from 'better-sqlite3';
-import { ADDED_COLUMNS, INDEXES, MIGRATIONS, SCHEMA, SCHEMA_VERSION } from './schema';
+import { ADDED_COLUMNS, INDEXES, MIGRATION_TABLES, MIGRATIONS, SCHEMA, SCHEMA_VERSION } from './schema';
 import { DIRECTORY_SCHEMA } from './sqlite-directory';
 import { EKM_SCHEMA } from './sqlite-ekm';
+import { IAM_SCHEMA } from './sqlite-iam';
 
 /** Every table of the KMS store. */
-const ALL_TABLES = `${SCHEMA}${EKM_SCHEMA}${DIRECTORY_SCHEMA}`;
+const ALL_TABLES = `${SCHEMA}${EKM_SCHEMA}${DIRECTORY_SCHEMA}${IAM_SCHEMA}`;
 
 /** Another process holds the database. */
 export class StoreInUseError extends Error {
@@ -102,7 +104,11 @@ function upgrade(db: Database.Database, from: number): void {
     db.exec(ALL_TABLES);
     addColumns(db, ADDED_COLUMNS);
   }
-  for (let version = Math.max(from, 1) + 1; version <= SCHEMA_VERSION; version++) addColumns(db, MIGRATIONS.get(version) ?? []);
+  for (let version = Math.max(from, 1) + 1; version <= SCHEMA_VERSION; version++) {
+    const tables = MIGRATION_TABLES.get(version);
+    if (tables) db.exec(tables);
+    addColumns(db, MIGRATIONS.get(version) ?? []);
+  }
 }
 
 function prepareSchema(db: Database.Database, file: string): void {

@@ -10,6 +10,8 @@ import type { EkmStore } from './ekm';
 import { conflict, freeze, listPage, ReadCache, type Row, translate } from './sqlite-common';
 import { SqliteDirectoryStore } from './sqlite-directory';
 import { SqliteEkmStore } from './sqlite-ekm';
+import type { IamStore } from './iam';
+import { SqliteIamStore } from './sqlite-iam';
 import { CRYPTO_KEY_LIST, CRYPTO_KEY_VERSION_LIST, KEY_RING_LIST } from './schema';
 import { openDatabase, type OpenOptions } from './sqlite-open';
 import type {
@@ -118,6 +120,7 @@ function versionParams(v: Omit<CryptoKeyVersionRecord, 'revision'>): Row {
 class SqliteStore implements Store {
   readonly ekm: EkmStore;
   readonly directory: DirectoryStore;
+  readonly iam: IamStore;
   private readonly s;
   private readonly cache: ReadCache;
 
@@ -125,6 +128,7 @@ class SqliteStore implements Store {
     this.cache = new ReadCache(db);
     this.ekm = new SqliteEkmStore(db, this.cache);
     this.directory = new SqliteDirectoryStore(db, this.cache);
+    this.iam = new SqliteIamStore(db, this.cache);
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       insertKeyRing: p('INSERT INTO key_rings (name, parent, create_time) VALUES (@name, @parent, @create_time)'),

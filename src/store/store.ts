@@ -13,6 +13,7 @@
 
 import type { DirectoryStore } from './directory';
 import type { EkmStore } from './ekm';
+import type { IamStore } from './iam';
 
 import type { CheckedFilter, OrderRequest } from '../list/check';
 
@@ -99,6 +100,8 @@ export interface Store {
   /** EkmConnections and EkmConfig (src/store/ekm.ts). */
   readonly ekm: EkmStore;
   readonly directory: DirectoryStore;
+  /** IAM policies of resources (src/store/iam.ts). */
+  readonly iam: IamStore;
 
   createKeyRing(record: KeyRingRecord): Promise<void>;
   getKeyRing(name: string): Promise<KeyRingRecord | undefined>;

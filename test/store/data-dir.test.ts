@@ -101,11 +101,30 @@ test('a dropped table, or a schema from a newer release, is refused at start', a
   const db = new Database(file);
   db.exec('DROP TABLE key_material');
   db.close();
-  await assert.rejects(start(dir), /does not have the schema its version \(2\) says: missing table key_material/);
+  await assert.rejects(start(dir), /does not have the schema its version \(3\) says: missing table key_material/);
   const newer = new Database(file);
   newer.pragma('user_version = 99');
   newer.close();
   await assert.rejects(start(dir), /schema version 99, made by a newer OpenEKM/);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('a database of schema version 2 gains the IAM policy table of version 3 and keeps its keys', async () => {
+  const dir = tempDir();
+  await (await start(dir)).close();
+  const ring = 'projects/p/locations/us-east1/keyRings/r';
+  const file = path.join(dir, 'kms.sqlite');
+  const db = new Database(file);
+  db.exec("INSERT INTO key_rings (name, parent, create_time) VALUES ('" + ring + "', 'projects/p/locations/us-east1', 0)");
+  db.exec('DROP TABLE iam_policies');
+  db.pragma('user_version = 2');
+  db.close();
+  await (await start(dir)).close();
+  const after = new Database(file);
+  assert.equal(after.pragma('user_version', { simple: true }), 3);
+  assert.deepEqual(after.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'iam_policies'").pluck().all(), ['iam_policies']);
+  assert.deepEqual(after.prepare('SELECT name FROM key_rings').pluck().all(), [ring]);
+  after.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -121,7 +140,7 @@ test('a database of schema version 1 gains the columns of version 2 and keeps it
   db.close();
   await (await start(dir)).close();
   const after = new Database(file);
-  assert.equal(after.pragma('user_version', { simple: true }), 2);
+  assert.equal(after.pragma('user_version', { simple: true }), 3);
   const cols = (after.prepare('PRAGMA table_info(crypto_key_versions)').all() as { name: string }[]).map((c) => c.name);
   assert.ok(cols.includes('ekm_connection_backend_override'));
   assert.deepEqual(after.prepare('SELECT name FROM key_rings').pluck().all(), [ring]);

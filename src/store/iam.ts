@@ -1,0 +1,23 @@
+// The store contract for IAM policies: one policy per resource that can hold
+// one (key rings, crypto keys, import jobs, EkmConnections, EkmConfigs; the
+// projects' policies come from the operator). The store keeps the policy as
+// the service hands it over and decides nothing; a write is conditional on
+// the revision the caller read (ABORTED otherwise).
+
+export interface IamPolicyRecord {
+  /** The resource's name. */
+  resource: string;
+  /** The google.iam.v1.Policy, as JSON text (the service's plain object form). */
+  policy: string;
+  /** The policy's etag, base64. */
+  etag: string;
+  /** 0 for a resource whose policy was never written. */
+  revision: number;
+}
+
+export interface IamStore {
+  /** The stored policy, or undefined when none was ever written. */
+  getIamPolicy(resource: string): Promise<IamPolicyRecord | undefined>;
+  /** Writes the policy if its stored revision equals record.revision (0: not yet stored). */
+  putIamPolicy(record: IamPolicyRecord): Promise<IamPolicyRecord>;
+}

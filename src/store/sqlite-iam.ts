@@ -1,0 +1,62 @@
+// IamStore on the KMS's SQLite database (store contract: iam.ts).
+import type Database from 'better-sqlite3';
+import { aborted } from '../errors';
+import type { IamPolicyRecord, IamStore } from './iam';
+import { ReadCache } from './sqlite-common';
+
+export const IAM_SCHEMA = `
+CREATE TABLE IF NOT EXISTS iam_policies (
+  resource TEXT PRIMARY KEY,
+  policy TEXT NOT NULL,
+  etag TEXT NOT NULL,
+  revision INTEGER NOT NULL
+);
+`;
+
+type Row = Record<string, unknown>;
+
+const policyFrom = (r: Row): IamPolicyRecord => ({
+  resource: r.resource as string,
+  policy: r.policy as string,
+  etag: r.etag as string,
+  revision: r.revision as number,
+});
+
+export class SqliteIamStore implements IamStore {
+  private readonly s;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly cache: ReadCache = new ReadCache(db),
+  ) {
+    const p = (sql: string) => db.prepare(sql);
+    this.s = {
+      get: p('SELECT * FROM iam_policies WHERE resource = ?'),
+      insert: p('INSERT INTO iam_policies (resource, policy, etag, revision) VALUES (?, ?, ?, 1)'),
+      update: p('UPDATE iam_policies SET policy = ?, etag = ?, revision = revision + 1 WHERE resource = ? AND revision = ?'),
+    };
+  }
+
+  async getIamPolicy(resource: string): Promise<IamPolicyRecord | undefined> {
+    // Read on every authorized call once IAM is enforced: cached (ReadCache), dropped on any write.
+    return this.cache.get(`iam_policies\0${resource}`, () => {
+      const row = this.s.get.get(resource) as Row | undefined;
+      return row && Object.freeze(policyFrom(row));
+    });
+  }
+
+  async putIamPolicy(record: IamPolicyRecord): Promise<IamPolicyRecord> {
+    return this.cache.writing(() => {
+      return this.db.transaction(() => {
+        const changed = () => aborted('There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.');
+        if (record.revision === 0) {
+          if (this.s.get.get(record.resource)) throw changed();
+          this.s.insert.run(record.resource, record.policy, record.etag);
+        } else if (this.s.update.run(record.policy, record.etag, record.resource, record.revision).changes === 0) {
+          throw changed();
+        }
+        return policyFrom(this.s.get.get(record.resource) as Row);
+      })();
+    });
+  }
+}
