@@ -14,9 +14,10 @@ const EKM = 'google.cloud.kms.v1.EkmService';
 const LOCATIONS = 'google.cloud.location.Locations';
 const REGISTRATION = 'google.cloud.servicedirectory.v1.RegistrationService';
 const LOOKUP = 'google.cloud.servicedirectory.v1.LookupService';
+const IAM = 'google.iam.v1.IAMPolicy';
 
 /** The services every transport serves (all their declared methods, served or UNIMPLEMENTED). */
-export const SERVICES: readonly string[] = [KMS, EKM, LOCATIONS, REGISTRATION, LOOKUP];
+export const SERVICES: readonly string[] = [KMS, EKM, LOCATIONS, IAM, REGISTRATION, LOOKUP];
 
 /**
  * A service method typed with the proto's interfaces (proto/wire.ts) as a
@@ -56,6 +57,9 @@ export function methodTable(s: Services): ReadonlyMap<string, Handler> {
     [`${KMS}.GenerateRandomBytes`, typed(generateRandomBytes)],
     [`${LOCATIONS}.ListLocations`, typed(s.locations.listLocations.bind(s.locations))],
     [`${LOCATIONS}.GetLocation`, typed(s.locations.getLocation.bind(s.locations))],
+    [`${IAM}.GetIamPolicy`, typed(s.iamPolicies.getIamPolicy.bind(s.iamPolicies))],
+    [`${IAM}.SetIamPolicy`, typed(s.iamPolicies.setIamPolicy.bind(s.iamPolicies))],
+    [`${IAM}.TestIamPermissions`, typed(s.iamPolicies.testIamPermissions.bind(s.iamPolicies))],
     [`${EKM}.ListEkmConnections`, typed(s.ekmConnections.listEkmConnections.bind(s.ekmConnections))],
     [`${EKM}.GetEkmConnection`, typed(s.ekmConnections.getEkmConnection.bind(s.ekmConnections))],
     [`${EKM}.CreateEkmConnection`, typed(s.ekmConnections.createEkmConnection.bind(s.ekmConnections))],

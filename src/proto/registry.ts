@@ -13,6 +13,7 @@ const PROTO_FILES = [
   'google/cloud/kms/v1/service.proto',
   'google/cloud/kms/v1/ekm_service.proto',
   'google/cloud/location/locations.proto',
+  'google/iam/v1/iam_policy.proto',
   'google/cloud/servicedirectory/v1/registration_service.proto',
   'google/cloud/servicedirectory/v1/lookup_service.proto',
   'google/rpc/status.proto',

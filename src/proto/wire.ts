@@ -12,7 +12,7 @@
 // typed response a Msg.
 import type { protos } from '@google-cloud/kms';
 import type { protos as directoryProtos } from '@google-cloud/service-directory';
-import type { LocationProtos } from 'google-gax';
+import type { IamProtos, LocationProtos } from 'google-gax';
 import { enumNames, protoRoot } from './registry';
 
 /** The fields every List request has (AIP-132, AIP-158, AIP-160). */
@@ -169,3 +169,26 @@ export type Location = Omit<LocationProtos.google.cloud.location.ILocation, 'met
 export interface ListLocationsResponse extends Omit<LocationProtos.google.cloud.location.IListLocationsResponse, 'locations'> {
   locations?: Location[];
 }
+
+// The IAM policy mixin (google.iam.v1): the messages are google-gax's
+// .proto files (proto/registry.ts), but its generated TypeScript predates
+// Policy.audit_configs and SetIamPolicyRequest.update_mask; those two are
+// added here as the .proto declares them.
+type Iam = IamProtos.google.iam.v1.IPolicy;
+export interface AuditLogConfig {
+  logType?: 'LOG_TYPE_UNSPECIFIED' | 'ADMIN_READ' | 'DATA_WRITE' | 'DATA_READ' | null;
+  exemptedMembers?: string[] | null;
+}
+export interface AuditConfig {
+  service?: string | null;
+  auditLogConfigs?: AuditLogConfig[] | null;
+}
+export type Binding = IamProtos.google.iam.v1.IBinding;
+export type Policy = Iam & { auditConfigs?: AuditConfig[] | null };
+export type GetIamPolicyRequest = IamProtos.google.iam.v1.IGetIamPolicyRequest;
+export type SetIamPolicyRequest = Omit<IamProtos.google.iam.v1.ISetIamPolicyRequest, 'policy'> & {
+  policy?: Policy | null;
+  updateMask?: { paths?: string[] | null } | null;
+};
+export type TestIamPermissionsRequest = IamProtos.google.iam.v1.ITestIamPermissionsRequest;
+export type TestIamPermissionsResponse = IamProtos.google.iam.v1.ITestIamPermissionsResponse;

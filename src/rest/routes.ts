@@ -36,7 +36,7 @@ export interface Route {
   literals: number;
 }
 
-interface HttpRule {
+export interface HttpRule {
   get?: string;
   put?: string;
   post?: string;
@@ -177,15 +177,19 @@ function httpRule(method: protobuf.Method): HttpRule | undefined {
   return undefined;
 }
 
-/** Every route the services' annotations declare. */
-export function routesOf(serviceNames: readonly string[], lookup: (name: string) => protobuf.Service): Route[] {
+/** Every route the services' annotations declare; `overrides` replaces the annotation of a method (a mixin's rules, by full method name). */
+export function routesOf(
+  serviceNames: readonly string[],
+  lookup: (name: string) => protobuf.Service,
+  overrides: ReadonlyMap<string, HttpRule> = new Map(),
+): Route[] {
   const routes: Route[] = [];
   for (const name of serviceNames) {
     for (const method of lookup(name).methodsArray) {
       method.resolve();
-      const rule = httpRule(method);
-      if (!rule) continue;
       const fullMethod = `${name}.${method.name}`;
+      const rule = overrides.get(fullMethod) ?? httpRule(method);
+      if (!rule) continue;
       for (const binding of rulesOf(rule)) {
         for (const httpMethod of HTTP_METHODS) {
           const template = binding[httpMethod.toLowerCase() as keyof HttpRule];

@@ -16,6 +16,7 @@ import type { CallContext } from '../services/context';
 import { httpStatus } from './errors';
 import { HostGuard } from './host-guard';
 import { toJson } from './json';
+import { MIXIN_RULES } from './mixin-rules';
 import { type Match, PathError, type Route, Router, routesOf } from './routes';
 import { ClientGone, hasBody, isJson, readRequestBody } from './body';
 import {
@@ -57,7 +58,7 @@ class RestDispatcher {
     deadlines: Deadlines,
     private readonly plain: ReadonlyMap<string, PlainResource> = new Map(),
   ) {
-    this.router = new Router(routesOf(SERVICES, service));
+    this.router = new Router(routesOf(SERVICES, service, MIXIN_RULES));
     for (const route of this.router.routes) {
       this.handlers.set(route, { route, handler: handlerFor(table, route.fullMethod) });
     }

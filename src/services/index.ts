@@ -7,6 +7,7 @@ import { CryptoKeysService } from './crypto-keys';
 import { createDirectoryServices, type DirectoryServices } from './service-directory';
 import { EkmConfigService } from './ekm-service/config';
 import { EkmConnectionsService } from './ekm-service/connections';
+import { IamPolicyService } from './iam/policies';
 import { KeyRingsService } from './key-rings';
 import { LocationsService } from './locations';
 import { MacOps } from './mac-ops';
@@ -31,6 +32,8 @@ export interface Services {
   directory: DirectoryServices;
   /** Project ids and numbers. */
   projects: Projects;
+  /** IAM policies of KMS resources (the IAMPolicy mixin). */
+  iamPolicies: IamPolicyService;
 }
 
 export function createServices(ctx: ServiceContext): Services {
@@ -49,5 +52,6 @@ export function createServices(ctx: ServiceContext): Services {
     ekmConfig: new EkmConfigService(ctx),
     directory: createDirectoryServices(ctx),
     projects: new Projects(ctx.store),
+    iamPolicies: new IamPolicyService(ctx),
   };
 }
