@@ -1,0 +1,113 @@
+// Who may do what: a principal holds a permission on a resource when a
+// binding in the policy of that resource or of any ancestor (version → key →
+// key ring → project; an EkmConnection or EkmConfig → project) grants a role
+// holding it, names the principal, and its condition (if any) is true for
+// this request. Project policies are the operator's (`openekm iam
+// set-project-policy`), stored beside the others under projects/P; the
+// server's --admin principals hold every permission. Conditions are CEL,
+// evaluated with @bufbuild/cel on request.time, resource.name,
+// resource.type and resource.service; one that fails to evaluate grants
+// nothing, as in Cloud IAM.
+import { celEnv, isCelError, parse, plan } from '@bufbuild/cel';
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import type { Binding } from '../../proto/wire';
+import type { IamStore } from '../../store/iam';
+import { ROLES } from './roles';
+
+/** An authenticated caller: its member form (user:EMAIL or serviceAccount:EMAIL). */
+export interface Principal {
+  member: string;
+  email: string;
+}
+
+const SERVICE = 'cloudkms.googleapis.com';
+
+/** The resource type Cloud IAM conditions see, from a resource name. */
+export function resourceType(name: string): string {
+  const parts = name.split('/');
+  const kind = parts.length % 2 === 0 ? parts[parts.length - 2] : parts[parts.length - 1];
+  const types: Record<string, string> = {
+    projects: 'cloudresourcemanager.googleapis.com/Project', locations: `${SERVICE}/Location`, keyRings: `${SERVICE}/KeyRing`,
+    cryptoKeys: `${SERVICE}/CryptoKey`, cryptoKeyVersions: `${SERVICE}/CryptoKeyVersion`, importJobs: `${SERVICE}/ImportJob`,
+    ekmConnections: `${SERVICE}/EkmConnection`, ekmConfig: `${SERVICE}/EkmConfig`,
+  };
+  return types[kind] ?? `${SERVICE}/${kind}`;
+}
+
+const HOLDER_KINDS = new Set(['projects', 'keyRings', 'cryptoKeys', 'importJobs', 'ekmConnections']);
+
+/** The names whose policies apply to `name`: itself first (when it holds one), then each ancestor that does, the project last. */
+export function policyHolders(name: string): string[] {
+  const parts = name.split('/');
+  if (parts[0] !== 'projects' || parts.length < 2) return [];
+  const holders: string[] = [];
+  if (parts.length === 5 && parts[4] === 'ekmConfig') holders.push(name);
+  for (let end = parts.length - (parts.length % 2); end >= 2; end -= 2) {
+    if (HOLDER_KINDS.has(parts[end - 2])) holders.push(parts.slice(0, end).join('/'));
+  }
+  return holders;
+}
+
+type Evaluator = (bindings: Record<string, unknown>) => unknown;
+const PLANS = new Map<string, Evaluator | undefined>();
+const PLAN_LIMIT = 1000;
+
+function evaluatorOf(expression: string): Evaluator | undefined {
+  if (PLANS.has(expression)) return PLANS.get(expression);
+  let evaluate: Evaluator | undefined;
+  try {
+    evaluate = plan(celEnv(), parse(expression)) as unknown as Evaluator;
+  } catch {
+    evaluate = undefined;
+  }
+  if (PLANS.size >= PLAN_LIMIT) PLANS.clear();
+  PLANS.set(expression, evaluate);
+  return evaluate;
+}
+
+function conditionHolds(binding: Binding, resource: string, now: number): boolean {
+  const expression = binding.condition?.expression;
+  if (!expression) return true;
+  const evaluate = evaluatorOf(expression);
+  if (!evaluate) return false;
+  try {
+    const result = evaluate({
+      request: new Map([['time', timestampFromDate(new Date(now))]]),
+      resource: new Map([['name', resource], ['type', resourceType(resource)], ['service', SERVICE]]),
+    });
+    return !isCelError(result) && result === true;
+  } catch {
+    return false;
+  }
+}
+
+function names(member: string, principal: Principal): boolean {
+  if (member === principal.member || member === 'allUsers' || member === 'allAuthenticatedUsers') return true;
+  if (member.startsWith('domain:')) return principal.email.toLowerCase().endsWith(`@${member.slice('domain:'.length).toLowerCase()}`);
+  return false;
+}
+
+export class Authorizer {
+  constructor(
+    private readonly iam: IamStore,
+    private readonly now: () => number,
+    private readonly admins: ReadonlySet<string> = new Set(),
+  ) {}
+
+  /** The permissions of `wanted` the principal holds on `resource`. */
+  async held(principal: Principal, wanted: readonly string[], resource: string): Promise<string[]> {
+    if (this.admins.has(principal.member)) return [...wanted];
+    const bindings: Binding[] = [];
+    for (const holder of policyHolders(resource)) {
+      const record = await this.iam.getIamPolicy(holder);
+      if (record) bindings.push(...((JSON.parse(record.policy) as { bindings: Binding[] }).bindings ?? []));
+    }
+    const now = this.now();
+    return wanted.filter((permission) => bindings.some((b) =>
+      ROLES.get(b.role ?? '')?.has(permission) && (b.members ?? []).some((m) => names(m, principal)) && conditionHolds(b, resource, now)));
+  }
+
+  async allowed(principal: Principal, permission: string, resource: string): Promise<boolean> {
+    return (await this.held(principal, [permission], resource)).length === 1;
+  }
+}
