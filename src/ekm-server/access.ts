@@ -5,7 +5,7 @@ import { failedPrecondition, unimplemented } from '../errors';
 import type { AuditFields } from './audit';
 import { Code } from '../errors';
 import { fieldError, permissionDenied } from './errors';
-import type { VerifiedCaller } from './jwt';
+import type { VerifiedCaller } from '../jwt';
 import { readReason, type JsonObject, type ReasonReading } from './json';
 import type { KeyKind } from './algorithms';
 import type { KeyManager, LoadedKey } from './keys';

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { LIMIT_FLAG_OPTIONS, limitsFromFlags } from '../limits';
 import { DEFAULT_DATA_DIR, UsageError, runAdminCommand, type Io } from './cli-admin';
 import { createEkmServer } from './server';
-import type { TrustedIssuer } from './jwt';
+import type { TrustedIssuer } from '../jwt';
 
 export const EKM_USAGE = `usage: openekm ekm serve --data DIR [--port P] [--host H] [--hostname NAME]
                          [--trust-issuer ISSUER=JWKS_FILE_OR_URL]... [--audience AUD]...

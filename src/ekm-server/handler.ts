@@ -27,7 +27,7 @@ import { isDataOperation, runDataOperation } from './data-plane';
 import { HttpFault, errorAnswer, internal } from './errors';
 import { collectBody, sendJson } from './http';
 import { isHealthCheck, kmsResource, parseRequestBody, type JsonObject } from './json';
-import type { TokenVerifier, VerifiedCaller } from './jwt';
+import type { TokenVerifier, VerifiedCaller } from '../jwt';
 import type { KeyManager } from './keys';
 import { describeRoute, resolveRoute, type Route } from './routes';
 import { INTERNAL_MESSAGE } from '../errors';

@@ -18,7 +18,7 @@ import { adminSocketPath as defaultAdminSocket } from './admin-client';
 import { startAdminServer } from './admin';
 import { FileAuditSink, type AuditSink } from './audit';
 import { ekmRequestHandler } from './handler';
-import { TokenVerifier, type TrustedIssuer } from './jwt';
+import { TokenVerifier, type TrustedIssuer } from '../jwt';
 import { KeyManager } from './keys';
 import { SqliteEkmStore } from './store-sqlite';
 import { loadTlsMaterial } from './tls';

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { ManualClock } from '../../src/clock';
 import { RootKey } from '../../src/crypto/root-key';
 import { silentLogger } from '../../src/log';
-import { TokenVerifier } from '../../src/ekm-server/jwt';
+import { TokenVerifier } from '../../src/jwt';
 import {
   CERT_BINDING_CLAIM, DEFAULT_ISSUER, SIGNING_KEY_SETTING, ServiceIdentity, identityKeyStore, projectNumber, serviceIdentityEmail,
 } from '../../src/services/ekm-client/identity';

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { ManualClock } from '../../src/clock';
 import { Code, KmsError } from '../../src/errors';
 import { silentLogger } from '../../src/log';
-import { TokenVerifier } from '../../src/ekm-server/jwt';
+import { TokenVerifier } from '../../src/jwt';
 import { loadTlsMaterial } from '../../src/ekm-server/tls';
 import { TokenSigner } from './conformance/tokens';
 import { AUDIENCE, CALLER, ISSUER, startReferenceEkm, tempDir, withReason, writeJwks } from './helpers';

@@ -1,5 +1,6 @@
 // Bearer token verification (RFC 7519 JWT, RFC 7515 JWS compact form), on
-// jose, as the protocol asks (docs/ekm-protocol.md, "Authentication and authorization"):
+// jose, for the reference EKM (docs/ekm-protocol.md, "Authentication and
+// authorization") and for the KMS under --auth required (docs/iam.md):
 // RS256 or ES256 only (never "none" or HMAC, whose key would be public), an
 // issuer this EKM trusts, a signature by one of that issuer's JWKS keys, `aud`
 // naming this EKM, `exp` in the future and `nbf`/`iat` not in the future
@@ -18,11 +19,13 @@
 // stops its tokens at once, not when they expire; every cache hit also has
 // the issuer's key set read again once it is older than its maximum age.
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
-import type { Clock } from '../clock';
-import type { Logger } from '../log';
-import { unauthenticated } from './errors';
-import type { JsonObject } from './json';
+import type { Clock } from './clock';
+import { Code, KmsError } from './errors';
 import { JwksSet, type KeySet } from './jwks';
+import type { Logger } from './log';
+
+type JsonObject = Record<string, unknown>;
+const unauthenticated = (message: string): KmsError => new KmsError(Code.UNAUTHENTICATED, message);
 
 export interface TrustedIssuer {
   /** The `iss` claim value. */
@@ -46,6 +49,8 @@ export interface TokenVerifierOptions {
   logger: Logger;
   clockSkewMs?: number;
   jwksCa?: string | Buffer;
+  /** The server, as refusals name it; default "this EKM". */
+  who?: string;
   /** The SHA-256 (hex) of the certificate this EKM serves: a token bound to another is refused. */
   certificateSha256?: string;
   /** Longest accepted token lifetime, exp - iat (or exp - now without iat); default 1 h. */
@@ -63,18 +68,18 @@ const CACHE_LIMIT = 4096;
 const MAX_TOKEN_LENGTH = 16 * 1024;
 const NOT_A_JWT = 'The bearer token is not a JWT.';
 
-/** Our words for jose's refusals (its own messages never reach a caller). */
-function refusal(err: unknown): Error {
+/** Our words for jose's refusals (its own messages never reach a caller); `who` is the server ("this EKM", "this KMS"). */
+function refusal(err: unknown, who: string): Error {
   if (!(err instanceof joseErrors.JOSEError)) return unauthenticated(NOT_A_JWT);
   switch (err.code) {
     case 'ERR_JWT_EXPIRED':
       return unauthenticated('The token has expired.');
     case 'ERR_JWT_CLAIM_VALIDATION_FAILED': {
       const claim = (err as joseErrors.JWTClaimValidationFailed).claim;
-      if (claim === 'aud') return unauthenticated('The token audience is not this EKM.');
+      if (claim === 'aud') return unauthenticated(`The token audience is not ${who}.`);
       if (claim === 'exp') return unauthenticated('The token has no expiry (exp).');
       if (claim === 'nbf' || claim === 'iat') return unauthenticated(`The token is not valid yet (${claim}).`);
-      if (claim === 'iss') return unauthenticated('The token issuer is not trusted by this EKM.');
+      if (claim === 'iss') return unauthenticated(`The token issuer is not trusted by ${who}.`);
       return unauthenticated(`The token's ${claim.slice(0, 40)} claim is invalid.`);
     }
     case 'ERR_JOSE_ALG_NOT_ALLOWED':
@@ -102,6 +107,7 @@ export class TokenVerifier {
   readonly #audiences: ReadonlySet<string>;
   readonly #skewMs: number;
   readonly #maxLifetimeMs: number;
+  readonly #who: string;
   readonly #cache = new Map<string, VerifiedCaller>();
   #byConnection = new WeakMap<object, { authorization: string; caller: VerifiedCaller }>();
 
@@ -114,6 +120,7 @@ export class TokenVerifier {
     this.#audiences = new Set(options.audiences);
     this.#skewMs = options.clockSkewMs ?? 30_000;
     this.#maxLifetimeMs = options.maxLifetimeMs ?? DEFAULT_MAX_LIFETIME_MS;
+    this.#who = options.who ?? 'this EKM';
   }
 
   /** Drops every cached verification (an issuer's keys changed): the next request of each token is verified afresh. */
@@ -184,17 +191,17 @@ export class TokenVerifier {
       throw unauthenticated('The token must be signed with RS256 or ES256.');
     }
     const issuer = typeof unverified.iss === 'string' ? this.#issuers.get(unverified.iss) : undefined;
-    if (!issuer) throw unauthenticated('The token issuer is not trusted by this EKM.');
+    if (!issuer) throw unauthenticated(`The token issuer is not trusted by ${this.#who}.`);
     let payload: JWTPayload;
     try {
       payload = await this.#verified(token, issuer.keySet(now), now);
     } catch (err) {
       // A key the set lacks: the issuer may have rotated; its document is read again (rate-limited) and tried once more.
-      if (!(err instanceof joseErrors.JWKSNoMatchingKey) || !(await issuer.refreshForUnknownKey(now))) throw refusal(err);
+      if (!(err instanceof joseErrors.JWKSNoMatchingKey) || !(await issuer.refreshForUnknownKey(now))) throw refusal(err, this.#who);
       try {
         payload = await this.#verified(token, issuer.keySet(now), now);
       } catch (again) {
-        throw refusal(again);
+        throw refusal(again, this.#who);
       }
     }
     return this.checkClaims(payload as JsonObject, issuer.issuer, now);

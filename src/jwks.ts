@@ -4,15 +4,17 @@
 // cache lacks, at most once per refresh interval, and in the background when
 // the cache is older than maxAge, so rotated-out keys stop being trusted.
 // The keys kept are handed to jose as a local key set (jwt.ts verifies with
-// it); reading, refreshing and filtering the document is ours.
+// it); reading, refreshing and filtering the document is ours. Shared by the
+// reference EKM (the KMS's tokens) and the KMS (its callers' tokens).
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { createLocalJWKSet } from 'jose';
 import { readFile } from 'node:fs/promises';
 import * as https from 'node:https';
-import type { Clock } from '../clock';
-import type { Logger } from '../log';
-import { TLS_CLIENT_POLICY } from '../tls-policy';
-import { isObject } from './json';
+import type { Clock } from './clock';
+import type { Logger } from './log';
+import { TLS_CLIENT_POLICY } from './tls-policy';
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export interface JwksOptions {
   clock: Clock;
