@@ -34,6 +34,12 @@ export interface TrustedIssuer {
   jwks: string;
 }
 
+/** A `--trust-issuer ISSUER=JWKS_FILE_OR_URL` value; undefined when it is not of that form. */
+export function parseTrustedIssuer(value: string): TrustedIssuer | undefined {
+  const eq = value.indexOf('=');
+  return eq <= 0 || eq === value.length - 1 ? undefined : { issuer: value.slice(0, eq), jwks: value.slice(eq + 1) };
+}
+
 export interface VerifiedCaller {
   email: string;
   issuer: string;

@@ -26,6 +26,9 @@ import type { SchedulerRun } from './services/scheduler';
 import { openSqliteStore } from './store/sqlite';
 import type { Store } from './store/store';
 import { openDataDir, type OpenDataDir } from './data-dir';
+import { TokenVerifier, type TrustedIssuer } from './jwt';
+import { withAuthentication, withAuthorization } from './api/auth';
+import { Authorizer } from './services/iam/authorize';
 
 export interface ServerOptions {
   /** Data directory for the SQLite database and the root key; default ./.openekm */
@@ -58,7 +61,24 @@ export interface ServerOptions {
   allowedHosts?: readonly string[];
   /** Web origins whose pages may call the REST API (CORS); none by default. */
   corsOrigins?: readonly string[];
+  /** Who may call: `none` (default, the emulator: anyone may do anything) or `required` (docs/iam.md). */
+  auth?: AuthOptions;
 }
+
+export interface AuthOptions {
+  mode: 'none' | 'required';
+  /** Token issuers whose callers are accepted: the `iss` and a JWKS file path or https URL. */
+  trustedIssuers?: readonly TrustedIssuer[];
+  /** Accepted `aud` values; default https://cloudkms.googleapis.com/ (what clients of Cloud KMS ask for). */
+  audiences?: readonly string[];
+  /** Principals (user:EMAIL, serviceAccount:EMAIL) that hold every permission in every project. */
+  admins?: readonly string[];
+  /** Extra CAs (PEM) for https JWKS URLs. */
+  jwksCa?: string;
+}
+
+/** The audience Cloud KMS's clients put in their tokens. */
+export const KMS_AUDIENCE = 'https://cloudkms.googleapis.com/';
 
 export interface EkmOptions {
   /** PEM CA certificates trusted for EXTERNAL key URIs besides the system's. */
@@ -164,9 +184,12 @@ async function buildCore(options: ServerOptions, store: Store, dataDir: string |
     deadlineMs: options.ekm?.deadlineMs,
     logger: log,
   });
+  const clock = options.clock ?? systemClock;
+  const authorizer = options.auth?.mode === 'required' ? new Authorizer(store.iam, () => clock.now(), new Set(options.auth.admins ?? [])) : undefined;
   const ctx: ServiceContext = {
     store,
-    clock: options.clock ?? systemClock,
+    clock,
+    authorizer,
     material: new KeyMaterial(store, rootKey, options.keyCacheEntries),
     pageTokens: new PageTokenCodec(rootKey.deriveSecret('openekm page tokens')),
     log,
@@ -174,7 +197,15 @@ async function buildCore(options: ServerOptions, store: Store, dataDir: string |
   };
   const services = createServices(ctx);
   await services.projects.registerInUse();
-  return { identity, jwksFile, ekm, services, metrics };
+  const verifier = authorizer ? await TokenVerifier.create({
+    issuers: options.auth?.trustedIssuers ?? [],
+    audiences: options.auth?.audiences?.length ? options.auth.audiences : [KMS_AUDIENCE],
+    clock: systemClock,
+    logger: log,
+    jwksCa: options.auth?.jwksCa,
+    who: 'this KMS',
+  }) : undefined;
+  return { identity, jwksFile, ekm, services, metrics, auth: authorizer && verifier ? { authorizer, verifier } : undefined };
 }
 
 type Core = Awaited<ReturnType<typeof buildCore>>;
@@ -182,7 +213,10 @@ type Core = Awaited<ReturnType<typeof buildCore>>;
 /** The gRPC and REST listeners over one method table. */
 async function startListeners(options: ServerOptions, core: Core, host: string, log: Logger) {
   const served = options.checkResponses ? withResponseCheck(methodTable(core.services)) : methodTable(core.services);
-  const table = withProjectAliases(served, core.services.projects);
+  const admins = new Set(options.auth?.admins ?? []);
+  const table = core.auth
+    ? withAuthentication(withProjectAliases(withAuthorization(served, core.auth.authorizer, admins), core.services.projects), core.auth.verifier)
+    : withProjectAliases(served, core.services.projects);
   const rpc = rpcMetrics(core.metrics);
   const grpc = await startGrpc(rpc.instrument(table, 'grpc'), host, options.grpcPort ?? 0, log, { limits: options.limits });
   try {
@@ -202,10 +236,32 @@ async function startListeners(options: ServerOptions, core: Core, host: string, 
   }
 }
 
+/** A loopback address: only this machine reaches it. */
+const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+
+/**
+ * Tokens must not cross a network in the clear, and an open emulator must not
+ * be mistaken for a guarded KMS: --auth required listens on loopback only
+ * (the KMS serves no TLS yet: put a TLS proxy on this machine in front), and
+ * --auth none on another address says so in the log.
+ */
+function checkAuth(options: ServerOptions, host: string, log: Logger): void {
+  const auth = options.auth;
+  if (auth?.mode === 'required') {
+    if (!auth.trustedIssuers?.length) throw new Error('--auth required needs at least one --trust-issuer ISSUER=JWKS (whose tokens callers present).');
+    if (!isLoopback(host)) {
+      throw new Error(`--auth required on ${host}: bearer tokens would cross the network in the clear, and this KMS does not serve TLS yet; listen on 127.0.0.1 or ::1 with a TLS-terminating proxy on this machine.`);
+    }
+  } else if (!isLoopback(host)) {
+    log.error('--auth none on a non-loopback address: anyone who reaches these ports may use, disable or destroy any key', { host });
+  }
+}
+
 export async function createServer(options: ServerOptions = {}): Promise<OpenEkmServer> {
   checkClientCertificate(options.ekm?.clientCertificate);
   const dataDir = options.inMemory ? undefined : path.resolve(options.dataDir ?? '.openekm');
   const log = options.logger ?? jsonLogger();
+  checkAuth(options, options.host ?? '127.0.0.1', log);
   const opened = openStore(dataDir);
   const store = opened.store;
   try {

@@ -5,7 +5,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LIMIT_FLAG_OPTIONS, limitsFromFlags } from '../limits';
-import { createServer } from '../server';
+import { parseTrustedIssuer } from '../jwt';
+import { type AuthOptions, createServer } from '../server';
 import { projectNumber, serviceIdentityEmail } from '../services/ekm-client';
 import { isProjectNumber } from '../services/projects';
 import { ekmMain } from '../ekm-server/cli';
@@ -15,6 +16,7 @@ const USAGE = `usage: openekm serve [--data DIR | --in-memory] [--host HOST] [--
                      [--rest-port PORT] [--root-key-file FILE] [--allowed-host NAME]... [--cors-origin ORIGIN]...
                      [--ekm-ca-file PEM] [--ekm-deadline-ms MS] [--ekm-issuer URL]
                      [--ekm-client-cert PEM --ekm-client-key PEM] [--ekm-allowed-network CIDR]... [LIMITS]
+                     [--auth none|required] [--trust-issuer ISSUER=JWKS_FILE_OR_URL]... [--audience AUD]... [--admin PRINCIPAL]...
        openekm dev [--grpc-port P] [--rest-port P] [--ekm-port P]
                          the KMS and a reference EKM together (./.openekm, ./.openekm-ekm)
        openekm demo      Cloud EKM's usage flow end to end, in a temporary directory
@@ -39,6 +41,13 @@ const USAGE = `usage: openekm serve [--data DIR | --in-memory] [--host HOST] [--
   --allowed-host NAME a Host header name the REST port answers to, besides its address and loopback
                       names (repeatable; * for any)
   --cors-origin ORIGIN  a web origin (https://host[:port]) whose pages may call the REST API (repeatable)
+  --auth MODE         none (default): anyone may do anything, the emulator; required: every call carries
+                      Authorization: Bearer <JWT> and needs the permission Cloud KMS checks (docs/iam.md);
+                      listens on loopback only (put a TLS proxy in front)
+  --trust-issuer ISSUER=JWKS_FILE_OR_URL
+                      an issuer whose tokens (with a verified email) authenticate callers (repeatable)
+  --audience AUD      an accepted token audience (repeatable); default https://cloudkms.googleapis.com/
+  --admin PRINCIPAL   user:EMAIL or serviceAccount:EMAIL holding every permission everywhere (repeatable)
 LIMITS, for each of the gRPC and REST listeners (defaults in brackets):
   --headers-timeout-ms MS [10000]  --body-timeout-ms MS [30000]  --idle-timeout-ms MS [60000]
   --max-connections N [1024]  --max-concurrent-streams N (per HTTP/2 connection) [128]
@@ -62,6 +71,23 @@ function positive(value: string | undefined, flag: string): number | undefined {
   return n;
 }
 
+function authFromFlags(values: { auth?: string; 'trust-issuer'?: string[]; audience?: string[]; admin?: string[] }): AuthOptions {
+  const mode = values.auth ?? 'none';
+  if (mode !== 'none' && mode !== 'required') throw new UsageError(`--auth takes none or required, not ${mode}`);
+  const issuers = (values['trust-issuer'] ?? []).map((v) => {
+    const trusted = parseTrustedIssuer(v);
+    if (!trusted) throw new UsageError(`--trust-issuer takes ISSUER=JWKS_FILE_OR_URL, not ${v}`);
+    return trusted;
+  });
+  for (const admin of values.admin ?? []) {
+    if (!/^(user|serviceAccount):[^@\s]+@[^@\s]+$/.test(admin)) throw new UsageError(`--admin takes user:EMAIL or serviceAccount:EMAIL, not ${admin}`);
+  }
+  if (mode === 'none' && (issuers.length || values.admin?.length || values.audience?.length)) {
+    throw new UsageError('--trust-issuer, --audience and --admin need --auth required');
+  }
+  return { mode, trustedIssuers: issuers, audiences: values.audience, admins: values.admin };
+}
+
 async function serve(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
@@ -80,6 +106,10 @@ async function serve(args: string[]): Promise<void> {
       'ekm-allowed-network': { type: 'string', multiple: true },
       'allowed-host': { type: 'string', multiple: true },
       'cors-origin': { type: 'string', multiple: true },
+      auth: { type: 'string' },
+      'trust-issuer': { type: 'string', multiple: true },
+      audience: { type: 'string', multiple: true },
+      admin: { type: 'string', multiple: true },
       ...LIMIT_FLAG_OPTIONS,
     },
     strict: true,
@@ -109,6 +139,7 @@ async function serve(args: string[]): Promise<void> {
     limits: limitsFromFlags(values, (m) => new UsageError(m)),
     allowedHosts: values['allowed-host'],
     corsOrigins: values['cors-origin'],
+    auth: authFromFlags(values),
   });
   process.stdout.write(`${JSON.stringify(server.addresses)}\n`);
   let closing = false;

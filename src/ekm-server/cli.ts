@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { LIMIT_FLAG_OPTIONS, limitsFromFlags } from '../limits';
 import { DEFAULT_DATA_DIR, UsageError, runAdminCommand, type Io } from './cli-admin';
 import { createEkmServer } from './server';
-import type { TrustedIssuer } from '../jwt';
+import { parseTrustedIssuer, type TrustedIssuer } from '../jwt';
 
 export const EKM_USAGE = `usage: openekm ekm serve --data DIR [--port P] [--host H] [--hostname NAME]
                          [--trust-issuer ISSUER=JWKS_FILE_OR_URL]... [--audience AUD]...
@@ -51,9 +51,9 @@ function seconds(value: string | undefined, flag: string): number | undefined {
 
 function trustedIssuers(values: readonly string[] = []): TrustedIssuer[] {
   return values.map((v) => {
-    const eq = v.indexOf('=');
-    if (eq <= 0 || eq === v.length - 1) throw new UsageError(`--trust-issuer takes ISSUER=JWKS_FILE_OR_URL, not ${v}`);
-    return { issuer: v.slice(0, eq), jwks: v.slice(eq + 1) };
+    const trusted = parseTrustedIssuer(v);
+    if (!trusted) throw new UsageError(`--trust-issuer takes ISSUER=JWKS_FILE_OR_URL, not ${v}`);
+    return trusted;
   });
 }
 

@@ -6,6 +6,7 @@ import type { PageTokenCodec } from '../list/page-token';
 import type { Logger } from '../log';
 import type { Store } from '../store/store';
 import type { EkmClient } from './ekm-client/types';
+import type { Authorizer, Principal } from './iam/authorize';
 import type { KeyMaterial } from './usable-version';
 
 export interface ServiceContext {
@@ -16,10 +17,14 @@ export interface ServiceContext {
   log: Logger;
   /** The client every call to an external key manager goes through. */
   ekm: EkmClient;
+  /** With --auth required: who holds what (TestIamPermissions answers from it). */
+  authorizer?: Authorizer;
 }
 
 /** Per-request facts the transports pass in. */
 export interface CallContext {
   /** Request metadata / headers, lower-case names. */
   headers: Readonly<Record<string, string | undefined>>;
+  /** The authenticated caller (--auth required; api/auth.ts). */
+  principal?: Principal;
 }

@@ -10,7 +10,7 @@ import type {
   AuditConfig, Binding, GetIamPolicyRequest, Policy, SetIamPolicyRequest, TestIamPermissionsRequest, TestIamPermissionsResponse,
 } from '../../proto/wire';
 import type { IamPolicyRecord } from '../../store/iam';
-import type { ServiceContext } from '../context';
+import type { CallContext, ServiceContext } from '../context';
 import { retryOnConflict } from '../retry';
 import { normaliseMask } from '../update-mask';
 import { checkCondition } from './conditions';
@@ -111,7 +111,7 @@ export class IamPolicyService {
     });
   }
 
-  async testIamPermissions(req: TestIamPermissionsRequest): Promise<TestIamPermissionsResponse> {
+  async testIamPermissions(req: TestIamPermissionsRequest, call?: CallContext): Promise<TestIamPermissionsResponse> {
     const resource = parseIamResource(req.resource, 'resource');
     const permissions = req.permissions ?? [];
     checkPermissionsFor(permissions, resource.type, 'permissions');
@@ -122,7 +122,8 @@ export class IamPolicyService {
       return {};
     }
     // Without authentication every caller may do everything (docs/iam.md): all the permissions asked for are held.
-    const held = [...new Set(permissions)];
+    const wanted = [...new Set(permissions)];
+    const held = call?.principal && this.ctx.authorizer ? await this.ctx.authorizer.held(call.principal, wanted, resource.name) : wanted;
     return held.length ? { permissions: held } : {};
   }
 }

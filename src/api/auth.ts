@@ -1,0 +1,58 @@
+// `serve --auth required`: every call carries `Authorization: Bearer <JWT>`
+// (gRPC metadata or HTTP header) from an issuer the operator trusts, and
+// then needs the permission Cloud KMS checks for it (docs/iam.md). Two
+// wrappers over the method table, one per step, so that a call that is not
+// authenticated is refused before anything (project aliases included) reads
+// its names, and authorization sees the names as the services do:
+//   withAuthentication(withProjectAliases(withAuthorization(table)))
+import { KmsError, Code } from '../errors';
+import type { TokenVerifier } from '../jwt';
+import type { Msg } from '../proto/registry';
+import type { CallContext } from '../services/context';
+import type { Authorizer, Principal } from '../services/iam/authorize';
+import { isKmsMethod, requirementOf } from '../services/iam/permissions';
+import type { Handler } from './methods';
+
+/** The member a verified email is: Google's service accounts are serviceAccount:, everyone else user:. */
+export function principalOf(email: string): Principal {
+  const kind = /\.gserviceaccount\.com$/.test(email) ? 'serviceAccount' : 'user';
+  return { member: `${kind}:${email}`, email };
+}
+
+const header = (call: CallContext): string | undefined => {
+  const value = call.headers.authorization;
+  return typeof value === 'string' ? value : undefined;
+};
+
+/** Every call verified first: UNAUTHENTICATED without a valid token; the principal rides on the call. */
+export function withAuthentication(table: ReadonlyMap<string, Handler>, verifier: TokenVerifier): ReadonlyMap<string, Handler> {
+  const wrap = (handler: Handler): Handler => async (request: Msg, call: CallContext) => {
+    const caller = verifier.cachedCaller(header(call)) ?? (await verifier.verify(header(call)));
+    return handler(request, { ...call, principal: principalOf(caller.email) });
+  };
+  return new Map([...table].map(([method, handler]) => [method, wrap(handler)]));
+}
+
+/** Cloud KMS's wording, the same whether the resource exists or not. */
+export const denied = (permission: string, resource: string): KmsError =>
+  new KmsError(Code.PERMISSION_DENIED, `Permission '${permission}' denied on resource '${resource}' (or it may not exist).`);
+
+/**
+ * Each call holds its permission on its resource, or is PERMISSION_DENIED
+ * before the service runs (an external key's EKM is never reached). Calls
+ * outside Cloud KMS (Service Directory) are for the server's admins.
+ */
+export function withAuthorization(table: ReadonlyMap<string, Handler>, authorizer: Authorizer, admins: ReadonlySet<string>): ReadonlyMap<string, Handler> {
+  const wrap = (method: string, handler: Handler): Handler => async (request: Msg, call: CallContext) => {
+    const principal = call.principal;
+    if (!principal) throw new KmsError(Code.UNAUTHENTICATED, 'The request has no Authorization: Bearer token.');
+    if (!isKmsMethod(method)) {
+      if (!admins.has(principal.member)) throw new KmsError(Code.PERMISSION_DENIED, `${method.slice(method.lastIndexOf('.') + 1)}: only the server's --admin principals may call Service Directory here.`);
+      return handler(request, call);
+    }
+    const need = requirementOf(method, request);
+    if (need && !(await authorizer.allowed(principal, need.permission, need.resource))) throw denied(need.permission, need.resource);
+    return handler(request, call);
+  };
+  return new Map([...table].map(([method, handler]) => [method, wrap(method, handler)]));
+}
