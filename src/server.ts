@@ -28,6 +28,7 @@ import type { Store } from './store/store';
 import { openDataDir, type OpenDataDir } from './data-dir';
 import { TokenVerifier, type TrustedIssuer } from './jwt';
 import { withAuthentication, withAuthorization } from './api/auth';
+import { openAuditSink, withAuditLog, type AuditSink } from './api/audit';
 import { Authorizer } from './services/iam/authorize';
 
 export interface ServerOptions {
@@ -63,6 +64,10 @@ export interface ServerOptions {
   corsOrigins?: readonly string[];
   /** Who may call: `none` (default, the emulator: anyone may do anything) or `required` (docs/iam.md). */
   auth?: AuthOptions;
+  /** Cloud Audit Log entries, as JSON lines: a file path, or "-" for standard output; none by default. */
+  auditLog?: string;
+  /** Data Access entries for every project (besides those whose policy's audit configs ask). */
+  dataAccessLogs?: boolean;
 }
 
 export interface AuthOptions {
@@ -205,18 +210,19 @@ async function buildCore(options: ServerOptions, store: Store, dataDir: string |
     jwksCa: options.auth?.jwksCa,
     who: 'this KMS',
   }) : undefined;
-  return { identity, jwksFile, ekm, services, metrics, auth: authorizer && verifier ? { authorizer, verifier } : undefined };
+  return { identity, jwksFile, ekm, services, metrics, clock, iam: store.iam, auth: authorizer && verifier ? { authorizer, verifier } : undefined };
 }
 
 type Core = Awaited<ReturnType<typeof buildCore>>;
 
 /** The gRPC and REST listeners over one method table. */
-async function startListeners(options: ServerOptions, core: Core, host: string, log: Logger) {
+async function startListeners(options: ServerOptions, core: Core, host: string, log: Logger, audit: AuditSink | undefined) {
   const served = options.checkResponses ? withResponseCheck(methodTable(core.services)) : methodTable(core.services);
   const admins = new Set(options.auth?.admins ?? []);
-  const table = core.auth
-    ? withAuthentication(withProjectAliases(withAuthorization(served, core.auth.authorizer, admins), core.services.projects), core.auth.verifier)
-    : withProjectAliases(served, core.services.projects);
+  // Outside in: authentication, the audit entry, project aliases, authorization, the service.
+  let table = withProjectAliases(core.auth ? withAuthorization(served, core.auth.authorizer, admins) : served, core.services.projects);
+  if (audit) table = withAuditLog(table, { sink: audit, dataAccess: options.dataAccessLogs ?? false, iam: core.iam, now: () => core.clock.now() });
+  if (core.auth) table = withAuthentication(table, core.auth.verifier);
   const rpc = rpcMetrics(core.metrics);
   const grpc = await startGrpc(rpc.instrument(table, 'grpc'), host, options.grpcPort ?? 0, log, { limits: options.limits });
   try {
@@ -263,12 +269,15 @@ export async function createServer(options: ServerOptions = {}): Promise<OpenEkm
   const log = options.logger ?? jsonLogger();
   checkAuth(options, options.host ?? '127.0.0.1', log);
   const opened = openStore(dataDir);
+  let closeAudit: (() => Promise<void> | undefined) | undefined;
   const store = opened.store;
   try {
     const core = await buildCore(options, store, dataDir, log);
     const { identity, ekm, services } = core;
     const host = options.host ?? '127.0.0.1';
-    const { grpc, rest } = await startListeners(options, core, host, log);
+    const audit = options.auditLog ? openAuditSink(options.auditLog) : undefined;
+    closeAudit = () => audit?.close();
+    const { grpc, rest } = await startListeners(options, core, host, log, audit);
     await services.scheduler.runDue();
     if (options.schedulerIntervalMs !== 0) services.scheduler.start(options.schedulerIntervalMs ?? 1000);
     const hostForUrl = host.includes(':') ? `[${host}]` : host;
@@ -286,11 +295,13 @@ export async function createServer(options: ServerOptions = {}): Promise<OpenEkm
         await services.scheduler.stop();
         await Promise.all([grpc.close(), rest.close()]);
         ekm.close();
+        await closeAudit?.();
         await store.close();
         opened.release();
       },
     };
   } catch (err) {
+    await closeAudit?.();
     await store.close();
     opened.release();
     throw err;

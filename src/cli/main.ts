@@ -17,6 +17,7 @@ const USAGE = `usage: openekm serve [--data DIR | --in-memory] [--host HOST] [--
                      [--ekm-ca-file PEM] [--ekm-deadline-ms MS] [--ekm-issuer URL]
                      [--ekm-client-cert PEM --ekm-client-key PEM] [--ekm-allowed-network CIDR]... [LIMITS]
                      [--auth none|required] [--trust-issuer ISSUER=JWKS_FILE_OR_URL]... [--audience AUD]... [--admin PRINCIPAL]...
+                     [--audit-log FILE|-] [--data-access-logs]
        openekm dev [--grpc-port P] [--rest-port P] [--ekm-port P]
                          the KMS and a reference EKM together (./.openekm, ./.openekm-ekm)
        openekm demo      Cloud EKM's usage flow end to end, in a temporary directory
@@ -48,6 +49,8 @@ const USAGE = `usage: openekm serve [--data DIR | --in-memory] [--host HOST] [--
                       an issuer whose tokens (with a verified email) authenticate callers (repeatable)
   --audience AUD      an accepted token audience (repeatable); default https://cloudkms.googleapis.com/
   --admin PRINCIPAL   user:EMAIL or serviceAccount:EMAIL holding every permission everywhere (repeatable)
+  --audit-log FILE|-  Cloud Audit Log entries as JSON lines, to FILE (appended, 0600) or standard output
+  --data-access-logs  Data Access entries (reads, cryptographic calls) for every project, not only Admin Activity
 LIMITS, for each of the gRPC and REST listeners (defaults in brackets):
   --headers-timeout-ms MS [10000]  --body-timeout-ms MS [30000]  --idle-timeout-ms MS [60000]
   --max-connections N [1024]  --max-concurrent-streams N (per HTTP/2 connection) [128]
@@ -110,6 +113,8 @@ async function serve(args: string[]): Promise<void> {
       'trust-issuer': { type: 'string', multiple: true },
       audience: { type: 'string', multiple: true },
       admin: { type: 'string', multiple: true },
+      'audit-log': { type: 'string' },
+      'data-access-logs': { type: 'boolean' },
       ...LIMIT_FLAG_OPTIONS,
     },
     strict: true,
@@ -140,6 +145,8 @@ async function serve(args: string[]): Promise<void> {
     allowedHosts: values['allowed-host'],
     corsOrigins: values['cors-origin'],
     auth: authFromFlags(values),
+    auditLog: values['audit-log'],
+    dataAccessLogs: values['data-access-logs'],
   });
   process.stdout.write(`${JSON.stringify(server.addresses)}\n`);
   let closing = false;

@@ -255,7 +255,7 @@ class Dispatcher {
       sendStatus(stream, asKmsError(err));
       return;
     }
-    const call: CallContext = { headers: headers as CallContext['headers'] };
+    const call: CallContext = { headers: headers as CallContext['headers'], peer: stream.session?.socket?.remoteAddress };
     let pending: Promise<Msg>;
     try {
       pending = route.handler(request, call);

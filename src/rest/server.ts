@@ -182,7 +182,7 @@ class RestDispatcher {
       this.fail(req, res, bound.route, err, format);
       return;
     }
-    const call: CallContext = { headers: req.headers as CallContext['headers'] };
+    const call: CallContext = { headers: req.headers as CallContext['headers'], peer: req.socket.remoteAddress };
     bound.handler(request, call).then(
       (response) => {
         let text: string;

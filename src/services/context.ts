@@ -25,6 +25,8 @@ export interface ServiceContext {
 export interface CallContext {
   /** Request metadata / headers, lower-case names. */
   headers: Readonly<Record<string, string | undefined>>;
+  /** The caller's address, as the transport saw it (audit logs). */
+  peer?: string;
   /** The authenticated caller (--auth required; api/auth.ts). */
   principal?: Principal;
 }

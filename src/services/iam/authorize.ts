@@ -11,7 +11,7 @@
 import { celEnv, isCelError, parse, plan } from '@bufbuild/cel';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { Binding } from '../../proto/wire';
-import type { IamStore } from '../../store/iam';
+import type { IamPolicyRecord, IamStore } from '../../store/iam';
 import { ROLES } from './roles';
 
 /** An authenticated caller: its member form (user:EMAIL or serviceAccount:EMAIL). */
@@ -87,6 +87,17 @@ function names(member: string, principal: Principal): boolean {
   return false;
 }
 
+// The store hands out the same frozen record until the policy changes: its bindings are parsed once.
+const PARSED = new WeakMap<IamPolicyRecord, readonly Binding[]>();
+function bindingsOf(record: IamPolicyRecord): readonly Binding[] {
+  let bindings = PARSED.get(record);
+  if (!bindings) {
+    bindings = (JSON.parse(record.policy) as { bindings?: Binding[] }).bindings ?? [];
+    PARSED.set(record, bindings);
+  }
+  return bindings;
+}
+
 export class Authorizer {
   constructor(
     private readonly iam: IamStore,
@@ -100,7 +111,7 @@ export class Authorizer {
     const bindings: Binding[] = [];
     for (const holder of policyHolders(resource)) {
       const record = await this.iam.getIamPolicy(holder);
-      if (record) bindings.push(...((JSON.parse(record.policy) as { bindings: Binding[] }).bindings ?? []));
+      if (record) bindings.push(...bindingsOf(record));
     }
     const now = this.now();
     return wanted.filter((permission) => bindings.some((b) =>
