@@ -6,7 +6,7 @@
 // its names, and authorization sees the names as the services do:
 //   withAuthentication(withProjectAliases(withAuthorization(table)))
 import { KmsError, Code } from '../errors';
-import type { TokenVerifier } from '../jwt';
+import type { TokenVerifier, VerifiedCaller } from '../jwt';
 import type { Msg } from '../proto/registry';
 import type { CallContext } from '../services/context';
 import type { Authorizer, Principal } from '../services/iam/authorize';
@@ -26,9 +26,21 @@ const header = (call: CallContext): string | undefined => {
 
 /** Every call verified first: UNAUTHENTICATED without a valid token; the principal rides on the call. */
 export function withAuthentication(table: ReadonlyMap<string, Handler>, verifier: TokenVerifier): ReadonlyMap<string, Handler> {
-  const wrap = (handler: Handler): Handler => async (request: Msg, call: CallContext) => {
-    const caller = verifier.cachedCaller(header(call)) ?? (await verifier.verify(header(call)));
-    return handler(request, { ...call, principal: principalOf(caller.email) });
+  // The verifier hands out the same caller while a token is cached: its principal is made once.
+  const principals = new WeakMap<VerifiedCaller, Principal>();
+  const principalFor = (caller: VerifiedCaller): Principal => {
+    let principal = principals.get(caller);
+    if (!principal) {
+      principal = principalOf(caller.email);
+      principals.set(caller, principal);
+    }
+    return principal;
+  };
+  // A token seen before is known without waiting: the call goes on in the same turn.
+  const wrap = (handler: Handler): Handler => (request: Msg, call: CallContext) => {
+    const known = verifier.cachedCaller(header(call));
+    if (known) return handler(request, { headers: call.headers, peer: call.peer, principal: principalFor(known) });
+    return verifier.verify(header(call)).then((caller) => handler(request, { headers: call.headers, peer: call.peer, principal: principalFor(caller) }));
   };
   return new Map([...table].map(([method, handler]) => [method, wrap(handler)]));
 }
@@ -43,16 +55,28 @@ export const denied = (permission: string, resource: string): KmsError =>
  * outside Cloud KMS (Service Directory) are for the server's admins.
  */
 export function withAuthorization(table: ReadonlyMap<string, Handler>, authorizer: Authorizer, admins: ReadonlySet<string>): ReadonlyMap<string, Handler> {
-  const wrap = (method: string, handler: Handler): Handler => async (request: Msg, call: CallContext) => {
-    const principal = call.principal;
-    if (!principal) throw new KmsError(Code.UNAUTHENTICATED, 'The request has no Authorization: Bearer token.');
-    if (!isKmsMethod(method)) {
-      if (!admins.has(principal.member)) throw new KmsError(Code.PERMISSION_DENIED, `${method.slice(method.lastIndexOf('.') + 1)}: only the server's --admin principals may call Service Directory here.`);
-      return handler(request, call);
+  const check = async (principal: Principal, permission: string, resource: string, run: () => Promise<Msg>): Promise<Msg> => {
+    if (!(await authorizer.allowed(principal, permission, resource))) throw denied(permission, resource);
+    return run();
+  };
+  const wrap = (method: string, handler: Handler): Handler => (request: Msg, call: CallContext) => {
+    try {
+      const principal = call.principal;
+      if (!principal) throw new KmsError(Code.UNAUTHENTICATED, 'The request has no Authorization: Bearer token.');
+      if (!isKmsMethod(method)) {
+        if (!admins.has(principal.member)) throw new KmsError(Code.PERMISSION_DENIED, `${method.slice(method.lastIndexOf('.') + 1)}: only the server's --admin principals may call Service Directory here.`);
+        return handler(request, call);
+      }
+      const need = requirementOf(method, request);
+      if (!need) return handler(request, call);
+      // A decision already made under the same policies is known at once; otherwise the policies are read.
+      const known = authorizer.knownDecision(principal, need.permission, need.resource);
+      if (known === true) return handler(request, call);
+      if (known === false) throw denied(need.permission, need.resource);
+      return check(principal, need.permission, need.resource, () => handler(request, call));
+    } catch (err) {
+      return Promise.reject(err);
     }
-    const need = requirementOf(method, request);
-    if (need && !(await authorizer.allowed(principal, need.permission, need.resource))) throw denied(need.permission, need.resource);
-    return handler(request, call);
   };
   return new Map([...table].map(([method, handler]) => [method, wrap(method, handler)]));
 }

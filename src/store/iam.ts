@@ -18,6 +18,14 @@ export interface IamPolicyRecord {
 export interface IamStore {
   /** The stored policy, or undefined when none was ever written. */
   getIamPolicy(resource: string): Promise<IamPolicyRecord | undefined>;
+  /** The stored policies of several resources at once (each undefined when none): one round trip for a resource and its ancestors. */
+  getIamPolicies(resources: readonly string[]): Promise<(IamPolicyRecord | undefined)[]>;
+  /**
+   * Optional: a number that changes whenever any stored policy may have
+   * changed, read without waiting; decisions made under one generation are
+   * reused while it holds (services/iam/authorize.ts).
+   */
+  generation?(): number;
   /** Writes the policy if its stored revision equals record.revision (0: not yet stored). */
   putIamPolicy(record: IamPolicyRecord): Promise<IamPolicyRecord>;
 }

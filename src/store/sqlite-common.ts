@@ -32,6 +32,7 @@ export class ReadCache {
   readonly #entries = new Map<string, object>();
   readonly #dataVersion: Database.Statement;
   #version = -1;
+  #generation = 0;
   #checkedThisTurn = false;
   readonly #nextTurn = (): void => {
     this.#checkedThisTurn = false;
@@ -53,8 +54,15 @@ export class ReadCache {
     return value;
   }
 
+  /** A number that changes whenever what was read may have changed (a write here or by another connection). */
+  get generation(): number {
+    this.#refresh();
+    return this.#generation;
+  }
+
   clear(): void {
     this.#entries.clear();
+    this.#generation++;
   }
 
   /** Runs a write, clearing the cache whatever its outcome. */
@@ -63,6 +71,7 @@ export class ReadCache {
       return fn();
     } finally {
       this.#entries.clear();
+      this.#generation++;
     }
   }
 
@@ -73,6 +82,7 @@ export class ReadCache {
     const version = this.#dataVersion.get() as number;
     if (version !== this.#version) {
       this.#entries.clear();
+      this.#generation++;
       this.#version = version;
     }
   }

@@ -15,6 +15,9 @@ CREATE TABLE IF NOT EXISTS iam_policies (
 
 type Row = Record<string, unknown>;
 
+/** A resource without a policy, as the read cache holds it. */
+const NONE = Object.freeze({ absent: true as const });
+
 const policyFrom = (r: Row): IamPolicyRecord => ({
   resource: r.resource as string,
   policy: r.policy as string,
@@ -37,11 +40,23 @@ export class SqliteIamStore implements IamStore {
     };
   }
 
+  generation(): number {
+    return this.cache.generation;
+  }
+
   async getIamPolicy(resource: string): Promise<IamPolicyRecord | undefined> {
-    // Read on every authorized call once IAM is enforced: cached (ReadCache), dropped on any write.
-    return this.cache.get(`iam_policies\0${resource}`, () => {
-      const row = this.s.get.get(resource) as Row | undefined;
-      return row && Object.freeze(policyFrom(row));
+    return (await this.getIamPolicies([resource]))[0];
+  }
+
+  async getIamPolicies(resources: readonly string[]): Promise<(IamPolicyRecord | undefined)[]> {
+    // Read on every call under --auth required, for a resource and its ancestors, most of which hold no
+    // policy: absences are cached too (ReadCache keeps objects, so as a marker), and any write drops both.
+    return resources.map((resource) => {
+      const found = this.cache.get<IamPolicyRecord | typeof NONE>(`iam_policies\0${resource}`, () => {
+        const row = this.s.get.get(resource) as Row | undefined;
+        return row ? Object.freeze(policyFrom(row)) : NONE;
+      });
+      return found === NONE ? undefined : (found as IamPolicyRecord | undefined);
     });
   }
 

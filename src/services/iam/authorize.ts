@@ -38,6 +38,20 @@ const HOLDER_KINDS = new Set(['projects', 'keyRings', 'cryptoKeys', 'importJobs'
 
 /** The names whose policies apply to `name`: itself first (when it holds one), then each ancestor that does, the project last. */
 export function policyHolders(name: string): string[] {
+  let holders = HOLDERS.get(name);
+  if (!holders) {
+    holders = holdersOf(name);
+    if (HOLDERS.size >= MEMO_LIMIT) HOLDERS.clear();
+    HOLDERS.set(name, holders);
+  }
+  return holders;
+}
+
+// Calls name the same few resources over and over: their holders are remembered (a bounded map).
+const MEMO_LIMIT = 10_000;
+const HOLDERS = new Map<string, string[]>();
+
+function holdersOf(name: string): string[] {
   const parts = name.split('/');
   if (parts[0] !== 'projects' || parts.length < 2) return [];
   const holders: string[] = [];
@@ -105,20 +119,52 @@ export class Authorizer {
     private readonly admins: ReadonlySet<string> = new Set(),
   ) {}
 
+  /**
+   * Decisions by (principal, permission, resource), kept while the policies
+   * they were made from are the same stored records and none of their
+   * bindings has a condition (a condition may turn with request.time).
+   */
+  readonly #decisions = new Map<string, { records: readonly (IamPolicyRecord | undefined)[]; allowed: boolean; generation: number | undefined }>();
+
+  /**
+   * The decision without waiting, when one made under the store's current
+   * generation is known (the common call: the same caller on the same key);
+   * undefined means ask allowed().
+   */
+  knownDecision(principal: Principal, permission: string, resource: string): boolean | undefined {
+    if (this.admins.has(principal.member)) return true;
+    const generation = this.iam.generation?.();
+    if (generation === undefined) return undefined;
+    const known = this.#decisions.get(`${principal.member}\n${permission}\n${resource}`);
+    return known && known.generation === generation ? known.allowed : undefined;
+  }
+
   /** The permissions of `wanted` the principal holds on `resource`. */
   async held(principal: Principal, wanted: readonly string[], resource: string): Promise<string[]> {
     if (this.admins.has(principal.member)) return [...wanted];
-    const bindings: Binding[] = [];
-    for (const holder of policyHolders(resource)) {
-      const record = await this.iam.getIamPolicy(holder);
-      if (record) bindings.push(...bindingsOf(record));
-    }
-    const now = this.now();
-    return wanted.filter((permission) => bindings.some((b) =>
-      ROLES.get(b.role ?? '')?.has(permission) && (b.members ?? []).some((m) => names(m, principal)) && conditionHolds(b, resource, now)));
+    const records = await this.iam.getIamPolicies(policyHolders(resource));
+    return wanted.filter((permission) => this.#decide(principal, permission, resource, records));
   }
 
   async allowed(principal: Principal, permission: string, resource: string): Promise<boolean> {
-    return (await this.held(principal, [permission], resource)).length === 1;
+    if (this.admins.has(principal.member)) return true;
+    const generation = this.iam.generation?.();
+    const records = await this.iam.getIamPolicies(policyHolders(resource));
+    return this.#decide(principal, permission, resource, records, generation);
+  }
+
+  #decide(principal: Principal, permission: string, resource: string, records: readonly (IamPolicyRecord | undefined)[], generation?: number): boolean {
+    const key = `${principal.member}\n${permission}\n${resource}`;
+    const known = this.#decisions.get(key);
+    if (known && known.records.length === records.length && known.records.every((r, i) => r === records[i])) return known.allowed;
+    const bindings = records.flatMap((r) => (r ? bindingsOf(r) : []));
+    const now = this.now();
+    const allowed = bindings.some((b) =>
+      ROLES.get(b.role ?? '')?.has(permission) && (b.members ?? []).some((m) => names(m, principal)) && conditionHolds(b, resource, now));
+    if (!bindings.some((b) => b.condition)) {
+      if (this.#decisions.size >= MEMO_LIMIT) this.#decisions.clear();
+      this.#decisions.set(key, { records, allowed, generation });
+    }
+    return allowed;
   }
 }
