@@ -113,6 +113,21 @@ for (const transport of TRANSPORTS) {
       assert.deepEqual(held.permissions, ['cloudkms.cryptoKeyVersions.useToEncrypt']);
     });
 
+    test('a decision follows the policy: a binding removed denies the next call, restored allows it again', async () => {
+      current = tokenFor(ALICE);
+      await as('encrypt', { name: key, plaintext: Buffer.from('a') });
+      current = tokenFor(ADMIN);
+      const before = await as<{ etag: Uint8Array }>('getIamPolicy', { resource: ring });
+      await as('setIamPolicy', { resource: ring, policy: { bindings: [] } });
+      current = tokenFor(ALICE);
+      await rejectsCode(as('encrypt', { name: key, plaintext: Buffer.from('b') }), grpc.status.PERMISSION_DENIED);
+      current = tokenFor(ADMIN);
+      await as('setIamPolicy', { resource: ring, policy: { bindings: [{ role: 'roles/cloudkms.cryptoKeyEncrypterDecrypter', members: [`user:${ALICE}`] }] } });
+      current = tokenFor(ALICE);
+      await as('encrypt', { name: key, plaintext: Buffer.from('c') });
+      assert.ok(before.etag);
+    });
+
     test('the --admin principal may do anything, in any project', async () => {
       current = tokenFor(ADMIN);
       const other = await as<{ name: string }>('createKeyRing', { parent: 'projects/another/locations/us-east1', keyRingId: 'r2', keyRing: {} });
