@@ -11,6 +11,7 @@ import { projectNumber, serviceIdentityEmail } from '../services/ekm-client';
 import { isProjectNumber } from '../services/projects';
 import { ekmMain } from '../ekm-server/cli';
 import { howTo, runDemo, startPair } from './dev';
+import { IAM_USAGE, iamMain, IamUsageError } from './iam';
 
 const USAGE = `usage: openekm serve [--data DIR | --in-memory] [--host HOST] [--grpc-port PORT]
                      [--rest-port PORT] [--root-key-file FILE] [--allowed-host NAME]... [--cors-origin ORIGIN]...
@@ -22,6 +23,7 @@ const USAGE = `usage: openekm serve [--data DIR | --in-memory] [--host HOST] [--
                          the KMS and a reference EKM together (./.openekm, ./.openekm-ekm)
        openekm demo      Cloud EKM's usage flow end to end, in a temporary directory
        openekm project ID  a project's number and its KMS service identity towards EKMs
+       openekm iam ...   project-level IAM policies, on a stopped server's data directory (openekm iam help)
        openekm ekm ...   the reference external key manager and the EKM conformance suite (openekm ekm help)
 
   --data DIR          data directory (SQLite database, root key); default ./.openekm
@@ -199,6 +201,7 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'project') return project(rest);
   if (command === 'serve') return serve(rest);
   if (command === 'ekm') return ekmMain(rest);
+  if (command === 'iam') return iamMain(rest, (text) => process.stdout.write(text));
   if (command === 'dev') return dev(rest);
   if (command === 'demo') return runDemo((line) => process.stdout.write(`${line}\n`));
   if (command === undefined || command === 'help' || command === '--help') {
@@ -209,7 +212,8 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-  process.stderr.write(`openekm: ${(err as Error).message}\n${usage ? USAGE : ''}`);
+  const iam = err instanceof IamUsageError;
+  const usage = iam || err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+  process.stderr.write(`openekm: ${(err as Error).message}\n${usage ? (iam ? IAM_USAGE : USAGE) : ''}`);
   process.exit(usage ? 2 : 1);
 });

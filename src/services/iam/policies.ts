@@ -9,7 +9,7 @@ import { aborted, invalidArgument } from '../../errors';
 import type {
   AuditConfig, Binding, GetIamPolicyRequest, Policy, SetIamPolicyRequest, TestIamPermissionsRequest, TestIamPermissionsResponse,
 } from '../../proto/wire';
-import type { IamPolicyRecord } from '../../store/iam';
+import type { IamPolicyRecord, IamStore } from '../../store/iam';
 import type { CallContext, ServiceContext } from '../context';
 import { retryOnConflict } from '../retry';
 import { normaliseMask } from '../update-mask';
@@ -126,6 +126,27 @@ export class IamPolicyService {
     const held = call?.principal && this.ctx.authorizer ? await this.ctx.authorizer.held(call.principal, wanted, resource.name) : wanted;
     return held.length ? { permissions: held } : {};
   }
+}
+
+/**
+ * A project's policy, which Cloud KMS reads from Resource Manager and this
+ * server from its operator (`openekm iam set-project-policy`): checked as
+ * SetIamPolicy checks a policy, written whole (bindings and audit configs).
+ */
+export async function setProjectPolicy(store: IamStore, project: string, policy: Policy): Promise<Policy> {
+  const resource: IamResource = { name: `projects/${project}`, type: 'KeyRing' };
+  const { bindings, auditConfigs } = checkPolicy(policy, resource);
+  const current = await store.getIamPolicy(resource.name);
+  const next: StoredPolicy = { version: bindings.some((b) => b.condition) ? 3 : 1, bindings, auditConfigs };
+  const etag = randomBytes(8);
+  await store.putIamPolicy({ resource: resource.name, policy: JSON.stringify(next), etag: etag.toString('base64'), revision: current?.revision ?? 0 });
+  return wireFrom(next, etag);
+}
+
+/** A project's policy as stored (the empty one when none was set). */
+export async function getProjectPolicy(store: IamStore, project: string): Promise<Policy> {
+  const record = await store.getIamPolicy(`projects/${project}`);
+  return wireFrom(storedFrom(record), etagOf(record));
 }
 
 function staleEtag(): Error {
