@@ -5,6 +5,7 @@
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as tls from 'node:tls';
 import { methodTable } from './api/methods';
 import { withProjectAliases } from './api/project-aliases';
 import { withResponseCheck } from './api/response-check';
@@ -64,6 +65,8 @@ export interface ServerOptions {
   corsOrigins?: readonly string[];
   /** Who may call: `none` (default, the emulator: anyone may do anything) or `required` (docs/iam.md). */
   auth?: AuthOptions;
+  /** Serve gRPC and REST over TLS with this certificate chain and key (PEM); plaintext otherwise. */
+  tls?: { certPem: string; keyPem: string };
   /** Cloud Audit Log entries, as JSON lines: a file path, or "-" for standard output; none by default. */
   auditLog?: string;
   /** Data Access entries for every project (besides those whose policy's audit configs ask). */
@@ -224,10 +227,11 @@ async function startListeners(options: ServerOptions, core: Core, host: string, 
   if (audit) table = withAuditLog(table, { sink: audit, dataAccess: options.dataAccessLogs ?? false, iam: core.iam, now: () => core.clock.now() });
   if (core.auth) table = withAuthentication(table, core.auth.verifier);
   const rpc = rpcMetrics(core.metrics);
-  const grpc = await startGrpc(rpc.instrument(table, 'grpc'), host, options.grpcPort ?? 0, log, { limits: options.limits });
+  const grpc = await startGrpc(rpc.instrument(table, 'grpc'), host, options.grpcPort ?? 0, log, { limits: options.limits, tls: options.tls });
   try {
     const rest = await startRest(rpc.instrument(table, 'rest'), host, options.restPort ?? 0, log, {
       limits: options.limits,
+      tls: options.tls,
       allowedHosts: options.allowedHosts,
       corsOrigins: options.corsOrigins,
       plain: new Map<string, PlainResource>([
@@ -247,24 +251,34 @@ const isLoopback = (host: string): boolean => host === 'localhost' || host === '
 
 /**
  * Tokens must not cross a network in the clear, and an open emulator must not
- * be mistaken for a guarded KMS: --auth required listens on loopback only
- * (the KMS serves no TLS yet: put a TLS proxy on this machine in front), and
+ * be mistaken for a guarded KMS: --auth required off loopback needs TLS, and
  * --auth none on another address says so in the log.
  */
 function checkAuth(options: ServerOptions, host: string, log: Logger): void {
   const auth = options.auth;
   if (auth?.mode === 'required') {
     if (!auth.trustedIssuers?.length) throw new Error('--auth required needs at least one --trust-issuer ISSUER=JWKS (whose tokens callers present).');
-    if (!isLoopback(host)) {
-      throw new Error(`--auth required on ${host}: bearer tokens would cross the network in the clear, and this KMS does not serve TLS yet; listen on 127.0.0.1 or ::1 with a TLS-terminating proxy on this machine.`);
+    if (!isLoopback(host) && !options.tls) {
+      throw new Error(`--auth required on ${host} needs --tls-cert and --tls-key: bearer tokens would cross the network in the clear.`);
     }
   } else if (!isLoopback(host)) {
     log.error('--auth none on a non-loopback address: anyone who reaches these ports may use, disable or destroy any key', { host });
   }
 }
 
+/** A TLS certificate and key that can't serve are a start error in our words, not OpenSSL's. */
+function checkServerTls(material: ServerOptions['tls']): void {
+  if (!material) return;
+  try {
+    tls.createSecureContext({ cert: material.certPem, key: material.keyPem });
+  } catch {
+    throw new Error('The TLS certificate and key (--tls-cert, --tls-key) are not a PEM certificate chain and its private key.');
+  }
+}
+
 export async function createServer(options: ServerOptions = {}): Promise<OpenEkmServer> {
   checkClientCertificate(options.ekm?.clientCertificate);
+  checkServerTls(options.tls);
   const dataDir = options.inMemory ? undefined : path.resolve(options.dataDir ?? '.openekm');
   const log = options.logger ?? jsonLogger();
   checkAuth(options, options.host ?? '127.0.0.1', log);
@@ -282,7 +296,7 @@ export async function createServer(options: ServerOptions = {}): Promise<OpenEkm
     if (options.schedulerIntervalMs !== 0) services.scheduler.start(options.schedulerIntervalMs ?? 1000);
     const hostForUrl = host.includes(':') ? `[${host}]` : host;
     return {
-      addresses: { grpc: `${hostForUrl}:${grpc.port}`, rest: `http://${hostForUrl}:${rest.port}` },
+      addresses: { grpc: `${hostForUrl}:${grpc.port}`, rest: `${options.tls ? 'https' : 'http'}://${hostForUrl}:${rest.port}` },
       jwks: identity.jwks(),
       issuer: identity.issuer,
       jwksFile: core.jwksFile,

@@ -18,7 +18,7 @@ const USAGE = `usage: openekm serve [--data DIR | --in-memory] [--host HOST] [--
                      [--ekm-ca-file PEM] [--ekm-deadline-ms MS] [--ekm-issuer URL]
                      [--ekm-client-cert PEM --ekm-client-key PEM] [--ekm-allowed-network CIDR]... [LIMITS]
                      [--auth none|required] [--trust-issuer ISSUER=JWKS_FILE_OR_URL]... [--audience AUD]... [--admin PRINCIPAL]...
-                     [--audit-log FILE|-] [--data-access-logs]
+                     [--audit-log FILE|-] [--data-access-logs] [--tls-cert PEM --tls-key PEM]
        openekm dev [--grpc-port P] [--rest-port P] [--ekm-port P]
                          the KMS and a reference EKM together (./.openekm, ./.openekm-ekm)
        openekm demo      Cloud EKM's usage flow end to end, in a temporary directory
@@ -46,11 +46,13 @@ const USAGE = `usage: openekm serve [--data DIR | --in-memory] [--host HOST] [--
   --cors-origin ORIGIN  a web origin (https://host[:port]) whose pages may call the REST API (repeatable)
   --auth MODE         none (default): anyone may do anything, the emulator; required: every call carries
                       Authorization: Bearer <JWT> and needs the permission Cloud KMS checks (docs/iam.md);
-                      listens on loopback only (put a TLS proxy in front)
+                      off loopback it needs --tls-cert and --tls-key
   --trust-issuer ISSUER=JWKS_FILE_OR_URL
                       an issuer whose tokens (with a verified email) authenticate callers (repeatable)
   --audience AUD      an accepted token audience (repeatable); default https://cloudkms.googleapis.com/
   --admin PRINCIPAL   user:EMAIL or serviceAccount:EMAIL holding every permission everywhere (repeatable)
+  --tls-cert PEM, --tls-key PEM
+                      serve gRPC and REST over TLS (TLS 1.3, and 1.2 with ECDHE and AEAD) with this certificate chain and key
   --audit-log FILE|-  Cloud Audit Log entries as JSON lines, to FILE (appended, 0600) or standard output
   --data-access-logs  Data Access entries (reads, cryptographic calls) for every project, not only Admin Activity
 LIMITS, for each of the gRPC and REST listeners (defaults in brackets):
@@ -74,6 +76,17 @@ function positive(value: string | undefined, flag: string): number | undefined {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag}: not a positive integer: ${value}`);
   return n;
+}
+
+function readPem(file: string, flag: string): string {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new UsageError(`${flag}: can not read ${file}`);
+  }
+  if (!text.includes('-----BEGIN ')) throw new UsageError(`${flag}: ${file} is not PEM`);
+  return text;
 }
 
 function authFromFlags(values: { auth?: string; 'trust-issuer'?: string[]; audience?: string[]; admin?: string[] }): AuthOptions {
@@ -116,12 +129,15 @@ async function serve(args: string[]): Promise<void> {
       audience: { type: 'string', multiple: true },
       admin: { type: 'string', multiple: true },
       'audit-log': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
       'data-access-logs': { type: 'boolean' },
       ...LIMIT_FLAG_OPTIONS,
     },
     strict: true,
   });
   if (values.data && values['in-memory']) throw new UsageError('--data and --in-memory exclude each other');
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
   if ((values['ekm-client-cert'] === undefined) !== (values['ekm-client-key'] === undefined)) {
     throw new UsageError('--ekm-client-cert and --ekm-client-key go together');
   }
@@ -148,6 +164,7 @@ async function serve(args: string[]): Promise<void> {
     corsOrigins: values['cors-origin'],
     auth: authFromFlags(values),
     auditLog: values['audit-log'],
+    tls: values['tls-cert'] ? { certPem: readPem(values['tls-cert'], '--tls-cert'), keyPem: readPem(values['tls-key']!, '--tls-key') } : undefined,
     dataAccessLogs: values['data-access-logs'],
   });
   process.stdout.write(`${JSON.stringify(server.addresses)}\n`);

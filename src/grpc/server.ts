@@ -13,6 +13,7 @@ import type * as protobuf from 'protobufjs';
 import { type Handler, handlerFor, SERVICES } from '../api/methods';
 import { asKmsError, Code, invalidArgument, KmsError, unimplemented } from '../errors';
 import { BodyBudget, BodyHold, Deadlines, limitsWith, type ListenerLimits } from '../limits';
+import { TLS_SERVER_POLICY } from '../tls-policy';
 import { listen } from '../listen';
 import type { Logger } from '../log';
 import { decodeMessage, encodeMessage, type Msg, service } from '../proto/registry';
@@ -357,6 +358,8 @@ class Sessions {
 
 export interface GrpcOptions {
   limits?: Partial<ListenerLimits>;
+  /** Serve over TLS (h2 by ALPN) with this certificate chain and key (PEM); plaintext h2c otherwise. */
+  tls?: { certPem: string; keyPem: string };
 }
 
 export async function startGrpc(
@@ -371,7 +374,10 @@ export async function startGrpc(
   const deadlines = new Deadlines(limits.bodyTimeoutMs);
   const sessions = new Sessions(limits);
   const dispatcher = new Dispatcher(routes(table), log, limits, budget, deadlines, sessions);
-  const server = http2.createServer({ settings: { maxConcurrentStreams: limits.maxConcurrentStreams } });
+  const settings = { maxConcurrentStreams: limits.maxConcurrentStreams };
+  const server = options.tls
+    ? http2.createSecureServer({ cert: options.tls.certPem, key: options.tls.keyPem, ...TLS_SERVER_POLICY, settings, handshakeTimeout: limits.headersTimeoutMs })
+    : http2.createServer({ settings });
   server.on('session', (session) => sessions.add(session));
   server.on('stream', (stream, headers) => {
     try {

@@ -5,10 +5,12 @@
 // rules: parse (path, query, JSON → request object), call, map (response →
 // JSON; KmsError → Google's error body).
 import * as http from 'node:http';
+import * as https from 'node:https';
 import { type Handler, handlerFor, SERVICES } from '../api/methods';
 import { asKmsError, Code, invalidArgument, KmsError } from '../errors';
 import { applyHttpLimits, type BodyReadOptions, onRefusedConnection, rawAnswers, readBody } from '../http-intake';
 import { BodyBudget, Deadlines, limitsWith, type ListenerLimits } from '../limits';
+import { TLS_SERVER_POLICY } from '../tls-policy';
 import { listen } from '../listen';
 import type { Logger } from '../log';
 import { type Msg, service } from '../proto/registry';
@@ -226,6 +228,8 @@ export interface RestOptions {
   corsOrigins?: readonly string[];
   /** Plain GET resources served beside the API (the JWKS, /metrics). */
   plain?: ReadonlyMap<string, PlainResource>;
+  /** Serve HTTPS with this certificate chain and key (PEM); plain HTTP otherwise. */
+  tls?: { certPem: string; keyPem: string };
 }
 
 /** Answers written before (or instead of) any request handling, in Google's error body. */
@@ -245,8 +249,11 @@ export async function startRest(
   const deadlines = new Deadlines(limits.bodyTimeoutMs);
   const dispatcher = new RestDispatcher(table, log, guard, limits, budget, deadlines, options.plain);
   // node checks the headers and request timeouts every connectionsCheckingInterval.
-  const server = http.createServer({ connectionsCheckingInterval: 1000 }, (req, res) => dispatcher.onRequest(req, res));
-  applyHttpLimits(server, limits, RAW_ANSWERS);
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => dispatcher.onRequest(req, res);
+  const server = options.tls
+    ? https.createServer({ cert: options.tls.certPem, key: options.tls.keyPem, ...TLS_SERVER_POLICY, connectionsCheckingInterval: 1000, handshakeTimeout: limits.headersTimeoutMs }, onRequest)
+    : http.createServer({ connectionsCheckingInterval: 1000 }, onRequest);
+  applyHttpLimits(server as http.Server, limits, RAW_ANSWERS);
   const bound = await listen(server, port, host);
   return {
     port: bound,
