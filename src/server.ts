@@ -30,6 +30,7 @@ import { openDataDir, type OpenDataDir } from './data-dir';
 import { TokenVerifier, type TrustedIssuer } from './jwt';
 import { withAuthentication, withAuthorization } from './api/auth';
 import { openAuditSink, withAuditLog, type AuditSink } from './api/audit';
+import { ServiceAccountTokens } from './api/service-accounts';
 import { Authorizer } from './services/iam/authorize';
 
 export interface ServerOptions {
@@ -213,7 +214,8 @@ async function buildCore(options: ServerOptions, store: Store, dataDir: string |
     jwksCa: options.auth?.jwksCa,
     who: 'this KMS',
   }) : undefined;
-  return { identity, jwksFile, ekm, services, metrics, clock, iam: store.iam, auth: authorizer && verifier ? { authorizer, verifier } : undefined };
+  const accounts = authorizer ? new ServiceAccountTokens(store.iam, options.auth?.audiences?.length ? options.auth.audiences : [KMS_AUDIENCE], () => systemClock.now()) : undefined;
+  return { identity, jwksFile, ekm, services, metrics, clock, iam: store.iam, auth: authorizer && verifier ? { authorizer, verifier, accounts } : undefined };
 }
 
 type Core = Awaited<ReturnType<typeof buildCore>>;
@@ -225,7 +227,7 @@ async function startListeners(options: ServerOptions, core: Core, host: string, 
   // Outside in: authentication, the audit entry, project aliases, authorization, the service.
   let table = withProjectAliases(core.auth ? withAuthorization(served, core.auth.authorizer, admins) : served, core.services.projects);
   if (audit) table = withAuditLog(table, { sink: audit, dataAccess: options.dataAccessLogs ?? false, iam: core.iam, now: () => core.clock.now() });
-  if (core.auth) table = withAuthentication(table, core.auth.verifier);
+  if (core.auth) table = withAuthentication(table, core.auth.verifier, core.auth.accounts);
   const rpc = rpcMetrics(core.metrics);
   const grpc = await startGrpc(rpc.instrument(table, 'grpc'), host, options.grpcPort ?? 0, log, { limits: options.limits, tls: options.tls });
   try {
@@ -257,7 +259,6 @@ const isLoopback = (host: string): boolean => host === 'localhost' || host === '
 function checkAuth(options: ServerOptions, host: string, log: Logger): void {
   const auth = options.auth;
   if (auth?.mode === 'required') {
-    if (!auth.trustedIssuers?.length) throw new Error('--auth required needs at least one --trust-issuer ISSUER=JWKS (whose tokens callers present).');
     if (!isLoopback(host) && !options.tls) {
       throw new Error(`--auth required on ${host} needs --tls-cert and --tls-key: bearer tokens would cross the network in the clear.`);
     }

@@ -12,6 +12,7 @@ import type { CallContext } from '../services/context';
 import type { Authorizer, Principal } from '../services/iam/authorize';
 import { isKmsMethod, requirementOf } from '../services/iam/permissions';
 import type { Handler } from './methods';
+import { isServiceAccountToken, type ServiceAccountTokens } from './service-accounts';
 
 /** The member a verified email is: Google's service accounts are serviceAccount:, everyone else user:. */
 export function principalOf(email: string): Principal {
@@ -25,7 +26,12 @@ const header = (call: CallContext): string | undefined => {
 };
 
 /** Every call verified first: UNAUTHENTICATED without a valid token; the principal rides on the call. */
-export function withAuthentication(table: ReadonlyMap<string, Handler>, verifier: TokenVerifier): ReadonlyMap<string, Handler> {
+export function withAuthentication(table: ReadonlyMap<string, Handler>, verifier: TokenVerifier, accounts?: ServiceAccountTokens): ReadonlyMap<string, Handler> {
+  /** A service account's own token goes to its registered key; any other to the trusted issuers. */
+  const verify = (authorization: string | undefined): Promise<VerifiedCaller> => {
+    const token = /^Bearer +(\S+)\s*$/i.exec(authorization ?? '')?.[1];
+    return accounts && token && isServiceAccountToken(token) ? accounts.verify(token) : verifier.verify(authorization);
+  };
   // The verifier hands out the same caller while a token is cached: its principal is made once.
   const principals = new WeakMap<VerifiedCaller, Principal>();
   const principalFor = (caller: VerifiedCaller): Principal => {
@@ -38,9 +44,9 @@ export function withAuthentication(table: ReadonlyMap<string, Handler>, verifier
   };
   // A token seen before is known without waiting: the call goes on in the same turn.
   const wrap = (handler: Handler): Handler => (request: Msg, call: CallContext) => {
-    const known = verifier.cachedCaller(header(call));
+    const known = verifier.cachedCaller(header(call)) ?? accounts?.cached(header(call));
     if (known) return handler(request, { headers: call.headers, peer: call.peer, principal: principalFor(known) });
-    return verifier.verify(header(call)).then((caller) => handler(request, { headers: call.headers, peer: call.peer, principal: principalFor(caller) }));
+    return verify(header(call)).then((caller) => handler(request, { headers: call.headers, peer: call.peer, principal: principalFor(caller) }));
   };
   return new Map([...table].map(([method, handler]) => [method, wrap(handler)]));
 }

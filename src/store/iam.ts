@@ -26,6 +26,10 @@ export interface IamStore {
    * reused while it holds (services/iam/authorize.ts).
    */
   generation?(): number;
+  /** Registers a service account's public key (PEM) under its key id; the private key is never stored. */
+  putServiceAccountKey(email: string, keyId: string, publicKeyPem: string): Promise<void>;
+  /** A registered service account key's public key (PEM). */
+  getServiceAccountKey(email: string, keyId: string): Promise<string | undefined>;
   /** Writes the policy if its stored revision equals record.revision (0: not yet stored). */
   putIamPolicy(record: IamPolicyRecord): Promise<IamPolicyRecord>;
 }

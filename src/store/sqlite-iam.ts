@@ -11,6 +11,12 @@ CREATE TABLE IF NOT EXISTS iam_policies (
   etag TEXT NOT NULL,
   revision INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS iam_service_account_keys (
+  email TEXT NOT NULL,
+  key_id TEXT NOT NULL,
+  public_key TEXT NOT NULL,
+  PRIMARY KEY (email, key_id)
+);
 `;
 
 type Row = Record<string, unknown>;
@@ -37,6 +43,8 @@ export class SqliteIamStore implements IamStore {
       get: p('SELECT * FROM iam_policies WHERE resource = ?'),
       insert: p('INSERT INTO iam_policies (resource, policy, etag, revision) VALUES (?, ?, ?, 1)'),
       update: p('UPDATE iam_policies SET policy = ?, etag = ?, revision = revision + 1 WHERE resource = ? AND revision = ?'),
+      putKey: p('INSERT INTO iam_service_account_keys (email, key_id, public_key) VALUES (?, ?, ?) ON CONFLICT (email, key_id) DO UPDATE SET public_key = excluded.public_key'),
+      getKey: p('SELECT public_key FROM iam_service_account_keys WHERE email = ? AND key_id = ?').pluck(),
     };
   }
 
@@ -58,6 +66,14 @@ export class SqliteIamStore implements IamStore {
       });
       return found === NONE ? undefined : (found as IamPolicyRecord | undefined);
     });
+  }
+
+  async putServiceAccountKey(email: string, keyId: string, publicKeyPem: string): Promise<void> {
+    this.cache.writing(() => this.s.putKey.run(email, keyId, publicKeyPem));
+  }
+
+  async getServiceAccountKey(email: string, keyId: string): Promise<string | undefined> {
+    return this.s.getKey.get(email, keyId) as string | undefined;
   }
 
   async putIamPolicy(record: IamPolicyRecord): Promise<IamPolicyRecord> {
