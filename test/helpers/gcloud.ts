@@ -59,7 +59,7 @@ export function gcloudSkip(): string | false {
 }
 
 /** gcloud with the given API endpoint overrides; it runs in `cwd` (some commands write files there). */
-export function startGcloud(endpoints: Record<string, string>, project = 'test-project', cwd?: string): Gcloud {
+export function startGcloud(endpoints: Record<string, string>, project = 'test-project', cwd?: string, accessTokenFile?: string): Gcloud {
   const binary = findGcloud();
   if (!binary) throw new Error('gcloud is not installed');
   const configDir = tempDir('openekm-gcloud-');
@@ -75,7 +75,8 @@ export function startGcloud(endpoints: Record<string, string>, project = 'test-p
       'check_gce_metadata = false',
       'disable_prompts = true',
       '[auth]',
-      'disable_credentials = true',
+      // With a token file gcloud sends its content as the bearer token; without one, no credentials at all.
+      ...(accessTokenFile ? [`access_token_file = ${accessTokenFile}`] : ['disable_credentials = true']),
       '[component_manager]',
       'disable_update_check = true',
       '[survey]',

@@ -1,7 +1,8 @@
 // gcloud's IAM policy commands against the REST port: get-iam-policy,
 // add-iam-policy-binding (with and without a condition), remove-iam-policy-
 // binding and set-iam-policy on key rings, crypto keys, EKM connections and
-// the EkmConfig; outputs checked, and a bad role refused in our words.
+// the EkmConfig; outputs checked, and a bad role refused in our words; and
+// gcloud with auth/access_token_file against --auth required.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
@@ -10,6 +11,10 @@ import * as path from 'node:path';
 import { makeCertificate } from '../helpers/certificates';
 import { type Gcloud, gcloudSkip, startGcloud } from '../helpers/gcloud';
 import { type Harness, startKms, tempDir } from '../helpers/kms';
+import { createServer, KMS_AUDIENCE } from '../../src/server';
+import { silentLogger } from '../../src/log';
+import { TokenSigner } from '../../src/ekm-conformance/tokens';
+import { writeJwks } from '../ekm-server/helpers';
 
 const PROJECT = 'gcloud-iam';
 const LOC = 'us-east1';
@@ -90,5 +95,35 @@ describe('gcloud kms ... iam-policy commands against the REST port', { skip: gcl
       'kms', 'keys', 'add-iam-policy-binding', 'key', '--keyring', 'ring', '--location', LOC, '--member', 'user:a@example.com', '--role', 'roles/storage.admin',
     ]);
     assert.match(stderr, /Role roles\/storage\.admin is not supported for this resource/);
+  });
+});
+
+describe('gcloud with auth/access_token_file against --auth required', { skip: gcloudSkip() }, () => {
+  test('a token from a trusted issuer in the file authenticates gcloud; a caller without the role is denied in Cloud KMS words', async () => {
+    const dir = tempDir('openekm-gcloud-token-');
+    const signer = TokenSigner.generate('https://issuer.gcloud.test', 'ES256');
+    const server = await createServer({
+      inMemory: true, logger: silentLogger, schedulerIntervalMs: 0,
+      auth: { mode: 'required', trustedIssuers: [{ issuer: 'https://issuer.gcloud.test', jwks: writeJwks(dir, signer) }], admins: ['user:ops@example.com'] },
+    });
+    const tokenFile = (email: string) => {
+      const file = path.join(dir, `${email}.token`);
+      fs.writeFileSync(file, signer.token({ email, audience: KMS_AUDIENCE, expiresIn: 1800 }));
+      return file;
+    };
+    const ops = startGcloud({ cloudkms: server.addresses.rest }, PROJECT, dir, tokenFile('ops@example.com'));
+    const guest = startGcloud({ cloudkms: server.addresses.rest }, PROJECT, dir, tokenFile('guest@example.com'));
+    try {
+      await ops.run(['kms', 'keyrings', 'create', 'ring', '--location', LOC]);
+      const rings = await ops.json<{ name: string }[]>(['kms', 'keyrings', 'list', '--location', LOC]);
+      assert.deepEqual(rings.map((r) => r.name), [`${PARENT}/keyRings/ring`]);
+      const denied = await guest.fails(['kms', 'keyrings', 'list', '--location', LOC]);
+      assert.match(denied, new RegExp(`Permission 'cloudkms\\.keyRings\\.list' denied on resource '${PARENT}' \\(or it may not exist\\)`));
+    } finally {
+      ops.close();
+      guest.close();
+      await server.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
