@@ -128,6 +128,44 @@ for (const transport of TRANSPORTS) {
       assert.ok(before.etag);
     });
 
+    test('role matrix over the wire: each role bound on the key ring allows exactly its calls of the key ring\'s keys', async () => {
+      // Role -> the calls below it allows (the evaluator-level matrix in authorize.test.ts covers EkmService and Locations too).
+      const matrix: Record<string, string[]> = {
+        'roles/cloudkms.admin': ['getCryptoKey', 'listCryptoKeys', 'getIamPolicy', 'setIamPolicy'],
+        'roles/cloudkms.cryptoKeyEncrypterDecrypter': ['encrypt', 'decrypt'],
+        'roles/cloudkms.cryptoKeyEncrypter': ['encrypt'],
+        'roles/cloudkms.cryptoKeyDecrypter': ['decrypt'],
+        'roles/cloudkms.signerVerifier': [],
+        'roles/cloudkms.viewer': ['getCryptoKey', 'listCryptoKeys'],
+        'roles/cloudkms.cryptoOperator': ['encrypt', 'decrypt'],
+        'roles/owner': ['encrypt', 'decrypt', 'getCryptoKey', 'listCryptoKeys', 'getIamPolicy', 'setIamPolicy'],
+        'roles/editor': ['getCryptoKey', 'listCryptoKeys', 'getIamPolicy'],
+        'roles/viewer': ['getCryptoKey', 'listCryptoKeys', 'getIamPolicy'],
+      };
+      current = tokenFor(ADMIN);
+      const matrixRing = (await as<{ name: string }>('createKeyRing', { parent: LOCATION, keyRingId: `matrix-${transport}`, keyRing: {} })).name;
+      const matrixKey = (await as<{ name: string }>('createCryptoKey', { parent: matrixRing, cryptoKeyId: 'k', cryptoKey: { purpose: 'ENCRYPT_DECRYPT' } })).name;
+      const { ciphertext } = await as<{ ciphertext: Uint8Array }>('encrypt', { name: matrixKey, plaintext: Buffer.from('m') });
+      const members = Object.keys(matrix).map((_, i) => `role${i}@example.com`);
+      await as('setIamPolicy', { resource: matrixRing, policy: { bindings: Object.keys(matrix).map((role, i) => ({ role, members: [`user:${members[i]}`] })) } });
+      const calls: Record<string, [string, () => object]> = {
+        encrypt: ['encrypt', () => ({ name: matrixKey, plaintext: Buffer.from('x') })],
+        decrypt: ['decrypt', () => ({ name: matrixKey, ciphertext })],
+        getCryptoKey: ['getCryptoKey', () => ({ name: matrixKey })],
+        listCryptoKeys: ['listCryptoKeys', () => ({ parent: matrixRing })],
+        getIamPolicy: ['getIamPolicy', () => ({ resource: matrixKey })],
+        // An empty policy on the key: the ring's bindings still apply.
+        setIamPolicy: ['setIamPolicy', () => ({ resource: matrixKey, policy: { bindings: [] } })],
+      };
+      for (const [i, [role, allowed]] of Object.entries(matrix).entries()) {
+        current = tokenFor(members[i]);
+        for (const [name, [method, request]] of Object.entries(calls)) {
+          const outcome = await as(method, request()).then(() => 'allowed', (err: { code?: number }) => (err.code === grpc.status.PERMISSION_DENIED ? 'denied' : `code ${err.code}`));
+          assert.equal(outcome, allowed.includes(name) ? 'allowed' : 'denied', `${role} ${name}`);
+        }
+      }
+    });
+
     test('the --admin principal may do anything, in any project', async () => {
       current = tokenFor(ADMIN);
       const other = await as<{ name: string }>('createKeyRing', { parent: 'projects/another/locations/us-east1', keyRingId: 'r2', keyRing: {} });
