@@ -90,6 +90,25 @@ describe('gcloud kms ... iam-policy commands against the REST port', { skip: gcl
     assert.deepEqual(config.bindings, [{ role: 'roles/cloudkms.ekmConnectionsAdmin', members: ['user:ops@example.com'] }]);
   });
 
+  test('all four commands on each of key rings, keys and EKM connections', async () => {
+    const kinds: Array<[string, string[]]> = [
+      ['keyrings', ['ring', '--location', LOC]],
+      ['keys', ['key', '--keyring', 'ring', '--location', LOC]],
+      ['ekm-connections', ['conn', '--location', LOC]],
+    ];
+    for (const [kind, target] of kinds) {
+      const file = path.join(dir, `${kind}.json`);
+      fs.writeFileSync(file, JSON.stringify({ bindings: [{ role: 'roles/cloudkms.viewer', members: ['user:four@example.com'] }] }));
+      await gcloud.run(['kms', kind, 'set-iam-policy', ...target.slice(0, 1), file, ...target.slice(1)]);
+      await gcloud.run(['kms', kind, 'add-iam-policy-binding', ...target, '--member', 'user:five@example.com', '--role', 'roles/cloudkms.viewer']);
+      let got = await gcloud.json<Policy>(['kms', kind, 'get-iam-policy', ...target]);
+      assert.deepEqual(got.bindings, [{ role: 'roles/cloudkms.viewer', members: ['user:four@example.com', 'user:five@example.com'] }], kind);
+      await gcloud.run(['kms', kind, 'remove-iam-policy-binding', ...target, '--member', 'user:four@example.com', '--role', 'roles/cloudkms.viewer', '--all']);
+      got = await gcloud.json<Policy>(['kms', kind, 'get-iam-policy', ...target]);
+      assert.deepEqual(got.bindings, [{ role: 'roles/cloudkms.viewer', members: ['user:five@example.com'] }], kind);
+    }
+  });
+
   test('a role Cloud KMS does not have is refused in our words', async () => {
     const stderr = await gcloud.fails([
       'kms', 'keys', 'add-iam-policy-binding', 'key', '--keyring', 'ring', '--location', LOC, '--member', 'user:a@example.com', '--role', 'roles/storage.admin',
