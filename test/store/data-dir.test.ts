@@ -109,20 +109,20 @@ test('a dropped table, or a schema from a newer release, is refused at start', a
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('a database of schema version 2 gains the IAM policy table of version 3 and keeps its keys', async () => {
+test('a database of schema version 2 gains the IAM tables of version 3 and keeps its keys', async () => {
   const dir = tempDir();
   await (await start(dir)).close();
   const ring = 'projects/p/locations/us-east1/keyRings/r';
   const file = path.join(dir, 'kms.sqlite');
   const db = new Database(file);
   db.exec("INSERT INTO key_rings (name, parent, create_time) VALUES ('" + ring + "', 'projects/p/locations/us-east1', 0)");
-  db.exec('DROP TABLE iam_policies');
+  db.exec('DROP TABLE iam_policies; DROP TABLE iam_service_account_keys');
   db.pragma('user_version = 2');
   db.close();
   await (await start(dir)).close();
   const after = new Database(file);
   assert.equal(after.pragma('user_version', { simple: true }), 3);
-  assert.deepEqual(after.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'iam_policies'").pluck().all(), ['iam_policies']);
+  assert.deepEqual(after.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'iam_%' ORDER BY name").pluck().all(), ['iam_policies', 'iam_service_account_keys']);
   assert.deepEqual(after.prepare('SELECT name FROM key_rings').pluck().all(), [ring]);
   after.close();
   fs.rmSync(dir, { recursive: true, force: true });
