@@ -19,7 +19,7 @@ import { Code, KmsError } from '../errors';
 import type { Msg } from '../proto/registry';
 import type { CallContext } from '../services/context';
 import { requirementOf } from '../services/iam/permissions';
-import type { IamStore } from '../store/iam';
+import type { IamPolicyRecord, IamStore } from '../store/iam';
 import type { Handler } from './methods';
 
 export const AUDIT_LOG_TYPE = 'type.googleapis.com/google.cloud.audit.AuditLog';
@@ -42,7 +42,12 @@ export function openAuditSink(target: string): AuditSink {
       close: async () => undefined,
     };
   }
-  const fd = fs.openSync(target, 'a', 0o600);
+  let fd: number;
+  try {
+    fd = fs.openSync(target, 'a', 0o600);
+  } catch {
+    throw new Error(`--audit-log: can not open ${target} for appending (a writable file path, or - for standard output).`);
+  }
   let broken: Error | undefined;
   return {
     check: () => {
@@ -110,9 +115,19 @@ export interface AuditOptions {
 /** Whether the project's policy asks for Data Access entries of this type (an audit config for the service or allServices). */
 async function projectWants(iam: IamStore, project: string, logType: LogType): Promise<boolean> {
   const record = await iam.getIamPolicy(`projects/${project}`);
-  if (!record) return false;
-  const configs = (JSON.parse(record.policy) as { auditConfigs?: { service?: string; auditLogConfigs?: { logType?: string }[] }[] }).auditConfigs ?? [];
-  return configs.some((c) => (c.service === 'allServices' || c.service === SERVICE) && (c.auditLogConfigs ?? []).some((l) => l.logType === logType));
+  return record ? logTypesOf(record).has(logType) : false;
+}
+
+// The store hands out the same frozen record until the policy changes: its audit configs are read once.
+const LOG_TYPES = new WeakMap<IamPolicyRecord, ReadonlySet<string>>();
+function logTypesOf(record: IamPolicyRecord): ReadonlySet<string> {
+  let types = LOG_TYPES.get(record);
+  if (!types) {
+    const configs = (JSON.parse(record.policy) as { auditConfigs?: { service?: string; auditLogConfigs?: { logType?: string }[] }[] }).auditConfigs ?? [];
+    types = new Set(configs.filter((c) => c.service === 'allServices' || c.service === SERVICE).flatMap((c) => (c.auditLogConfigs ?? []).map((l) => l.logType ?? '')));
+    LOG_TYPES.set(record, types);
+  }
+  return types;
 }
 
 /** Every call audited: outermost but for authentication, so the entry names the principal and sees denials. */
@@ -129,7 +144,8 @@ export function withAuditLog(table: ReadonlyMap<string, Handler>, options: Audit
     } catch {
       need = undefined;
     }
-    const resource = need?.resource ?? requestSummary(request).name ?? requestSummary(request).parent ?? requestSummary(request).resource ?? '';
+    const names = requestSummary(request);
+    const resource = need?.resource ?? names.name ?? names.parent ?? names.resource ?? '';
     let status: { code: number; message?: string } = { code: 0 };
     let answer: Msg | undefined;
     let failure: unknown;
@@ -159,7 +175,7 @@ export function withAuditLog(table: ReadonlyMap<string, Handler>, options: Audit
           authorizationInfo: need ? [{ resource: need.resource, permission: need.permission, granted }] : [],
           requestMetadata: { ...(call.peer ? { callerIp: call.peer } : {}), ...(call.headers['user-agent'] ? { callerSuppliedUserAgent: String(call.headers['user-agent']).slice(0, 256) } : {}) },
           status,
-          request: { '@type': `type.googleapis.com/${fullMethod.replace(/\.[^.]+\.([^.]+)$/, '.$1Request')}`, ...requestSummary(request) },
+          request: { '@type': `type.googleapis.com/${fullMethod.replace(/\.[^.]+\.([^.]+)$/, '.$1Request')}`, ...names },
         },
       };
       try {

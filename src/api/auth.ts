@@ -25,6 +25,15 @@ const header = (call: CallContext): string | undefined => {
   return typeof value === 'string' ? value : undefined;
 };
 
+/** The call with its principal; the transport's peer stays lazy. */
+const withPrincipal = (call: CallContext, principal: Principal): CallContext => ({
+  headers: call.headers,
+  principal,
+  get peer() {
+    return call.peer;
+  },
+});
+
 /** Every call verified first: UNAUTHENTICATED without a valid token; the principal rides on the call. */
 export function withAuthentication(table: ReadonlyMap<string, Handler>, verifier: TokenVerifier, accounts?: ServiceAccountTokens): ReadonlyMap<string, Handler> {
   /** A service account's own token goes to its registered key; any other to the trusted issuers. */
@@ -45,8 +54,8 @@ export function withAuthentication(table: ReadonlyMap<string, Handler>, verifier
   // A token seen before is known without waiting: the call goes on in the same turn.
   const wrap = (handler: Handler): Handler => (request: Msg, call: CallContext) => {
     const known = verifier.cachedCaller(header(call)) ?? accounts?.cached(header(call));
-    if (known) return handler(request, { headers: call.headers, peer: call.peer, principal: principalFor(known) });
-    return verify(header(call)).then((caller) => handler(request, { headers: call.headers, peer: call.peer, principal: principalFor(caller) }));
+    if (known) return handler(request, withPrincipal(call, principalFor(known)));
+    return verify(header(call)).then((caller) => handler(request, withPrincipal(call, principalFor(caller))));
   };
   return new Map([...table].map(([method, handler]) => [method, wrap(handler)]));
 }

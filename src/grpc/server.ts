@@ -256,7 +256,13 @@ class Dispatcher {
       sendStatus(stream, asKmsError(err));
       return;
     }
-    const call: CallContext = { headers: headers as CallContext['headers'], peer: stream.session?.socket?.remoteAddress };
+    // The peer is read only when something asks (the audit log): session.socket is a proxy, not free on every call.
+    const call: CallContext = {
+      headers: headers as CallContext['headers'],
+      get peer() {
+        return stream.session?.socket?.remoteAddress;
+      },
+    };
     let pending: Promise<Msg>;
     try {
       pending = route.handler(request, call);

@@ -184,7 +184,12 @@ class RestDispatcher {
       this.fail(req, res, bound.route, err, format);
       return;
     }
-    const call: CallContext = { headers: req.headers as CallContext['headers'], peer: req.socket.remoteAddress };
+    const call: CallContext = {
+      headers: req.headers as CallContext['headers'],
+      get peer() {
+        return req.socket.remoteAddress;
+      },
+    };
     bound.handler(request, call).then(
       (response) => {
         let text: string;

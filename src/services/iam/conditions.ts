@@ -6,14 +6,13 @@
 import { parse } from '@bufbuild/cel';
 import { invalidArgument } from '../../errors';
 import type { Binding } from '../../proto/wire';
-import type { IamResource } from './resources';
 
 /** Cloud IAM's limits on a condition. */
 const MAX_EXPRESSION = 12_800;
 const MAX_TITLE = 100;
 const MAX_DESCRIPTION = 256;
 
-export function checkCondition(condition: NonNullable<Binding['condition']>, field: string, _resource: IamResource): void {
+export function checkCondition(condition: NonNullable<Binding['condition']>, field: string): void {
   const expression = condition.expression ?? '';
   const title = condition.title ?? '';
   if (title === '') throw invalidArgument(`${field}.title: required field is empty.`);

@@ -16,7 +16,7 @@ import { normaliseMask } from '../update-mask';
 import { checkCondition } from './conditions';
 import { checkMember } from './members';
 import { BASIC_ROLES, checkPermissionsFor, isPredefinedRole } from './roles';
-import { checkExists, parseIamResource, type IamResource } from './resources';
+import { checkExists, parseIamResource } from './resources';
 
 /** The etag of a resource whose policy was never written, as Cloud IAM gives it. */
 export const EMPTY_ETAG = Buffer.from('ACAB', 'base64');
@@ -87,7 +87,7 @@ export class IamPolicyService {
     const resource = parseIamResource(req.resource, 'resource');
     if (!req.policy) throw invalidArgument('policy: required field is empty.');
     const paths = req.updateMask?.paths?.length ? normaliseMask(req.updateMask, MASKABLE, new Set()) : DEFAULT_MASK;
-    const incoming = checkPolicy(req.policy, resource);
+    const incoming = checkPolicy(req.policy);
     await checkExists(this.ctx, resource);
     return retryOnConflict(async () => {
       const record = await this.ctx.store.iam.getIamPolicy(resource.name);
@@ -134,12 +134,12 @@ export class IamPolicyService {
  * SetIamPolicy checks a policy, written whole (bindings and audit configs).
  */
 export async function setProjectPolicy(store: IamStore, project: string, policy: Policy): Promise<Policy> {
-  const resource: IamResource = { name: `projects/${project}`, type: 'KeyRing' };
-  const { bindings, auditConfigs } = checkPolicy(policy, resource);
-  const current = await store.getIamPolicy(resource.name);
+  const name = `projects/${project}`;
+  const { bindings, auditConfigs } = checkPolicy(policy);
+  const current = await store.getIamPolicy(name);
   const next: StoredPolicy = { version: bindings.some((b) => b.condition) ? 3 : 1, bindings, auditConfigs };
   const etag = randomBytes(8);
-  await store.putIamPolicy({ resource: resource.name, policy: JSON.stringify(next), etag: etag.toString('base64'), revision: current?.revision ?? 0 });
+  await store.putIamPolicy({ resource: name, policy: JSON.stringify(next), etag: etag.toString('base64'), revision: current?.revision ?? 0 });
   return wireFrom(next, etag);
 }
 
@@ -154,7 +154,7 @@ function staleEtag(): Error {
 }
 
 /** The policy as it will be stored: checked field by field, bindings of one role and condition merged, members unique. */
-function checkPolicy(policy: Policy, resource: IamResource): { bindings: Binding[]; auditConfigs: AuditConfig[] } {
+function checkPolicy(policy: Policy): { bindings: Binding[]; auditConfigs: AuditConfig[] } {
   const version = policy.version ?? 0;
   if (![0, 1, 3].includes(version)) throw invalidArgument(`policy.version: ${version} is not a policy version; use 1 or 3.`);
   const merged = new Map<string, Binding>();
@@ -167,7 +167,7 @@ function checkPolicy(policy: Policy, resource: IamResource): { bindings: Binding
     if (b.condition) {
       if (BASIC_ROLES.has(role)) throw invalidArgument(`${field}.condition: IAM Conditions can't be used with the basic role ${role}.`);
       if (version !== 3) throw invalidArgument(`policy.version: a policy with a conditional binding (${field}) must be version 3.`);
-      checkCondition(b.condition, `${field}.condition`, resource);
+      checkCondition(b.condition, `${field}.condition`);
     }
     const list = (b.members ?? []).map((m, j) => checkMember(m, `${field}.members[${j}]`));
     const condition = b.condition ? { expression: b.condition.expression, title: b.condition.title, ...(b.condition.description ? { description: b.condition.description } : {}) } : undefined;
