@@ -29,6 +29,8 @@ test('bad values of the hardening flags: refused, naming the flag, no stack trac
     [[...serve, '--admin', 'user:alice@example.com'], /--trust-issuer, --audience and --admin need --auth required/],
     [[...serve, '--host', '192.0.2.1', '--auth', 'required', '--trust-issuer', 'https://i=/nonexistent.json'], /needs --tls-cert and --tls-key/],
     [[...serve, '--tls-cert', '/nonexistent'], /--tls-cert and --tls-key go together/],
+    [[...serve, '--tls-cert', '/nonexistent', '--tls-key', '/nonexistent'], /--tls-cert: can not read \/nonexistent/],
+    [[...serve, '--audit-log', '/nonexistent-dir/audit.jsonl'], /--audit-log: can not open \/nonexistent-dir\/audit\.jsonl for appending/],
     [['ekm', 'serve', '--data', tempDir(), '--port', '0', '--max-token-lifetime-s', '0'], /--max-token-lifetime-s: not a positive number of seconds: 0/],
     [['ekm', 'serve', '--data', tempDir(), '--port', '0', '--max-connections', 'many'], /--max-connections: not a positive integer: many/],
     [['ekm', 'serve', '--data', tempDir(), '--port', '0', '--max-concurrent-streams', '4'], /Unknown option '--max-concurrent-streams'/],
