@@ -256,13 +256,7 @@ class Dispatcher {
       sendStatus(stream, asKmsError(err));
       return;
     }
-    // The peer is read only when something asks (the audit log): session.socket is a proxy, not free on every call.
-    const call: CallContext = {
-      headers: headers as CallContext['headers'],
-      get peer() {
-        return stream.session?.socket?.remoteAddress;
-      },
-    };
+    const call: CallContext = { headers: headers as CallContext['headers'], peer: stream.session?.socket?.remoteAddress };
     let pending: Promise<Msg>;
     try {
       pending = route.handler(request, call);

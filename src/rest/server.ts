@@ -184,12 +184,8 @@ class RestDispatcher {
       this.fail(req, res, bound.route, err, format);
       return;
     }
-    const call: CallContext = {
-      headers: req.headers as CallContext['headers'],
-      get peer() {
-        return req.socket.remoteAddress;
-      },
-    };
+    // Plain data properties: a getter for the peer here cost about 30 us per REST Encrypt (measured, docs/benchmark.md).
+    const call: CallContext = { headers: req.headers as CallContext['headers'], peer: req.socket.remoteAddress };
     bound.handler(request, call).then(
       (response) => {
         let text: string;
