@@ -15,9 +15,16 @@ const LOCATIONS = 'google.cloud.location.Locations';
 const REGISTRATION = 'google.cloud.servicedirectory.v1.RegistrationService';
 const LOOKUP = 'google.cloud.servicedirectory.v1.LookupService';
 const IAM = 'google.iam.v1.IAMPolicy';
+const OPERATIONS = 'google.longrunning.Operations';
+const AUTOKEY = 'google.cloud.kms.v1.Autokey';
+const AUTOKEY_ADMIN = 'google.cloud.kms.v1.AutokeyAdmin';
+/** Single-tenant HSM instances: declared so every transport answers UNIMPLEMENTED, not "no such path". */
+const HSM_MANAGEMENT = 'google.cloud.kms.v1.HsmManagement';
 
 /** The services every transport serves (all their declared methods, served or UNIMPLEMENTED). */
-export const SERVICES: readonly string[] = [KMS, EKM, LOCATIONS, IAM, REGISTRATION, LOOKUP];
+export const SERVICES: readonly string[] = [
+  KMS, EKM, LOCATIONS, IAM, OPERATIONS, AUTOKEY, AUTOKEY_ADMIN, HSM_MANAGEMENT, REGISTRATION, LOOKUP,
+];
 
 /**
  * A service method typed with the proto's interfaces (proto/wire.ts) as a
@@ -45,6 +52,11 @@ export function methodTable(s: Services): ReadonlyMap<string, Handler> {
     [`${KMS}.UpdateCryptoKeyVersion`, typed(s.versions.updateCryptoKeyVersion.bind(s.versions))],
     [`${KMS}.DestroyCryptoKeyVersion`, typed(s.versions.destroyCryptoKeyVersion.bind(s.versions))],
     [`${KMS}.RestoreCryptoKeyVersion`, typed(s.versions.restoreCryptoKeyVersion.bind(s.versions))],
+    [`${KMS}.DeleteCryptoKey`, typed(s.deletion.deleteCryptoKey.bind(s.deletion))],
+    [`${KMS}.DeleteCryptoKeyVersion`, typed(s.deletion.deleteCryptoKeyVersion.bind(s.deletion))],
+    [`${KMS}.GetRetiredResource`, typed(s.deletion.getRetiredResource.bind(s.deletion))],
+    [`${KMS}.ListRetiredResources`, typed(s.deletion.listRetiredResources.bind(s.deletion))],
+    [`${OPERATIONS}.GetOperation`, typed(s.operations.getOperation.bind(s.operations))],
     [`${KMS}.Encrypt`, typed(s.symmetric.encrypt.bind(s.symmetric))],
     [`${KMS}.Decrypt`, typed(s.symmetric.decrypt.bind(s.symmetric))],
     [`${KMS}.AsymmetricSign`, typed(s.asymmetric.asymmetricSign.bind(s.asymmetric))],

@@ -12,6 +12,10 @@ import * as protobuf from 'protobufjs';
 const PROTO_FILES = [
   'google/cloud/kms/v1/service.proto',
   'google/cloud/kms/v1/ekm_service.proto',
+  'google/cloud/kms/v1/autokey.proto',
+  'google/cloud/kms/v1/autokey_admin.proto',
+  'google/cloud/kms/v1/hsm_management.proto',
+  'google/longrunning/operations.proto',
   'google/cloud/location/locations.proto',
   'google/iam/v1/iam_policy.proto',
   'google/cloud/servicedirectory/v1/registration_service.proto',

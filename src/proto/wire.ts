@@ -192,3 +192,43 @@ export type SetIamPolicyRequest = Omit<IamProtos.google.iam.v1.ISetIamPolicyRequ
 };
 export type TestIamPermissionsRequest = IamProtos.google.iam.v1.ITestIamPermissionsRequest;
 export type TestIamPermissionsResponse = IamProtos.google.iam.v1.ITestIamPermissionsResponse;
+
+// Lifecycle: deletion, retired resources, import jobs, KEM (google.cloud.kms.v1).
+
+
+export type DeleteCryptoKeyRequest = protos.google.cloud.kms.v1.IDeleteCryptoKeyRequest;
+export type DeleteCryptoKeyVersionRequest = protos.google.cloud.kms.v1.IDeleteCryptoKeyVersionRequest;
+export type RetiredResource = protos.google.cloud.kms.v1.IRetiredResource;
+export type GetRetiredResourceRequest = protos.google.cloud.kms.v1.IGetRetiredResourceRequest;
+export type ListRetiredResourcesRequest = protos.google.cloud.kms.v1.IListRetiredResourcesRequest;
+export type ListRetiredResourcesResponse = protos.google.cloud.kms.v1.IListRetiredResourcesResponse;
+export type ImportJob = protos.google.cloud.kms.v1.IImportJob;
+export type CreateImportJobRequest = protos.google.cloud.kms.v1.ICreateImportJobRequest;
+export type GetImportJobRequest = protos.google.cloud.kms.v1.IGetImportJobRequest;
+export type ListImportJobsRequest = protos.google.cloud.kms.v1.IListImportJobsRequest;
+export type ListImportJobsResponse = protos.google.cloud.kms.v1.IListImportJobsResponse;
+export type ImportCryptoKeyVersionRequest = protos.google.cloud.kms.v1.IImportCryptoKeyVersionRequest;
+export type ImportTrustedKeyWrappedCryptoKeyVersionRequest = protos.google.cloud.kms.v1.IImportTrustedKeyWrappedCryptoKeyVersionRequest;
+export type ExportTrustedKeyWrappedCryptoKeyVersionRequest = protos.google.cloud.kms.v1.IExportTrustedKeyWrappedCryptoKeyVersionRequest;
+export type ExportTrustedKeyWrappedCryptoKeyVersionResponse = protos.google.cloud.kms.v1.IExportTrustedKeyWrappedCryptoKeyVersionResponse;
+export type DecapsulateRequest = protos.google.cloud.kms.v1.IDecapsulateRequest;
+export type DecapsulateResponse = protos.google.cloud.kms.v1.IDecapsulateResponse;
+
+// Autokey (google.cloud.kms.v1 Autokey and AutokeyAdmin).
+export type AutokeyConfig = protos.google.cloud.kms.v1.IAutokeyConfig;
+export type GetAutokeyConfigRequest = protos.google.cloud.kms.v1.IGetAutokeyConfigRequest;
+export type UpdateAutokeyConfigRequest = protos.google.cloud.kms.v1.IUpdateAutokeyConfigRequest;
+export type ShowEffectiveAutokeyConfigRequest = protos.google.cloud.kms.v1.IShowEffectiveAutokeyConfigRequest;
+export type ShowEffectiveAutokeyConfigResponse = protos.google.cloud.kms.v1.IShowEffectiveAutokeyConfigResponse;
+export type KeyHandle = protos.google.cloud.kms.v1.IKeyHandle;
+export type CreateKeyHandleRequest = protos.google.cloud.kms.v1.ICreateKeyHandleRequest;
+export type GetKeyHandleRequest = protos.google.cloud.kms.v1.IGetKeyHandleRequest;
+export type ListKeyHandlesRequest = protos.google.cloud.kms.v1.IListKeyHandlesRequest;
+export type ListKeyHandlesResponse = protos.google.cloud.kms.v1.IListKeyHandlesResponse;
+
+// Long-running operations (google.longrunning): the response and metadata are Anys in the internal shape.
+export type Operation = Omit<protos.google.longrunning.IOperation, 'metadata' | 'response'> & {
+  metadata?: AnyOf<Record<string, unknown>> | null;
+  response?: AnyOf<Record<string, unknown>> | null;
+};
+export type GetOperationRequest = protos.google.longrunning.IGetOperationRequest;

@@ -16,6 +16,8 @@ const RESOURCES = [
   'projects/*/locations/*/ekmConnections/*',
 ];
 
+const OPERATION = 'projects/*/locations/*/operations/*';
+
 const each = (verb: 'get' | 'post', action: string, body?: string): HttpRule[] =>
   RESOURCES.map((r): HttpRule => ({ [verb]: `/v1/{resource=${r}}:${action}`, ...(body ? { body } : {}) }));
 
@@ -28,4 +30,11 @@ export const MIXIN_RULES: ReadonlyMap<string, HttpRule> = new Map([
   ['google.iam.v1.IAMPolicy.GetIamPolicy', onEach('get', 'getIamPolicy', undefined, each('post', 'getIamPolicy', '*'))],
   ['google.iam.v1.IAMPolicy.SetIamPolicy', onEach('post', 'setIamPolicy', '*')],
   ['google.iam.v1.IAMPolicy.TestIamPermissions', onEach('post', 'testIamPermissions', '*')],
+  // Cloud KMS serves GetOperation on a location's operations (the KMS
+  // client's `httpRules`); the other Operations methods get the same shape
+  // so that they answer 501 UNIMPLEMENTED rather than 404.
+  ['google.longrunning.Operations.GetOperation', { get: `/v1/{name=${OPERATION}}` }],
+  ['google.longrunning.Operations.ListOperations', { get: '/v1/{name=projects/*/locations/*}/operations' }],
+  ['google.longrunning.Operations.DeleteOperation', { delete: `/v1/{name=${OPERATION}}` }],
+  ['google.longrunning.Operations.CancelOperation', { post: `/v1/{name=${OPERATION}}:cancel`, body: '*' }],
 ]);

@@ -4,6 +4,8 @@ import type { ServiceContext } from './context';
 import { AsymmetricOps } from './asymmetric-ops';
 import { CryptoKeyVersionsService } from './crypto-key-versions';
 import { CryptoKeysService } from './crypto-keys';
+import { DeletionService } from './deletion';
+import { OperationsService } from './operations';
 import { createDirectoryServices, type DirectoryServices } from './service-directory';
 import { EkmConfigService } from './ekm-service/config';
 import { EkmConnectionsService } from './ekm-service/connections';
@@ -34,14 +36,22 @@ export interface Services {
   projects: Projects;
   /** IAM policies of KMS resources (the IAMPolicy mixin). */
   iamPolicies: IamPolicyService;
+  /** google.longrunning.Operations: the record of every finished long-running call. */
+  operations: OperationsService;
+  /** DeleteCryptoKey(Version) and RetiredResources. */
+  deletion: DeletionService;
 }
 
 export function createServices(ctx: ServiceContext): Services {
   const cryptoKeys = new CryptoKeysService(ctx);
+  const versions = new CryptoKeyVersionsService(ctx, cryptoKeys);
+  const operations = new OperationsService(ctx);
   return {
     keyRings: new KeyRingsService(ctx),
     cryptoKeys,
-    versions: new CryptoKeyVersionsService(ctx, cryptoKeys),
+    versions,
+    operations,
+    deletion: new DeletionService(ctx, cryptoKeys, versions, operations),
     symmetric: new SymmetricOps(ctx),
     asymmetric: new AsymmetricOps(ctx),
     mac: new MacOps(ctx),

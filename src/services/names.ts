@@ -148,3 +148,24 @@ export function parseDirectoryService(value: unknown, field: string): DirectoryS
 }
 
 export const ekmConnectionName = (n: EkmConnectionName): string => `${locationName(n)}/ekmConnections/${n.ekmConnection}`;
+
+export interface ImportJobName extends KeyRingName { importJob: string }
+
+export function parseImportJob(value: unknown, field: string): ImportJobName {
+  const [project, location, keyRing, importJob] = split(value, field, 'projects/*/locations/*/keyRings/*/importJobs/*', [
+    'projects', 'locations', 'keyRings', 'importJobs',
+  ]);
+  checkProjectAndLocation(project, location, field);
+  return { project, location, keyRing: checkId(keyRing, field), importJob: checkId(importJob, field) };
+}
+
+export const importJobName = (n: ImportJobName): string => `${keyRingName(n)}/importJobs/${n.importJob}`;
+
+/** A resource directly under a location (retiredResources, operations, keyHandles): its location and id. */
+export function parseLocated(value: unknown, field: string, collection: string): LocationName & { id: string } {
+  const [project, location, id] = split(value, field, `projects/*/locations/*/${collection}/*`, [
+    'projects', 'locations', collection,
+  ]);
+  checkProjectAndLocation(project, location, field);
+  return { project, location, id: checkId(id, field) };
+}

@@ -65,6 +65,10 @@ export function versionResource(v: CryptoKeyVersionRecord): CryptoKeyVersion {
     destroyEventTime: optionalTime(v.destroyEventTime),
     externalProtectionLevelOptions: external,
     externalDestructionFailureReason: v.state === 'EXTERNAL_DESTRUCTION_FAILED' ? v.externalDestructionFailureReason || undefined : undefined,
+    importJob: v.importJob || undefined,
+    importTime: optionalTime(v.importTime ?? null),
+    importFailureReason: v.state === 'IMPORT_FAILED' ? v.importFailureReason || undefined : undefined,
+    reimportEligible: v.importJob ? true : undefined,
   };
 }
 

@@ -3,9 +3,10 @@
 // lists order by are NOT NULL so keyset pagination compares plain values.
 import type { ColumnSpec, ListColumns } from '../list/query';
 import { IAM_SCHEMA } from './sqlite-iam';
+import { LIFECYCLE_SCHEMA } from './sqlite-lifecycle';
 
 /** PRAGMA user_version of a database with these tables (sqlite-open.ts); 0 is a database made before versions. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /**
  * Columns added to tables of a database made before schema versions were
@@ -24,6 +25,11 @@ export const ADDED_COLUMNS: readonly (readonly [string, string, string])[] = [
  */
 export const MIGRATIONS: ReadonlyMap<number, readonly (readonly [string, string, string])[]> = new Map([
   [2, [['crypto_key_versions', 'ekm_connection_backend_override', "TEXT NOT NULL DEFAULT ''"]]],
+  [4, [
+    ['crypto_key_versions', 'import_job', "TEXT NOT NULL DEFAULT ''"],
+    ['crypto_key_versions', 'import_time', 'INTEGER'],
+    ['crypto_key_versions', 'import_failure_reason', "TEXT NOT NULL DEFAULT ''"],
+  ]],
 ]);
 
 /**
@@ -33,6 +39,7 @@ export const MIGRATIONS: ReadonlyMap<number, readonly (readonly [string, string,
  */
 export const MIGRATION_TABLES: ReadonlyMap<number, string> = new Map([
   [3, IAM_SCHEMA],
+  [4, LIFECYCLE_SCHEMA],
 ]);
 
 /** Made after ADDED_COLUMNS, since they may index one. */
@@ -89,6 +96,9 @@ CREATE TABLE IF NOT EXISTS crypto_key_versions (
   revision INTEGER NOT NULL,
   external_destruction_failure_reason TEXT NOT NULL DEFAULT '',
   ekm_connection_backend_override TEXT NOT NULL DEFAULT '',
+  import_job TEXT NOT NULL DEFAULT '',
+  import_time INTEGER,
+  import_failure_reason TEXT NOT NULL DEFAULT '',
   UNIQUE (parent, version)
 );
 CREATE INDEX IF NOT EXISTS crypto_key_versions_destroy ON crypto_key_versions (destroy_time)

@@ -23,9 +23,10 @@ import { ADDED_COLUMNS, INDEXES, MIGRATION_TABLES, MIGRATIONS, SCHEMA, SCHEMA_VE
 import { DIRECTORY_SCHEMA } from './sqlite-directory';
 import { EKM_SCHEMA } from './sqlite-ekm';
 import { IAM_SCHEMA } from './sqlite-iam';
+import { LIFECYCLE_SCHEMA } from './sqlite-lifecycle';
 
 /** Every table of the KMS store. */
-const ALL_TABLES = `${SCHEMA}${EKM_SCHEMA}${DIRECTORY_SCHEMA}${IAM_SCHEMA}`;
+const ALL_TABLES = `${SCHEMA}${EKM_SCHEMA}${DIRECTORY_SCHEMA}${IAM_SCHEMA}${LIFECYCLE_SCHEMA}`;
 
 /** Another process holds the database. */
 export class StoreInUseError extends Error {

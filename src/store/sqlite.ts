@@ -4,14 +4,16 @@
 // transaction. WAL with synchronous=FULL: a commit is on disk before the call
 // returns, so a killed process loses no acknowledged write.
 import type Database from 'better-sqlite3';
-import { aborted, notFound } from '../errors';
+import { aborted, alreadyExists, notFound } from '../errors';
 import type { DirectoryStore } from './directory';
 import type { EkmStore } from './ekm';
 import { conflict, freeze, listPage, ReadCache, type Row, translate } from './sqlite-common';
 import { SqliteDirectoryStore } from './sqlite-directory';
 import { SqliteEkmStore } from './sqlite-ekm';
 import type { IamStore } from './iam';
+import type { LifecycleStore, RetiredResourceRecord } from './lifecycle';
 import { SqliteIamStore } from './sqlite-iam';
+import { SqliteLifecycleStore } from './sqlite-lifecycle';
 import { CRYPTO_KEY_LIST, CRYPTO_KEY_VERSION_LIST, KEY_RING_LIST } from './schema';
 import { openDatabase, type OpenOptions } from './sqlite-open';
 import type {
@@ -74,6 +76,9 @@ function versionFrom(r: Row): CryptoKeyVersionRecord {
     ekmConnectionKeyPath: r.ekm_connection_key_path as string,
     ekmConnectionBackendOverride: r.ekm_connection_backend_override as string,
     externalDestructionFailureReason: r.external_destruction_failure_reason as string,
+    importJob: r.import_job as string,
+    importTime: r.import_time as number | null,
+    importFailureReason: r.import_failure_reason as string,
     revision: r.revision as number,
   };
 }
@@ -113,6 +118,9 @@ function versionParams(v: Omit<CryptoKeyVersionRecord, 'revision'>): Row {
     ekm_connection_key_path: v.ekmConnectionKeyPath,
     ekm_connection_backend_override: v.ekmConnectionBackendOverride ?? '',
     external_destruction_failure_reason: v.externalDestructionFailureReason ?? '',
+    import_job: v.importJob ?? '',
+    import_time: v.importTime ?? null,
+    import_failure_reason: v.importFailureReason ?? '',
   };
 }
 
@@ -121,6 +129,7 @@ class SqliteStore implements Store {
   readonly ekm: EkmStore;
   readonly directory: DirectoryStore;
   readonly iam: IamStore;
+  readonly lifecycle: LifecycleStore;
   private readonly s;
   private readonly cache: ReadCache;
 
@@ -129,6 +138,7 @@ class SqliteStore implements Store {
     this.ekm = new SqliteEkmStore(db, this.cache);
     this.directory = new SqliteDirectoryStore(db, this.cache);
     this.iam = new SqliteIamStore(db, this.cache);
+    this.lifecycle = new SqliteLifecycleStore(db, this.cache);
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       insertKeyRing: p('INSERT INTO key_rings (name, parent, create_time) VALUES (@name, @parent, @create_time)'),
@@ -151,16 +161,28 @@ class SqliteStore implements Store {
       setRotation: p('UPDATE crypto_keys SET next_rotation_time = ?, revision = revision + 1 WHERE name = ?'),
       insertVersion: p(`INSERT INTO crypto_key_versions (name, parent, version, state, protection_level,
         algorithm, create_time, generate_time, destroy_time, destroy_event_time, external_key_uri,
-        ekm_connection_key_path, external_destruction_failure_reason, ekm_connection_backend_override, revision)
+        ekm_connection_key_path, external_destruction_failure_reason, ekm_connection_backend_override,
+        import_job, import_time, import_failure_reason, revision)
         VALUES (@name, @parent, @version, @state, @protection_level, @algorithm, @create_time, @generate_time,
         @destroy_time, @destroy_event_time, @external_key_uri, @ekm_connection_key_path,
-        @external_destruction_failure_reason, @ekm_connection_backend_override, 1)`),
+        @external_destruction_failure_reason, @ekm_connection_backend_override,
+        @import_job, @import_time, @import_failure_reason, 1)`),
       getVersion: p('SELECT * FROM crypto_key_versions WHERE name = ?'),
       updateVersion: p(`UPDATE crypto_key_versions SET state = @state, generate_time = @generate_time,
         destroy_time = @destroy_time, destroy_event_time = @destroy_event_time,
         external_key_uri = @external_key_uri, ekm_connection_key_path = @ekm_connection_key_path,
         external_destruction_failure_reason = @external_destruction_failure_reason,
+        ekm_connection_backend_override = @ekm_connection_backend_override,
+        import_job = @import_job, import_time = @import_time, import_failure_reason = @import_failure_reason,
         revision = revision + 1 WHERE name = @name AND revision = @revision`),
+      deleteVersion: p('DELETE FROM crypto_key_versions WHERE name = ? AND revision = ?'),
+      deleteKey: p(`DELETE FROM crypto_keys WHERE name = ? AND revision = ?
+        AND NOT EXISTS (SELECT 1 FROM crypto_key_versions WHERE parent = crypto_keys.name)`),
+      clearPrimary: p('UPDATE crypto_keys SET primary_version = NULL, revision = revision + 1 WHERE name = ? AND primary_version = ?'),
+      deletePolicy: p('DELETE FROM iam_policies WHERE resource = ?'),
+      insertRetired: p(`INSERT INTO retired_resources (name, parent, original_resource, resource_type, delete_time)
+        VALUES (?, ?, ?, ?, ?)`),
+      isRetired: p('SELECT 1 FROM retired_resources WHERE original_resource = ?').pluck(),
       insertMaterial: p('INSERT INTO key_material (version_name, sealed) VALUES (?, ?)'),
       getMaterial: p('SELECT sealed FROM key_material WHERE version_name = ?').pluck(),
       deleteMaterial: p('DELETE FROM key_material WHERE version_name = ?'),
@@ -219,6 +241,9 @@ class SqliteStore implements Store {
   ): Promise<{ key: CryptoKeyRecord; version?: CryptoKeyVersionRecord }> {
     return translate(`CryptoKey ${record.name}`, () =>
       this.write(() => {
+        if (this.s.isRetired.get(record.name)) {
+          throw alreadyExists(`CryptoKey ${record.name} was deleted; the name of a deleted key cannot be used again.`);
+        }
         this.s.insertKey.run(keyParams(record));
         const version = first && this.insertVersion(record.name, first.version, first.seal);
         return { key: this.mustGetKey(record.name), version };
@@ -289,6 +314,33 @@ class SqliteStore implements Store {
       const written = this.writeVersion(record);
       this.s.deleteMaterial.run(record.name);
       return written;
+    });
+  }
+
+  async reimportCryptoKeyVersion(record: CryptoKeyVersionRecord, seal: Sealer): Promise<CryptoKeyVersionRecord> {
+    return this.write(() => {
+      const written = this.writeVersion(record);
+      this.s.deleteMaterial.run(record.name);
+      const sealed = seal(record.name);
+      if (sealed) this.s.insertMaterial.run(record.name, sealed);
+      return written;
+    });
+  }
+
+  async deleteCryptoKeyVersion(record: CryptoKeyVersionRecord): Promise<void> {
+    this.write(() => {
+      if (this.s.deleteVersion.run(record.name, record.revision).changes === 0) conflict('CryptoKeyVersion', record.name, this.s.getVersion);
+      this.s.deleteMaterial.run(record.name);
+      this.s.clearPrimary.run(record.cryptoKey, record.version);
+    });
+  }
+
+  async deleteCryptoKey(record: CryptoKeyRecord, retired: RetiredResourceRecord): Promise<void> {
+    this.write(() => {
+      if (this.s.deleteKey.run(record.name, record.revision).changes === 0) conflict('CryptoKey', record.name, this.s.getKey);
+      this.s.deletePolicy.run(record.name);
+      const parent = retired.name.slice(0, retired.name.lastIndexOf('/retiredResources/'));
+      this.s.insertRetired.run(retired.name, parent, retired.originalResource, retired.resourceType, retired.deleteTime);
     });
   }
 

@@ -14,6 +14,7 @@
 import type { DirectoryStore } from './directory';
 import type { EkmStore } from './ekm';
 import type { IamStore } from './iam';
+import type { LifecycleStore, RetiredResourceRecord } from './lifecycle';
 
 import type { CheckedFilter, OrderRequest } from '../list/check';
 
@@ -60,6 +61,11 @@ export interface CryptoKeyVersionRecord {
   ekmConnectionBackendOverride?: string;
   /** Why the EKM did not destroy the version's external key (state EXTERNAL_DESTRUCTION_FAILED); '' otherwise. */
   externalDestructionFailureReason?: string;
+  /** The ImportJob of the most recent import; '' for generated material. */
+  importJob?: string;
+  importTime?: number | null;
+  /** Why the most recent import failed (state IMPORT_FAILED); '' otherwise. */
+  importFailureReason?: string;
   revision: number;
 }
 
@@ -102,6 +108,8 @@ export interface Store {
   readonly directory: DirectoryStore;
   /** IAM policies of resources (src/store/iam.ts). */
   readonly iam: IamStore;
+  /** Import jobs, retired resources, operations, Autokey (src/store/lifecycle.ts). */
+  readonly lifecycle: LifecycleStore;
 
   createKeyRing(record: KeyRingRecord): Promise<void>;
   getKeyRing(name: string): Promise<KeyRingRecord | undefined>;
@@ -138,7 +146,18 @@ export interface Store {
   /** Writes the version (conditional on revision) and erases its key material, atomically. */
   destroyCryptoKeyVersion(record: CryptoKeyVersionRecord): Promise<CryptoKeyVersionRecord>;
 
-  /** The sealed key material of a version, or undefined when it has none (destroyed). */
+  /** Writes the version (conditional on revision) and replaces its key material with `seal`'s, atomically (re-import). */
+  reimportCryptoKeyVersion(record: CryptoKeyVersionRecord, seal: Sealer): Promise<CryptoKeyVersionRecord>;
+  /** Removes the version's record and any material (and makes its key primary-less if it was the primary), if its revision is still record.revision (else ABORTED). */
+  deleteCryptoKeyVersion(record: CryptoKeyVersionRecord): Promise<void>;
+  /**
+   * Removes the key (and its IAM policy) and records `retired`, atomically,
+   * if its revision is still record.revision and it has no version (else
+   * ABORTED). A retired name is never created again (ALREADY_EXISTS).
+   */
+  deleteCryptoKey(record: CryptoKeyRecord, retired: RetiredResourceRecord): Promise<void>;
+
+  /** The sealed key material of a version (or an import job's wrapping key), or undefined when it has none (destroyed). */
   getSealedMaterial(versionName: string): Promise<Buffer | undefined>;
 
   /** Versions in DESTROY_SCHEDULED whose destroy_time is at or before `now`. */

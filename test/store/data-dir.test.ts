@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import { silentLogger } from '../../src/log';
 import { createServer, type ServerOptions } from '../../src/server';
 import { tempDir } from '../helpers/kms';
+import { SCHEMA_VERSION } from '../../src/store/schema';
 
 const MAIN = path.resolve(__dirname, '../../src/cli/main.js');
 const start = (dataDir: string, extra: ServerOptions = {}) =>
@@ -101,7 +102,7 @@ test('a dropped table, or a schema from a newer release, is refused at start', a
   const db = new Database(file);
   db.exec('DROP TABLE key_material');
   db.close();
-  await assert.rejects(start(dir), /does not have the schema its version \(3\) says: missing table key_material/);
+  await assert.rejects(start(dir), /does not have the schema its version \(\d+\) says: missing table key_material/);
   const newer = new Database(file);
   newer.pragma('user_version = 99');
   newer.close();
@@ -121,7 +122,7 @@ test('a database of schema version 2 gains the IAM tables of version 3 and keeps
   db.close();
   await (await start(dir)).close();
   const after = new Database(file);
-  assert.equal(after.pragma('user_version', { simple: true }), 3);
+  assert.equal(after.pragma('user_version', { simple: true }), SCHEMA_VERSION);
   assert.deepEqual(after.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'iam_%' ORDER BY name").pluck().all(), ['iam_policies', 'iam_service_account_keys']);
   assert.deepEqual(after.prepare('SELECT name FROM key_rings').pluck().all(), [ring]);
   after.close();
@@ -140,10 +141,31 @@ test('a database of schema version 1 gains the columns of version 2 and keeps it
   db.close();
   await (await start(dir)).close();
   const after = new Database(file);
-  assert.equal(after.pragma('user_version', { simple: true }), 3);
+  assert.equal(after.pragma('user_version', { simple: true }), SCHEMA_VERSION);
   const cols = (after.prepare('PRAGMA table_info(crypto_key_versions)').all() as { name: string }[]).map((c) => c.name);
   assert.ok(cols.includes('ekm_connection_backend_override'));
   assert.deepEqual(after.prepare('SELECT name FROM key_rings').pluck().all(), [ring]);
+  after.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('a database of schema version 3 gains the import, retirement, operation and Autokey tables of version 4', async () => {
+  const dir = tempDir();
+  await (await start(dir)).close();
+  const file = path.join(dir, 'kms.sqlite');
+  const tables = ['autokey_configs', 'import_jobs', 'key_handles', 'operations', 'retired_resources'];
+  const db = new Database(file);
+  for (const t of tables) db.exec(`DROP TABLE ${t}`);
+  for (const c of ['import_job', 'import_time', 'import_failure_reason']) db.exec(`ALTER TABLE crypto_key_versions DROP COLUMN ${c}`);
+  db.pragma('user_version = 3');
+  db.close();
+  await (await start(dir)).close();
+  const after = new Database(file);
+  assert.equal(after.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+  const present = after.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (${tables.map(() => '?').join(', ')}) ORDER BY name`).pluck().all(...tables);
+  assert.deepEqual(present, tables);
+  const cols = (after.prepare('PRAGMA table_info(crypto_key_versions)').all() as { name: string }[]).map((c) => c.name);
+  for (const c of ['import_job', 'import_time', 'import_failure_reason']) assert.ok(cols.includes(c), c);
   after.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -18,6 +18,7 @@ const KMS = 'google.cloud.kms.v1.KeyManagementService';
 const EKM = 'google.cloud.kms.v1.EkmService';
 const LOCATIONS = 'google.cloud.location.Locations';
 const IAM = 'google.iam.v1.IAMPolicy';
+const OPERATIONS = 'google.longrunning.Operations';
 
 const str = (value: unknown): string => (typeof value === 'string' ? value : '');
 const field = (name: string) => (request: Msg): string => str(request[name]);
@@ -48,6 +49,11 @@ const RULES: ReadonlyMap<string, Rule> = new Map<string, Rule>([
   [`${KMS}.UpdateCryptoKeyVersion`, on('cryptoKeyVersions.update', nested('cryptoKeyVersion', 'name'))],
   [`${KMS}.DestroyCryptoKeyVersion`, on('cryptoKeyVersions.destroy', field('name'))],
   [`${KMS}.RestoreCryptoKeyVersion`, on('cryptoKeyVersions.restore', field('name'))],
+  [`${KMS}.DeleteCryptoKey`, on('cryptoKeys.delete', field('name'))],
+  [`${KMS}.DeleteCryptoKeyVersion`, on('cryptoKeyVersions.delete', field('name'))],
+  [`${KMS}.GetRetiredResource`, on('retiredResources.get', field('name'))],
+  [`${KMS}.ListRetiredResources`, on('retiredResources.list', field('parent'))],
+  [`${OPERATIONS}.GetOperation`, on('operations.get', field('name'))],
   [`${KMS}.Encrypt`, on('cryptoKeyVersions.useToEncrypt', field('name'))],
   [`${KMS}.Decrypt`, on('cryptoKeyVersions.useToDecrypt', field('name'))],
   [`${KMS}.AsymmetricSign`, on('cryptoKeyVersions.useToSign', field('name'))],
