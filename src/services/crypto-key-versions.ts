@@ -16,13 +16,19 @@ import { versionResource } from './resources';
 import { retryOnConflict } from './retry';
 import { normaliseMask } from './update-mask';
 
-const MUTABLE = new Set(['state']);
+const EXTERNAL = 'external_protection_level_options';
+const MUTABLE = new Set([
+  'state', EXTERNAL, `${EXTERNAL}.external_key_uri`, `${EXTERNAL}.ekm_connection_key_path`, `${EXTERNAL}.ekm_connection_backend_override`,
+]);
 const IMMUTABLE = new Set([
   'name', 'protection_level', 'algorithm', 'attestation', 'create_time', 'generate_time', 'destroy_time',
   'destroy_event_time', 'import_job', 'import_time', 'import_failure_reason', 'generation_failure_reason',
   'external_destruction_failure_reason', 'reimport_eligible',
 ]);
 const SETTABLE_STATES = new Set(['ENABLED', 'DISABLED']);
+
+const sameVersion = (a: CryptoKeyVersionRecord, b: CryptoKeyVersionRecord): boolean =>
+  a.state === b.state && a.externalKeyUri === b.externalKeyUri && a.ekmConnectionKeyPath === b.ekmConnectionKeyPath;
 
 export class CryptoKeyVersionsService {
   constructor(
@@ -70,18 +76,27 @@ export class CryptoKeyVersionsService {
   async updateCryptoKeyVersion(req: UpdateCryptoKeyVersionRequest): Promise<CryptoKeyVersion> {
     const patch = req.cryptoKeyVersion ?? {};
     const name = versionName(parseVersion(patch.name, 'crypto_key_version.name'));
-    normaliseMask(req.updateMask, MUTABLE, IMMUTABLE);
+    const paths = normaliseMask(req.updateMask, MUTABLE, IMMUTABLE);
+    const setsState = paths.includes('state');
+    const externalPaths = new Set(paths.filter((p) => p.startsWith(EXTERNAL)).map((p) => p.slice(EXTERNAL.length + 1)));
     const state = String(patch.state ?? 'CRYPTO_KEY_VERSION_STATE_UNSPECIFIED');
-    if (!SETTABLE_STATES.has(state)) {
+    if (setsState && !SETTABLE_STATES.has(state)) {
       throw invalidArgument(`crypto_key_version.state: may only be set to ENABLED or DISABLED, not ${state}.`);
     }
     return retryOnConflict(async () => {
       const current = await this.mustGet(name);
       if (!SETTABLE_STATES.has(current.state)) {
-        throw failedPrecondition(`CryptoKeyVersion ${name} is ${current.state}; only ENABLED and DISABLED versions can change state.`);
+        throw failedPrecondition(`CryptoKeyVersion ${name} is ${current.state}; only ENABLED and DISABLED versions can be updated.`);
       }
-      if (current.state === state) return versionResource(current);
-      return versionResource(await this.ctx.store.updateCryptoKeyVersion({ ...current, state }));
+      let next = setsState ? { ...current, state } : current;
+      if (externalPaths.size > 0) {
+        const key = await this.keys.mustGet(current.cryptoKey);
+        const options = patch.externalProtectionLevelOptions ?? undefined;
+        const location = await this.keys.external.repointedLocation(key, current, options, externalPaths, `crypto_key_version.${EXTERNAL}`);
+        next = { ...next, ...location };
+      }
+      if (next === current || sameVersion(next, current)) return versionResource(current);
+      return versionResource(await this.ctx.store.updateCryptoKeyVersion(next));
     });
   }
 

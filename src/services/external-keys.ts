@@ -135,11 +135,52 @@ export class ExternalKeys {
       const keyPath = await this.ctx.ekm.createKey(connection, key.algorithm, randomUUID(), info);
       return { externalKeyUri: '', ekmConnectionKeyPath: keyPath, ekmConnectionBackendOverride };
     }
-    if (!path) throw invalidArgument(`${field}.ekm_connection_key_path: required for EXTERNAL_VPC keys on a MANUAL EkmConnection.`);
-    if (path.length > 1024 || /[\s?#]/.test(path) || path.startsWith('/')) {
-      throw invalidArgument(`${field}.ekm_connection_key_path: '${path.slice(0, 100)}' is not a key path (no leading '/', spaces, '?' or '#').`);
+    return { externalKeyUri: '', ekmConnectionKeyPath: checkKeyPath(path, `${field}.ekm_connection_key_path`), ekmConnectionBackendOverride };
+  }
+
+  /**
+   * Where an existing version's external material is after UpdateCryptoKeyVersion
+   * re-points it (`gcloud kms keys versions update --external-key-uri /
+   * --ekm-connection-key-path`): a new key URI for an EXTERNAL version, a new
+   * key path for an EXTERNAL_VPC version on a MANUAL connection. `paths` are
+   * the mask's paths under external_protection_level_options.
+   */
+  async repointedLocation(
+    key: CryptoKeyRecord,
+    version: CryptoKeyVersionRecord,
+    options: ExternalProtectionLevelOptions | undefined,
+    paths: ReadonlySet<string>,
+    field: string,
+  ): Promise<ExternalLocation> {
+    const whole = paths.has('');
+    const wants = (name: string) => whole || paths.has(name);
+    const current: ExternalLocation = {
+      externalKeyUri: version.externalKeyUri,
+      ekmConnectionKeyPath: version.ekmConnectionKeyPath,
+      ekmConnectionBackendOverride: version.ekmConnectionBackendOverride ?? '',
+    };
+    if (paths.has('ekm_connection_backend_override')) {
+      throw invalidArgument(`update_mask: field '${field}.ekm_connection_backend_override' cannot be updated.`);
     }
-    return { externalKeyUri: '', ekmConnectionKeyPath: path, ekmConnectionBackendOverride };
+    if (!isExternal(version.protectionLevel)) {
+      throw invalidArgument(`${field}: ${version.name} is a ${version.protectionLevel} version; only EXTERNAL and EXTERNAL_VPC versions have external options.`);
+    }
+    const uri = typeof options?.externalKeyUri === 'string' ? options.externalKeyUri : '';
+    const path = typeof options?.ekmConnectionKeyPath === 'string' ? options.ekmConnectionKeyPath : '';
+    if (version.protectionLevel === 'EXTERNAL') {
+      if (paths.has('ekm_connection_key_path') || (whole && path)) {
+        throw invalidArgument(`${field}.ekm_connection_key_path: only EXTERNAL_VPC versions have a key path; ${version.name} is EXTERNAL.`);
+      }
+      return { ...current, externalKeyUri: checkKeyUri(uri, `${field}.external_key_uri`) };
+    }
+    if (paths.has('external_key_uri') || (whole && uri)) {
+      throw invalidArgument(`${field}.external_key_uri: only EXTERNAL versions have a key URI; ${version.name} is EXTERNAL_VPC.`);
+    }
+    if (!wants('ekm_connection_key_path')) return current;
+    if (await this.versionCoordinated(key, version)) {
+      throw failedPrecondition(`${version.name} was made by the EKM of a CLOUD_KMS EkmConnection; its key path cannot be changed.`);
+    }
+    return { ...current, ekmConnectionKeyPath: checkKeyPath(path, `${field}.ekm_connection_key_path`) };
   }
 
   /** The EkmConnection of an EXTERNAL_VPC version: its override, else its key's backend. */
@@ -231,6 +272,14 @@ export class ExternalKeys {
 }
 
 /** An EXTERNAL key's URI: https, a host, a path. */
+function checkKeyPath(path: string, field: string): string {
+  if (!path) throw invalidArgument(`${field}: required for EXTERNAL_VPC keys on a MANUAL EkmConnection.`);
+  if (path.length > 1024 || /[\s?#]/.test(path) || path.startsWith('/')) {
+    throw invalidArgument(`${field}: '${path.slice(0, 100)}' is not a key path (no leading '/', spaces, '?' or '#').`);
+  }
+  return path;
+}
+
 function checkKeyUri(uri: string, field: string): string {
   if (!uri) throw invalidArgument(`${field}: required for EXTERNAL keys.`);
   let parsed: URL;

@@ -292,6 +292,47 @@ describe('external keys end to end', () => {
     assert.equal(Buffer.from(dec.plaintext as Uint8Array).toString(), 'over the internet');
   });
 
+  test('UpdateCryptoKeyVersion re-points an external version: its next call goes to the new key', async () => {
+    const [key] = await kms.client.createCryptoKey({
+      parent: `${PARENT}/keyRings/ring`,
+      cryptoKeyId: 'repointed',
+      cryptoKey: { purpose: 'ENCRYPT_DECRYPT', versionTemplate: { protectionLevel: 'EXTERNAL' } },
+      skipInitialVersionCreation: true,
+    });
+    const good = `${ekm.server.url}/${keyPath}`;
+    const missing = `${ekm.server.url}/v0/keys/not-there`;
+    const [v1] = await kms.client.createCryptoKeyVersion({ parent: key.name, cryptoKeyVersion: { externalProtectionLevelOptions: { externalKeyUri: missing } } });
+    await kms.client.updateCryptoKeyPrimaryVersion({ name: key.name, cryptoKeyVersionId: '1' });
+    await rejectsWithCode(kms.client.encrypt({ name: key.name, plaintext: Buffer.from('x') }), Code.FAILED_PRECONDITION);
+
+    const [moved] = await kms.client.updateCryptoKeyVersion({
+      cryptoKeyVersion: { name: v1.name, externalProtectionLevelOptions: { externalKeyUri: good } },
+      updateMask: { paths: ['external_protection_level_options.external_key_uri'] },
+    });
+    assert.equal(moved.externalProtectionLevelOptions?.externalKeyUri, good);
+    assert.equal(moved.state, 'ENABLED', 'a mask without state leaves the state alone');
+    const [enc] = await kms.client.encrypt({ name: key.name, plaintext: Buffer.from('re-pointed') });
+    const [dec] = await kms.client.decrypt({ name: key.name, ciphertext: enc.ciphertext });
+    assert.equal(Buffer.from(dec.plaintext as Uint8Array).toString(), 're-pointed');
+
+    // Cloud KMS's rules: a key path is not an EXTERNAL version's, a URI not an EXTERNAL_VPC version's, nor a software version's.
+    const bad = (name: string, options: object, paths: string[]) =>
+      rejectsWithCode(kms.client.updateCryptoKeyVersion({ cryptoKeyVersion: { name, externalProtectionLevelOptions: options }, updateMask: { paths } }), Code.INVALID_ARGUMENT);
+    await bad(v1.name!, { ekmConnectionKeyPath: 'v0/x' }, ['external_protection_level_options.ekm_connection_key_path']);
+    await bad(v1.name!, { externalKeyUri: 'http://plain.example/v0/k' }, ['external_protection_level_options.external_key_uri']);
+    await bad(`${vpcKey}/cryptoKeyVersions/1`, { externalKeyUri: good }, ['external_protection_level_options.external_key_uri']);
+    await bad(`${vpcKey}/cryptoKeyVersions/1`, { ekmConnectionKeyPath: '' }, ['external_protection_level_options.ekm_connection_key_path']);
+    const [soft] = await kms.client.createCryptoKey({ parent: `${PARENT}/keyRings/ring`, cryptoKeyId: 'soft-repoint', cryptoKey: { purpose: 'ENCRYPT_DECRYPT' } });
+    await bad(soft.primary!.name!, { externalKeyUri: good }, ['external_protection_level_options.external_key_uri']);
+
+    // An EXTERNAL_VPC version on a MANUAL connection takes a new key path (here: the same key, spelled again).
+    const [vpc] = await kms.client.updateCryptoKeyVersion({
+      cryptoKeyVersion: { name: `${vpcKey}/cryptoKeyVersions/1`, externalProtectionLevelOptions: { ekmConnectionKeyPath: keyPath } },
+      updateMask: { paths: ['externalProtectionLevelOptions.ekmConnectionKeyPath'] },
+    });
+    assert.equal(vpc.externalProtectionLevelOptions?.ekmConnectionKeyPath, keyPath);
+  });
+
   test('a CLOUD_KMS connection: the EKM makes the material; destruction reaches the EKM', async () => {
     const coordinated = `${PARENT}/ekmConnections/coordinated`;
     await ekmService.createEkmConnection({

@@ -1,6 +1,7 @@
 // gcloud's EKM control-plane commands against the REST port:
 // `kms ekm-connections create/describe/list/update` with a real certificate
-// file, and `kms ekm-config describe/update`; outputs checked.
+// file, `kms ekm-config describe/update`, and `kms keys versions update
+// --external-key-uri` (an external version re-pointed); outputs checked.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, X509Certificate } from 'node:crypto';
@@ -92,5 +93,29 @@ describe('gcloud kms ekm-connections and ekm-config against the REST port', { sk
     assert.equal(again.defaultEkmConnection, `${PARENT}/ekmConnections/conn`);
     const stderr = await gcloud.fails(['kms', 'ekm-config', 'update', '--location', LOC, '--default-ekm-connection', `${PARENT}/ekmConnections/absent`]);
     assert.match(stderr, /NOT_FOUND/);
+  });
+
+  test('keys versions update --external-key-uri re-points an EXTERNAL version', async () => {
+    const ring = `${PARENT}/keyRings/repoint`;
+    await kms.client.createKeyRing({ parent: PARENT, keyRingId: 'repoint', keyRing: {} });
+    const [key] = await kms.client.createCryptoKey({
+      parent: ring, cryptoKeyId: 'ext', skipInitialVersionCreation: true,
+      cryptoKey: { purpose: 'ENCRYPT_DECRYPT', versionTemplate: { protectionLevel: 'EXTERNAL' } },
+    });
+    await kms.client.createCryptoKeyVersion({
+      parent: key.name, cryptoKeyVersion: { externalProtectionLevelOptions: { externalKeyUri: 'https://ekm.example.test/v0/keys/a' } },
+    });
+    const updated = await gcloud.resource<Resource & { externalProtectionLevelOptions?: { externalKeyUri?: string }; state?: string }>([
+      'kms', 'keys', 'versions', 'update', '1', '--key', 'ext', '--keyring', 'repoint', '--location', LOC,
+      '--external-key-uri', 'https://ekm.example.test/v0/keys/b',
+    ]);
+    assert.equal(updated.externalProtectionLevelOptions?.externalKeyUri, 'https://ekm.example.test/v0/keys/b');
+    assert.equal(updated.state, 'ENABLED');
+    const described = await gcloud.resource<typeof updated>(['kms', 'keys', 'versions', 'describe', '1', '--key', 'ext', '--keyring', 'repoint', '--location', LOC]);
+    assert.equal(described.externalProtectionLevelOptions?.externalKeyUri, 'https://ekm.example.test/v0/keys/b');
+    const stderr = await gcloud.fails([
+      'kms', 'keys', 'versions', 'update', '1', '--key', 'ext', '--keyring', 'repoint', '--location', LOC, '--external-key-uri', 'http://plain.example.test/v0/k',
+    ]);
+    assert.match(stderr, /INVALID_ARGUMENT/);
   });
 });
