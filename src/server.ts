@@ -18,6 +18,7 @@ import { PageTokenCodec } from './list/page-token';
 import { jsonLogger, type Logger } from './log';
 import type { ServiceContext } from './services/context';
 import { createServices } from './services';
+import type { ResourceHierarchy } from './services/autokey/hierarchy';
 import { EndpointLookup } from './services/service-directory';
 import { createEkmClient, EkmMetrics, identityKeyStore, type Jwks, ServiceIdentity } from './services/ekm-client';
 import { Metrics } from './metrics';
@@ -72,6 +73,8 @@ export interface ServerOptions {
   auditLog?: string;
   /** Data Access entries for every project (besides those whose policy's audit configs ask). */
   dataAccessLogs?: boolean;
+  /** Projects' folders and folders' parents, which Autokey resolves configs through (docs/autokey.md). */
+  resourceHierarchy?: ResourceHierarchy;
 }
 
 export interface AuthOptions {
@@ -203,6 +206,7 @@ async function buildCore(options: ServerOptions, store: Store, dataDir: string |
     pageTokens: new PageTokenCodec(rootKey.deriveSecret('openekm page tokens')),
     log,
     ekm,
+    resourceHierarchy: options.resourceHierarchy,
   };
   const services = createServices(ctx);
   await services.projects.registerInUse();

@@ -9,6 +9,7 @@ import { parseTrustedIssuer } from '../jwt';
 import { type AuthOptions, createServer } from '../server';
 import { projectNumber, serviceIdentityEmail } from '../services/ekm-client';
 import { isProjectNumber } from '../services/projects';
+import { checkHierarchy, type ResourceHierarchy } from '../services/autokey/hierarchy';
 import { ekmMain } from '../ekm-server/cli';
 import { howTo, runDemo, startPair } from './dev';
 import { IAM_USAGE, iamMain, IamUsageError } from './iam';
@@ -19,6 +20,7 @@ const USAGE = `usage: openekm serve [--data DIR | --in-memory] [--host HOST] [--
                      [--ekm-client-cert PEM --ekm-client-key PEM] [--ekm-allowed-network CIDR]... [LIMITS]
                      [--auth none|required] [--trust-issuer ISSUER=JWKS_FILE_OR_URL]... [--audience AUD]... [--admin PRINCIPAL]...
                      [--audit-log FILE|-] [--data-access-logs] [--tls-cert PEM --tls-key PEM]
+                     [--resource-hierarchy FILE]
        openekm dev [--grpc-port P] [--rest-port P] [--ekm-port P]
                          the KMS and a reference EKM together (./.openekm, ./.openekm-ekm)
        openekm demo      Cloud EKM's usage flow end to end, in a temporary directory
@@ -55,6 +57,9 @@ const USAGE = `usage: openekm serve [--data DIR | --in-memory] [--host HOST] [--
                       serve gRPC and REST over TLS (TLS 1.3, and 1.2 with ECDHE and AEAD) with this certificate chain and key
   --audit-log FILE|-  Cloud Audit Log entries as JSON lines, to FILE (appended, 0600) or standard output
   --data-access-logs  Data Access entries (reads, cryptographic calls) for every project, not only Admin Activity
+  --resource-hierarchy FILE
+                      projects' folders and folders' parents, as JSON, for Autokey (docs/autokey.md):
+                      {"projects": {"my-app": "folders/123"}, "folders": {"123": "organizations/1"}}
 LIMITS, for each of the gRPC and REST listeners (defaults in brackets):
   --headers-timeout-ms MS [10000]  --body-timeout-ms MS [30000]  --idle-timeout-ms MS [60000]
   --max-connections N [1024]  --max-concurrent-streams N (per HTTP/2 connection) [128]
@@ -87,6 +92,21 @@ function readPem(file: string, flag: string): string {
   }
   if (!text.includes('-----BEGIN ')) throw new UsageError(`${flag}: ${file} is not PEM`);
   return text;
+}
+
+function readHierarchy(file: string | undefined): ResourceHierarchy | undefined {
+  if (file === undefined) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    throw new UsageError(`--resource-hierarchy: can not read ${file} as JSON`);
+  }
+  try {
+    return checkHierarchy(json, '--resource-hierarchy');
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 function authFromFlags(values: { auth?: string; 'trust-issuer'?: string[]; audience?: string[]; admin?: string[] }): AuthOptions {
@@ -132,6 +152,7 @@ async function serve(args: string[]): Promise<void> {
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       'data-access-logs': { type: 'boolean' },
+      'resource-hierarchy': { type: 'string' },
       ...LIMIT_FLAG_OPTIONS,
     },
     strict: true,
@@ -166,6 +187,7 @@ async function serve(args: string[]): Promise<void> {
     auditLog: values['audit-log'],
     tls: values['tls-cert'] ? { certPem: readPem(values['tls-cert'], '--tls-cert'), keyPem: readPem(values['tls-key']!, '--tls-key') } : undefined,
     dataAccessLogs: values['data-access-logs'],
+    resourceHierarchy: readHierarchy(values['resource-hierarchy']),
   });
   process.stdout.write(`${JSON.stringify(server.addresses)}\n`);
   let closing = false;

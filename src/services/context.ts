@@ -7,6 +7,7 @@ import type { Logger } from '../log';
 import type { Store } from '../store/store';
 import type { EkmClient } from './ekm-client/types';
 import type { Authorizer, Principal } from './iam/authorize';
+import type { ResourceHierarchy } from './autokey/hierarchy';
 import type { KeyMaterial } from './usable-version';
 
 export interface ServiceContext {
@@ -19,6 +20,8 @@ export interface ServiceContext {
   ekm: EkmClient;
   /** With --auth required: who holds what (TestIamPermissions answers from it). */
   authorizer?: Authorizer;
+  /** Projects' folders and folders' parents, for Autokey (the operator's; none by default). */
+  resourceHierarchy?: ResourceHierarchy;
 }
 
 /** Per-request facts the transports pass in. */

@@ -3,6 +3,9 @@
 import type { ServiceContext } from './context';
 import { AsymmetricOps } from './asymmetric-ops';
 import { CryptoKeyVersionsService } from './crypto-key-versions';
+import { AutokeyAdminService } from './autokey/admin';
+import { EMPTY_HIERARCHY } from './autokey/hierarchy';
+import { KeyHandlesService } from './autokey/key-handles';
 import { CryptoKeysService } from './crypto-keys';
 import { DeletionService } from './deletion';
 import { OperationsService } from './operations';
@@ -40,14 +43,23 @@ export interface Services {
   operations: OperationsService;
   /** DeleteCryptoKey(Version) and RetiredResources. */
   deletion: DeletionService;
+  /** AutokeyAdmin: AutokeyConfigs of folders and projects. */
+  autokeyAdmin: AutokeyAdminService;
+  /** Autokey: key handles, each with the key Autokey made for it. */
+  keyHandles: KeyHandlesService;
 }
 
 export function createServices(ctx: ServiceContext): Services {
   const cryptoKeys = new CryptoKeysService(ctx);
   const versions = new CryptoKeyVersionsService(ctx, cryptoKeys);
   const operations = new OperationsService(ctx);
+  const keyRings = new KeyRingsService(ctx);
+  const projects = new Projects(ctx.store);
+  const autokeyAdmin = new AutokeyAdminService(ctx, ctx.resourceHierarchy ?? EMPTY_HIERARCHY);
   return {
-    keyRings: new KeyRingsService(ctx),
+    keyRings,
+    autokeyAdmin,
+    keyHandles: new KeyHandlesService(ctx, autokeyAdmin, keyRings, cryptoKeys, projects, operations),
     cryptoKeys,
     versions,
     operations,
@@ -61,7 +73,7 @@ export function createServices(ctx: ServiceContext): Services {
     ekmConnections: new EkmConnectionsService(ctx),
     ekmConfig: new EkmConfigService(ctx),
     directory: createDirectoryServices(ctx),
-    projects: new Projects(ctx.store),
+    projects,
     iamPolicies: new IamPolicyService(ctx),
   };
 }

@@ -5,11 +5,19 @@ import '../helpers/env';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { projectNumber, serviceIdentityEmail } from '../../src/services/ekm-client';
 import { tempDir } from '../helpers/kms';
 
 const MAIN = path.resolve(__dirname, '../../src/cli/main.js');
+/** A --resource-hierarchy file holding `json`. */
+function hierarchy(json: string): string {
+  const file = path.join(tempDir(), 'hierarchy.json');
+  fs.writeFileSync(file, json);
+  return file;
+}
+
 const run = (args: string[]) => spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 20_000 });
 
 test('bad values of the hardening flags: refused, naming the flag, no stack trace', () => {
@@ -31,6 +39,10 @@ test('bad values of the hardening flags: refused, naming the flag, no stack trac
     [[...serve, '--tls-cert', '/nonexistent'], /--tls-cert and --tls-key go together/],
     [[...serve, '--tls-cert', '/nonexistent', '--tls-key', '/nonexistent'], /--tls-cert: can not read \/nonexistent/],
     [[...serve, '--audit-log', '/nonexistent-dir/audit.jsonl'], /--audit-log: can not open \/nonexistent-dir\/audit\.jsonl for appending/],
+    [[...serve, '--resource-hierarchy', '/nonexistent.json'], /--resource-hierarchy: can not read \/nonexistent\.json as JSON/],
+    [[...serve, '--resource-hierarchy', hierarchy('{"projects": {"p": "folder/1"}}')], /--resource-hierarchy\.projects\.p: parent must be folders\/NUMBER or organizations\/NUMBER/],
+    [[...serve, '--resource-hierarchy', hierarchy('{"folders": {"1": "folders/2", "2": "folders/1"}}')], /--resource-hierarchy\.folders: folder 1 is its own ancestor/],
+    [[...serve, '--resource-hierarchy', hierarchy('{"orgs": {}}')], /--resource-hierarchy: unknown key "orgs"/],
     [['ekm', 'serve', '--data', tempDir(), '--port', '0', '--max-token-lifetime-s', '0'], /--max-token-lifetime-s: not a positive number of seconds: 0/],
     [['ekm', 'serve', '--data', tempDir(), '--port', '0', '--max-connections', 'many'], /--max-connections: not a positive integer: many/],
     [['ekm', 'serve', '--data', tempDir(), '--port', '0', '--max-concurrent-streams', '4'], /Unknown option '--max-concurrent-streams'/],

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { KeyManagementServiceClient } from '@google-cloud/kms';
 import { PassThroughClient } from 'google-auth-library';
+import type { ClientOptions } from 'google-gax';
 import { ManualClock } from '../../src/clock';
 import { Code } from '../../src/errors';
 import { silentLogger } from '../../src/log';
@@ -37,6 +38,16 @@ export function restClient(port: number): KeyManagementServiceClient {
     protocol: 'http',
     authClient: new PassThroughClient(),
   });
+}
+
+/**
+ * Any official client of @google-cloud/kms (AutokeyClient, EkmServiceClient, ...) with the
+ * options that point it at a test server over `transport`.
+ */
+export function clientOptions(port: number, transport: Transport): ClientOptions {
+  return transport === 'rest'
+    ? { apiEndpoint: '127.0.0.1', port, fallback: 'rest', protocol: 'http', authClient: new PassThroughClient() }
+    : { apiEndpoint: '127.0.0.1', port, sslCreds: grpc.credentials.createInsecure() };
 }
 
 export type Transport = 'grpc' | 'rest';

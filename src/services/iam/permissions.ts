@@ -19,6 +19,8 @@ const EKM = 'google.cloud.kms.v1.EkmService';
 const LOCATIONS = 'google.cloud.location.Locations';
 const IAM = 'google.iam.v1.IAMPolicy';
 const OPERATIONS = 'google.longrunning.Operations';
+const AUTOKEY = 'google.cloud.kms.v1.Autokey';
+const AUTOKEY_ADMIN = 'google.cloud.kms.v1.AutokeyAdmin';
 
 const str = (value: unknown): string => (typeof value === 'string' ? value : '');
 const field = (name: string) => (request: Msg): string => str(request[name]);
@@ -54,6 +56,12 @@ const RULES: ReadonlyMap<string, Rule> = new Map<string, Rule>([
   [`${KMS}.GetRetiredResource`, on('retiredResources.get', field('name'))],
   [`${KMS}.ListRetiredResources`, on('retiredResources.list', field('parent'))],
   [`${OPERATIONS}.GetOperation`, on('operations.get', field('name'))],
+  [`${AUTOKEY_ADMIN}.GetAutokeyConfig`, on('autokeyConfigs.get', field('name'))],
+  [`${AUTOKEY_ADMIN}.UpdateAutokeyConfig`, on('autokeyConfigs.update', nested('autokeyConfig', 'name'))],
+  [`${AUTOKEY_ADMIN}.ShowEffectiveAutokeyConfig`, on('projects.showEffectiveAutokeyConfig', field('parent'))],
+  [`${AUTOKEY}.CreateKeyHandle`, on('keyHandles.create', field('parent'))],
+  [`${AUTOKEY}.GetKeyHandle`, on('keyHandles.get', field('name'))],
+  [`${AUTOKEY}.ListKeyHandles`, on('keyHandles.list', field('parent'))],
   [`${KMS}.Encrypt`, on('cryptoKeyVersions.useToEncrypt', field('name'))],
   [`${KMS}.Decrypt`, on('cryptoKeyVersions.useToDecrypt', field('name'))],
   [`${KMS}.AsymmetricSign`, on('cryptoKeyVersions.useToSign', field('name'))],
