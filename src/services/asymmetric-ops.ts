@@ -42,7 +42,7 @@ export class AsymmetricOps {
     const verifiedDigest = digest ? verifyCrc32c(digest.bytes, req.digestCrc32c, 'digest_crc32c', 'digest') : false;
     if (!digest && req.digestCrc32c != null) throw invalidArgument('digest_crc32c: set without a digest.');
     const verifiedData = verifyCrc32c(data, req.dataCrc32c, 'data_crc32c', 'data');
-    const use = await usableVersion(this.ctx, { keyName: cryptoKeyName(name), version: name.version, purposes: ['ASYMMETRIC_SIGN'], rpc: 'AsymmetricSign' });
+    const use = await usableVersion(this.ctx, { keyName: cryptoKeyName(name), version: name.version, purposes: ['ASYMMETRIC_SIGN'], rpc: 'AsymmetricSign', justify: call });
     if (digest && use.alg.hash !== undefined && digest.field !== use.alg.hash) {
       throw invalidArgument(`digest.${digest.field}: algorithm ${use.alg.name} signs ${use.alg.hash} digests.`);
     }
@@ -59,12 +59,12 @@ export class AsymmetricOps {
     };
   }
 
-  async asymmetricDecrypt(req: AsymmetricDecryptRequest): Promise<AsymmetricDecryptResponse> {
+  async asymmetricDecrypt(req: AsymmetricDecryptRequest, call?: CallContext): Promise<AsymmetricDecryptResponse> {
     const name = parseVersion(req.name, 'name');
     const ciphertext = bytesField(req.ciphertext);
     if (ciphertext.length === 0) throw invalidArgument('ciphertext: required field is empty.');
     const verified = verifyCrc32c(ciphertext, req.ciphertextCrc32c, 'ciphertext_crc32c', 'ciphertext');
-    const use = await usableVersion(this.ctx, { keyName: cryptoKeyName(name), version: name.version, purposes: ['ASYMMETRIC_DECRYPT'], rpc: 'AsymmetricDecrypt' });
+    const use = await usableVersion(this.ctx, { keyName: cryptoKeyName(name), version: name.version, purposes: ['ASYMMETRIC_DECRYPT'], rpc: 'AsymmetricDecrypt', justify: call });
     const plaintext = asymmetricDecrypt(use.alg, use.material.privateKey!, ciphertext);
     return {
       plaintext,

@@ -62,6 +62,25 @@ export function accessReason(call: CallContext | undefined): AccessReason {
   return reason as AccessReason;
 }
 
+/**
+ * A key's Key Access Justifications policy, enforced on a request's reason:
+ * FAILED_PRECONDITION with a PreconditionFailure when the policy (present,
+ * and an empty list allowing nothing) does not list it. Cloud KMS enforces it
+ * on encrypt, decrypt and sign calls of every protection level, and on every
+ * call to an EKM.
+ */
+export function checkJustification(key: Pick<CryptoKeyRecord, 'allowedAccessReasons'>, resourceName: string, reason: AccessReason): void {
+  const allowed = key.allowedAccessReasons;
+  if (allowed && !allowed.includes(reason)) {
+    throw precondition(
+      `Access to ${resourceName} with reason ${reason} is denied by the key's Key Access Justifications policy.`,
+      'KEY_ACCESS_JUSTIFICATIONS_POLICY',
+      resourceName,
+      `The CryptoKey's key_access_justifications_policy allows ${allowed.join(', ') || 'no reason'}; this request's reason is ${reason}.`,
+    );
+  }
+}
+
 function precondition(message: string, type: string, subject: string, description: string): KmsError {
   return new KmsError(Code.FAILED_PRECONDITION, message, [{
     type: 'google.rpc.PreconditionFailure',
@@ -221,15 +240,7 @@ export class ExternalKeys {
 
   /** The facts every EKM call carries; the key's justification policy is checked first. */
   private callInfo(key: CryptoKeyRecord, resourceName: string, reason: AccessReason): CallInfo {
-    const allowed = key.allowedAccessReasons;
-    if (allowed && !allowed.includes(reason)) {
-      throw precondition(
-        `Access to ${resourceName} with reason ${reason} is denied by the key's Key Access Justifications policy.`,
-        'KEY_ACCESS_JUSTIFICATIONS_POLICY',
-        resourceName,
-        `The CryptoKey's key_access_justifications_policy allows ${allowed.join(', ') || 'no reason'}; this request's reason is ${reason}.`,
-      );
-    }
+    checkJustification(key, resourceName, reason);
     return { project: parseCryptoKey(key.name, 'name').project, resourceName, reason };
   }
 

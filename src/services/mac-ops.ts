@@ -2,7 +2,7 @@
 import { macSign, macVerify } from '../crypto/mac';
 import { invalidArgument } from '../errors';
 import { type MacSignRequest, type MacSignResponse, type MacVerifyRequest, type MacVerifyResponse, protectionLevel } from '../proto/wire';
-import type { ServiceContext } from './context';
+import type { CallContext, ServiceContext } from './context';
 import { bytesField, checkSize, checksum, verifyCrc32c } from './integrity';
 import { cryptoKeyName, parseVersion } from './names';
 import { usableVersion } from './usable-version';
@@ -12,12 +12,12 @@ const MAX_DATA = 64 * 1024;
 export class MacOps {
   constructor(private readonly ctx: ServiceContext) {}
 
-  async macSign(req: MacSignRequest): Promise<MacSignResponse> {
+  async macSign(req: MacSignRequest, call?: CallContext): Promise<MacSignResponse> {
     const name = parseVersion(req.name, 'name');
     const data = bytesField(req.data);
     checkSize(data, MAX_DATA, 'data');
     const verified = verifyCrc32c(data, req.dataCrc32c, 'data_crc32c', 'data');
-    const use = await usableVersion(this.ctx, { keyName: cryptoKeyName(name), version: name.version, purposes: ['MAC'], rpc: 'MacSign' });
+    const use = await usableVersion(this.ctx, { keyName: cryptoKeyName(name), version: name.version, purposes: ['MAC'], rpc: 'MacSign', justify: call });
     const mac = macSign(use.alg, use.material.raw, data);
     return {
       name: use.version.name,

@@ -2,7 +2,7 @@
 import { rawDecrypt, rawEncrypt } from '../crypto/raw';
 import { invalidArgument } from '../errors';
 import { protectionLevel, type RawDecryptRequest, type RawDecryptResponse, type RawEncryptRequest, type RawEncryptResponse } from '../proto/wire';
-import type { ServiceContext } from './context';
+import type { CallContext, ServiceContext } from './context';
 import { bytesField, checkSize, checksum, verifyCrc32c } from './integrity';
 import { cryptoKeyName, parseVersion } from './names';
 import { usableVersion } from './usable-version';
@@ -20,7 +20,7 @@ function checkHsm(protectionLevel: string, dataLength: number, aadLength: number
 export class RawOps {
   constructor(private readonly ctx: ServiceContext) {}
 
-  async rawEncrypt(req: RawEncryptRequest): Promise<RawEncryptResponse> {
+  async rawEncrypt(req: RawEncryptRequest, call?: CallContext): Promise<RawEncryptResponse> {
     const name = parseVersion(req.name, 'name');
     const plaintext = bytesField(req.plaintext);
     const aad = bytesField(req.additionalAuthenticatedData);
@@ -31,7 +31,7 @@ export class RawOps {
     const verifiedPlaintext = verifyCrc32c(plaintext, req.plaintextCrc32c, 'plaintext_crc32c', 'plaintext');
     const verifiedAad = verifyCrc32c(aad, req.additionalAuthenticatedDataCrc32c, 'additional_authenticated_data_crc32c', 'additional_authenticated_data');
     const verifiedIv = verifyCrc32c(iv, req.initializationVectorCrc32c, 'initialization_vector_crc32c', 'initialization_vector');
-    const use = await usableVersion(this.ctx, { keyName: cryptoKeyName(name), version: name.version, purposes: PURPOSE, rpc: 'RawEncrypt' });
+    const use = await usableVersion(this.ctx, { keyName: cryptoKeyName(name), version: name.version, purposes: PURPOSE, rpc: 'RawEncrypt', justify: call });
     checkHsm(use.version.protectionLevel, plaintext.length, aad.length, 'plaintext');
     const out = rawEncrypt(use.alg, use.material.raw, plaintext, aad, iv.length > 0 ? iv : undefined);
     return {
@@ -48,7 +48,7 @@ export class RawOps {
     };
   }
 
-  async rawDecrypt(req: RawDecryptRequest): Promise<RawDecryptResponse> {
+  async rawDecrypt(req: RawDecryptRequest, call?: CallContext): Promise<RawDecryptResponse> {
     const name = parseVersion(req.name, 'name');
     const ciphertext = bytesField(req.ciphertext);
     const aad = bytesField(req.additionalAuthenticatedData);
@@ -60,7 +60,7 @@ export class RawOps {
     const verifiedCiphertext = verifyCrc32c(ciphertext, req.ciphertextCrc32c, 'ciphertext_crc32c', 'ciphertext');
     const verifiedAad = verifyCrc32c(aad, req.additionalAuthenticatedDataCrc32c, 'additional_authenticated_data_crc32c', 'additional_authenticated_data');
     const verifiedIv = verifyCrc32c(iv, req.initializationVectorCrc32c, 'initialization_vector_crc32c', 'initialization_vector');
-    const use = await usableVersion(this.ctx, { keyName: cryptoKeyName(name), version: name.version, purposes: PURPOSE, rpc: 'RawDecrypt' });
+    const use = await usableVersion(this.ctx, { keyName: cryptoKeyName(name), version: name.version, purposes: PURPOSE, rpc: 'RawDecrypt', justify: call });
     // The HSM limit is on the plaintext: a GCM ciphertext also carries the 16-byte tag.
     const tagBytes = use.alg.kind === 'raw-aes-gcm' ? 16 : 0;
     checkHsm(use.version.protectionLevel, Math.max(0, ciphertext.length - tagBytes), aad.length, 'ciphertext');

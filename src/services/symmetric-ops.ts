@@ -47,7 +47,7 @@ export class SymmetricOps {
     );
     const keyName = cryptoKeyName(name);
     const use = await usableVersion(this.ctx, {
-      keyName, version: isVersionName(name) ? name.version : null, purposes: PURPOSE, rpc: 'Encrypt',
+      keyName, version: isVersionName(name) ? name.version : null, purposes: PURPOSE, rpc: 'Encrypt', justify: call,
     });
     checkSizes(use.version.protectionLevel, plaintext.length, aad.length);
     let ciphertext = symmetricEncrypt(use.material.raw, keyName, use.version.version, plaintext, aad);
@@ -88,6 +88,7 @@ export class SymmetricOps {
       purposes: PURPOSE,
       rpc: 'Decrypt',
       missingVersion: () => invalidArgument(INVALID_CIPHERTEXT),
+      justify: call,
     });
     if (external !== isExternal(use.version.protectionLevel)) throw invalidArgument(INVALID_CIPHERTEXT);
     let inner = ciphertext;

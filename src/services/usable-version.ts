@@ -13,7 +13,8 @@ import { generateKeyMaterial, privateKeyObject } from '../crypto/material';
 import type { RootKey } from '../crypto/root-key';
 import { Code, KmsError, failedPrecondition, notFound } from '../errors';
 import type { CryptoKeyRecord, CryptoKeyVersionRecord, Sealer, Store } from '../store/store';
-import type { ServiceContext } from './context';
+import type { CallContext, ServiceContext } from './context';
+import { accessReason, checkJustification } from './external-keys';
 
 const NO_MATERIAL: LoadedKey = Object.freeze({ raw: Buffer.alloc(0) });
 
@@ -32,6 +33,12 @@ export interface UseRequest {
   rpc: string;
   /** The error for a version the key does not have (default NOT_FOUND). */
   missingVersion?: (name: string) => KmsError;
+  /**
+   * The caller of an encrypt, decrypt or sign call: the key's Key Access
+   * Justifications policy is enforced on its reason, whatever the protection
+   * level. Absent for calls the policy does not govern (GetPublicKey, MacVerify).
+   */
+  justify?: CallContext;
 }
 
 export async function usableVersion(ctx: ServiceContext, use: UseRequest): Promise<UsableVersion> {
@@ -54,6 +61,8 @@ export async function usableVersion(ctx: ServiceContext, use: UseRequest): Promi
   if (version.state !== 'ENABLED') {
     throw failedPrecondition(`CryptoKeyVersion ${version.name} is not enabled (state ${version.state}).`);
   }
+  // Read the reason only for a key that has a policy: most keys have none, and the hot path stays as it was.
+  if (use.justify && key.allowedAccessReasons) checkJustification(key, version.name, accessReason(use.justify));
   const alg = algorithmInfo(version.algorithm);
   // Versions are only created with supported algorithms; anything else is a broken invariant.
   if (!alg) throw new KmsError(Code.INTERNAL, 'Internal error encountered.');
