@@ -16,7 +16,8 @@ const RSA_PUBLIC_EXPONENT = 0x10001;
 // runs on the libuv thread pool, so a 4096-bit RSA key (seconds of work)
 // does not block the event loop.
 
-function generateRsa(modulusLength: number): Promise<Buffer> {
+/** A fresh RSA private key (e = 65537) as PKCS#8 DER. */
+export function generateRsa(modulusLength: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     generateKeyPair(
       'rsa',

@@ -9,16 +9,14 @@ import {
   createHash,
   createPublicKey,
   generateKeyPairSync,
-  publicDecrypt,
   publicEncrypt,
   randomBytes,
-  verify,
   type KeyObject,
 } from 'node:crypto';
 import { HASH_BYTES, SUPPORTED_ALGORITHMS, type AlgorithmInfo, type HashName } from '../../src/crypto/algorithms';
 import { asymmetricDecrypt, signData, signDigest } from '../../src/crypto/asymmetric';
 import { generateKeyMaterial, privateKeyObject, publicKeyPem } from '../../src/crypto/material';
-import { alg, assertKmsError } from './helpers';
+import { alg, assertKmsError, verifies } from './helpers';
 
 interface Pair {
   priv: KeyObject;
@@ -47,28 +45,6 @@ function keyFor(a: AlgorithmInfo): Promise<Pair> {
 
 const signAlgs = SUPPORTED_ALGORITHMS.filter((a) => a.purpose === 'ASYMMETRIC_SIGN');
 const decryptAlgs = SUPPORTED_ALGORITHMS.filter((a) => a.purpose === 'ASYMMETRIC_DECRYPT');
-
-/** Verifies sig over data with node:crypto alone, following each algorithm's scheme. */
-function verifies(a: AlgorithmInfo, pub: KeyObject, data: Buffer, sig: Buffer): boolean {
-  switch (a.kind) {
-    case 'rsa-sign-pss':
-      return verify(a.hash as string, data, {
-        key: pub,
-        padding: constants.RSA_PKCS1_PSS_PADDING,
-        saltLength: HASH_BYTES[a.hash as HashName],
-      }, sig);
-    case 'rsa-sign-pkcs1':
-      return verify(a.hash as string, data, pub, sig);
-    case 'ec-sign':
-      return verify(a.hash as string, data, { key: pub, dsaEncoding: 'der' }, sig);
-    case 'ed25519':
-      return verify(null, data, pub, sig);
-    case 'rsa-sign-raw-pkcs1':
-      return publicDecrypt({ key: pub, padding: constants.RSA_PKCS1_PADDING }, sig).equals(data);
-    default:
-      throw new Error(`not a signing algorithm: ${a.name}`);
-  }
-}
 
 for (const a of signAlgs) {
   void test(`${a.name}: signData verifies with node:crypto`, async () => {
