@@ -68,6 +68,7 @@ export function methodTable(s: Services): ReadonlyMap<string, Handler> {
     [`${KMS}.AsymmetricSign`, typed(s.asymmetric.asymmetricSign.bind(s.asymmetric))],
     [`${KMS}.AsymmetricDecrypt`, typed(s.asymmetric.asymmetricDecrypt.bind(s.asymmetric))],
     [`${KMS}.GetPublicKey`, typed(s.asymmetric.getPublicKey.bind(s.asymmetric))],
+    [`${KMS}.Decapsulate`, typed(s.asymmetric.decapsulate.bind(s.asymmetric))],
     [`${KMS}.MacSign`, typed(s.mac.macSign.bind(s.mac))],
     [`${KMS}.MacVerify`, typed(s.mac.macVerify.bind(s.mac))],
     [`${KMS}.RawEncrypt`, typed(s.raw.rawEncrypt.bind(s.raw))],

@@ -1,7 +1,8 @@
 // The CryptoKeyVersionAlgorithm values OpenEKM implements in software, keyed
 // by their proto enum name (google.cloud.kms.v1.CryptoKeyVersion
-// .CryptoKeyVersionAlgorithm). Names absent here (ML_KEM_*, KEM_XWING,
-// PQ_SIGN_*, AES_256_KWP, ...) are answered UNIMPLEMENTED by the service layer.
+// .CryptoKeyVersionAlgorithm): every value of the protos, post-quantum ones
+// (pq-algorithms.ts) included. A name absent here would be answered
+// UNIMPLEMENTED by the service layer.
 // EXTERNAL_SYMMETRIC_ENCRYPTION is here for its internal half: the KMS's own
 // AES-256 key of a double-wrapped external version.
 
@@ -17,9 +18,14 @@ export type AlgorithmKind =
   | 'rsa-decrypt-oaep'
   | 'ec-sign'
   | 'ed25519'
-  | 'hmac';
+  | 'hmac'
+  | 'ml-dsa'
+  | 'slh-dsa'
+  | 'kem'
+  | 'aes-kwp';
 
-export type Purpose = 'ENCRYPT_DECRYPT' | 'RAW_ENCRYPT_DECRYPT' | 'ASYMMETRIC_SIGN' | 'ASYMMETRIC_DECRYPT' | 'MAC';
+export type Purpose =
+  | 'ENCRYPT_DECRYPT' | 'RAW_ENCRYPT_DECRYPT' | 'ASYMMETRIC_SIGN' | 'ASYMMETRIC_DECRYPT' | 'MAC' | 'KEY_ENCAPSULATION' | 'AES_WRAPPING';
 
 export type HashName = 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
 
@@ -69,6 +75,9 @@ function oaep(bits: number, hash: HashName): AlgorithmInfo {
   return { name, purpose: 'ASYMMETRIC_DECRYPT', kind: 'rsa-decrypt-oaep', modulusBits: bits, hash };
 }
 
+const pqSign = (name: string, kind: 'ml-dsa' | 'slh-dsa'): AlgorithmInfo => ({ name, purpose: 'ASYMMETRIC_SIGN', kind });
+const kem = (name: string): AlgorithmInfo => ({ name, purpose: 'KEY_ENCAPSULATION', kind: 'kem' });
+
 function hmac(hash: HashName): AlgorithmInfo {
   // Cloud KMS HMAC keys are as long as the hash output.
   return { name: `HMAC_${hash.toUpperCase()}`, purpose: 'MAC', kind: 'hmac', keyBytes: HASH_BYTES[hash], hash };
@@ -111,6 +120,19 @@ export const SUPPORTED_ALGORITHMS: readonly AlgorithmInfo[] = Object.freeze(
     hmac('sha384'),
     hmac('sha512'),
     hmac('sha224'),
+    pqSign('PQ_SIGN_ML_DSA_44', 'ml-dsa'),
+    pqSign('PQ_SIGN_ML_DSA_65', 'ml-dsa'),
+    pqSign('PQ_SIGN_ML_DSA_87', 'ml-dsa'),
+    pqSign('PQ_SIGN_ML_DSA_44_EXTERNAL_MU', 'ml-dsa'),
+    pqSign('PQ_SIGN_ML_DSA_65_EXTERNAL_MU', 'ml-dsa'),
+    pqSign('PQ_SIGN_ML_DSA_87_EXTERNAL_MU', 'ml-dsa'),
+    pqSign('PQ_SIGN_SLH_DSA_SHA2_128S', 'slh-dsa'),
+    pqSign('PQ_SIGN_HASH_SLH_DSA_SHA2_128S_SHA256', 'slh-dsa'),
+    kem('ML_KEM_768'),
+    kem('ML_KEM_1024'),
+    kem('KEM_XWING'),
+    // A key-wrapping key (RFC 5649), for ExportTrustedKeyWrappedCryptoKeyVersion.
+    { name: 'AES_256_KWP', purpose: 'AES_WRAPPING', kind: 'aes-kwp', keyBytes: 32 } as AlgorithmInfo,
   ].map((a) => Object.freeze(a)),
 );
 
@@ -131,4 +153,6 @@ export const DEFAULT_ALGORITHM: Readonly<Record<Purpose, string | undefined>> = 
   ASYMMETRIC_SIGN: undefined,
   ASYMMETRIC_DECRYPT: undefined,
   MAC: undefined,
+  KEY_ENCAPSULATION: undefined,
+  AES_WRAPPING: undefined,
 });

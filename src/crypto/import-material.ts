@@ -14,6 +14,8 @@
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { invalidArgument } from '../errors';
 import { algorithmInfo, type AlgorithmInfo, type CurveName } from './algorithms';
+import type { PqAlgorithmName } from './pq-algorithms';
+import { pqMaterialFromImport } from './pq-keys';
 
 const PKCS8_DER = { type: 'pkcs8', format: 'der' } as const;
 
@@ -118,9 +120,9 @@ function asymmetricKey(alg: AlgorithmInfo, der: Buffer): Buffer {
 
 /**
  * The stored material of an imported key of the named algorithm (raw bytes
- * for symmetric and HMAC keys, PKCS #8 DER for the rest), or undefined for an
- * algorithm this module does not handle (post-quantum keys have their own
- * module). A key that does not fit the algorithm is an INVALID_ARGUMENT.
+ * for symmetric and HMAC keys, PKCS #8 DER for the rest; post-quantum keys
+ * as crypto/pq-keys.ts reads them), or undefined for an algorithm not in the
+ * catalogue. A key that does not fit the algorithm is an INVALID_ARGUMENT.
  */
 export function importedMaterial(algorithmName: string, keyBytes: Buffer): Buffer | undefined {
   const alg = algorithmInfo(algorithmName);
@@ -142,5 +144,11 @@ export function importedMaterial(algorithmName: string, keyBytes: Buffer): Buffe
     case 'ec-sign':
     case 'ed25519':
       return asymmetricKey(alg, keyBytes);
+    case 'aes-kwp':
+      return rawKey(alg, keyBytes);
+    case 'ml-dsa':
+    case 'slh-dsa':
+    case 'kem':
+      return pqMaterialFromImport(alg.name as PqAlgorithmName, keyBytes);
   }
 }

@@ -5,6 +5,8 @@
 
 import { createPrivateKey, createPublicKey, generateKeyPair, randomBytes, KeyObject } from 'node:crypto';
 import type { AlgorithmInfo } from './algorithms';
+import type { PqAlgorithmName } from './pq-algorithms';
+import { generatePqMaterial } from './pq-keys';
 
 const PKCS8_DER = { type: 'pkcs8', format: 'der' } as const;
 const SPKI_DER = { type: 'spki', format: 'der' } as const;
@@ -67,7 +69,12 @@ export async function generateKeyMaterial(alg: AlgorithmInfo): Promise<Buffer> {
     case 'raw-aes-cbc':
     case 'raw-aes-ctr':
     case 'hmac':
+    case 'aes-kwp':
       return randomKey(required(alg.keyBytes, 'keyBytes', alg));
+    case 'ml-dsa':
+    case 'slh-dsa':
+    case 'kem':
+      return generatePqMaterial(alg.name as PqAlgorithmName);
     case 'rsa-sign-pss':
     case 'rsa-sign-pkcs1':
     case 'rsa-sign-raw-pkcs1':

@@ -10,6 +10,8 @@
 import type { KeyObject } from 'node:crypto';
 import { type AlgorithmInfo, algorithmInfo } from '../crypto/algorithms';
 import { generateKeyMaterial, privateKeyObject } from '../crypto/material';
+import { type KemDecapsulator, kemDecapsulator, type PqSigner, pqSigner } from '../crypto/pq';
+import type { PqKemAlgorithm, PqSignAlgorithm } from '../crypto/pq-algorithms';
 import type { RootKey } from '../crypto/root-key';
 import { Code, KmsError, failedPrecondition, notFound } from '../errors';
 import type { CryptoKeyRecord, CryptoKeyVersionRecord, Sealer, Store } from '../store/store';
@@ -77,6 +79,28 @@ export interface LoadedKey {
   raw: Buffer;
   /** Parsed private key, for asymmetric algorithms. */
   privateKey?: KeyObject;
+  /** A post-quantum key, expanded once from its seed: a signer, or a decapsulator (KEM). */
+  pq?: PqSigner | KemDecapsulator;
+}
+
+/** The material of a version in the form its algorithm uses it. */
+function loadedFrom(alg: AlgorithmInfo, raw: Buffer): LoadedKey {
+  switch (alg.kind) {
+    case 'ml-dsa':
+    case 'slh-dsa':
+      return { raw, pq: pqSigner(alg.name as PqSignAlgorithm, raw) };
+    case 'kem':
+      return { raw, pq: kemDecapsulator(alg.name as PqKemAlgorithm, raw) };
+    case 'rsa-sign-pss':
+    case 'rsa-sign-pkcs1':
+    case 'rsa-sign-raw-pkcs1':
+    case 'rsa-decrypt-oaep':
+    case 'ec-sign':
+    case 'ed25519':
+      return { raw, privateKey: privateKeyObject(raw) };
+    default:
+      return { raw };
+  }
 }
 
 export class KeyMaterial {
@@ -109,9 +133,7 @@ export class KeyMaterial {
     // A version that passed the state check has material; its absence is a broken invariant.
     if (!sealed) throw new KmsError(Code.INTERNAL, 'Internal error encountered.');
     const raw = this.rootKey.open(sealed, versionName);
-    const loaded: LoadedKey = alg.kind === 'google-symmetric' || alg.kind === 'external-symmetric' || alg.kind.startsWith('raw-') || alg.kind === 'hmac'
-      ? { raw }
-      : { raw, privateKey: privateKeyObject(raw) };
+    const loaded = loadedFrom(alg, raw);
     this.cache.set(versionName, loaded);
     if (this.cache.size > this.maxEntries) this.cache.delete(this.cache.keys().next().value as string);
     return loaded;

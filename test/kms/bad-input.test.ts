@@ -410,13 +410,13 @@ const ROWS: Row[] = [
     purpose: 'ENCRYPT_DECRYPT', versionTemplate: { algorithm: 'EXTERNAL_SYMMETRIC_ENCRYPTION' },
   })),
 
+  invalid('KEY_ENCAPSULATION with a signing algorithm', 'createCryptoKey', 'crypto_key.version_template.algorithm', key({
+    purpose: 'KEY_ENCAPSULATION', versionTemplate: { algorithm: 'PQ_SIGN_ML_DSA_65' },
+  })),
+  { what: 'deleting a key that still has versions', rpc: 'deleteCryptoKey', code: Code.FAILED_PRECONDITION, request: (f) => ({ name: f.sym.key }) },
+  { what: 'Decapsulate with a symmetric key', rpc: 'decapsulate', code: Code.FAILED_PRECONDITION, request: (f) => ({ name: f.sym.version, ciphertext: DATA }) },
+
   // Not implemented by OpenEKM.
-  { what: 'PQ_SIGN_ML_DSA_65', rpc: 'createCryptoKey', code: Code.UNIMPLEMENTED, request: key({
-    purpose: 'ASYMMETRIC_SIGN', versionTemplate: { algorithm: 'PQ_SIGN_ML_DSA_65' },
-  }) },
-  { what: 'KEY_ENCAPSULATION purpose', rpc: 'createCryptoKey', code: Code.UNIMPLEMENTED, request: key({
-    purpose: 'KEY_ENCAPSULATION', versionTemplate: { algorithm: 'ML_KEM_768' },
-  }) },
   { what: 'HSM_SINGLE_TENANT protection level', rpc: 'createCryptoKey', code: Code.UNIMPLEMENTED, request: key({
     purpose: 'ENCRYPT_DECRYPT', versionTemplate: { protectionLevel: 'HSM_SINGLE_TENANT' },
   }) },
@@ -426,8 +426,6 @@ const ROWS: Row[] = [
   { what: 'import', rpc: 'importCryptoKeyVersion', code: Code.UNIMPLEMENTED, request: (f) => ({
     parent: f.sym.key, algorithm: 'GOOGLE_SYMMETRIC_ENCRYPTION', importJob: `${f.ring}/importJobs/job`,
   }) },
-  { what: 'deletion', rpc: 'deleteCryptoKey', code: Code.UNIMPLEMENTED, request: (f) => ({ name: f.sym.key }) },
-  { what: 'KEM', rpc: 'decapsulate', code: Code.UNIMPLEMENTED, request: (f) => ({ name: f.sym.version, ciphertext: DATA }) },
 ];
 
 /** Calls rpc on the official client; paged Async methods are read up to their first item. */

@@ -67,6 +67,7 @@ const RULES: ReadonlyMap<string, Rule> = new Map<string, Rule>([
   [`${KMS}.AsymmetricSign`, on('cryptoKeyVersions.useToSign', field('name'))],
   [`${KMS}.AsymmetricDecrypt`, on('cryptoKeyVersions.useToDecrypt', field('name'))],
   [`${KMS}.GetPublicKey`, on('cryptoKeyVersions.viewPublicKey', field('name'))],
+  [`${KMS}.Decapsulate`, on('cryptoKeyVersions.useToDecapsulate', field('name'))],
   [`${KMS}.MacSign`, on('cryptoKeyVersions.useToSign', field('name'))],
   [`${KMS}.MacVerify`, on('cryptoKeyVersions.useToVerify', field('name'))],
   [`${KMS}.RawEncrypt`, on('cryptoKeyVersions.useToEncrypt', field('name'))],
