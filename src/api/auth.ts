@@ -78,11 +78,14 @@ export function withAuthorization(table: ReadonlyMap<string, Handler>, authorize
       }
       const need = requirementOf(method, request);
       if (!need) return handler(request, call);
+      // A call that needs a second permission (ImportCryptoKeyVersion) checks it after the first.
+      const second = need.and;
+      const next = second ? () => check(principal, second.permission, second.resource, () => handler(request, call)) : () => handler(request, call);
       // A decision already made under the same policies is known at once; otherwise the policies are read.
       const known = authorizer.knownDecision(principal, need.permission, need.resource);
-      if (known === true) return handler(request, call);
+      if (known === true) return next();
       if (known === false) throw denied(need.permission, need.resource);
-      return check(principal, need.permission, need.resource, () => handler(request, call));
+      return check(principal, need.permission, need.resource, next);
     } catch (err) {
       return Promise.reject(err);
     }

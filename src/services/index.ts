@@ -8,6 +8,8 @@ import { EMPTY_HIERARCHY } from './autokey/hierarchy';
 import { KeyHandlesService } from './autokey/key-handles';
 import { CryptoKeysService } from './crypto-keys';
 import { DeletionService } from './deletion';
+import { ImportJobsService } from './import-jobs';
+import { TrustedWrapService } from './trusted-wrap';
 import { OperationsService } from './operations';
 import { createDirectoryServices, type DirectoryServices } from './service-directory';
 import { EkmConfigService } from './ekm-service/config';
@@ -47,6 +49,10 @@ export interface Services {
   autokeyAdmin: AutokeyAdminService;
   /** Autokey: key handles, each with the key Autokey made for it. */
   keyHandles: KeyHandlesService;
+  /** ImportJobs and ImportCryptoKeyVersion. */
+  importJobs: ImportJobsService;
+  /** The trusted-key wrapped import and export (single-tenant HSM only). */
+  trustedWrap: TrustedWrapService;
 }
 
 export function createServices(ctx: ServiceContext): Services {
@@ -59,6 +65,8 @@ export function createServices(ctx: ServiceContext): Services {
   return {
     keyRings,
     autokeyAdmin,
+    importJobs: new ImportJobsService(ctx, cryptoKeys),
+    trustedWrap: new TrustedWrapService(ctx, cryptoKeys),
     keyHandles: new KeyHandlesService(ctx, autokeyAdmin, keyRings, cryptoKeys, projects, operations),
     cryptoKeys,
     versions,

@@ -7,7 +7,7 @@
 // the root key before it reaches the store (the seal binds the version's
 // name), opened on use and kept decrypted in a bounded in-memory cache, so the
 // hot path costs no AES unseal or key parsing; destruction removes the entry.
-import type { KeyObject } from 'node:crypto';
+import { createHmac, type KeyObject } from 'node:crypto';
 import { type AlgorithmInfo, algorithmInfo } from '../crypto/algorithms';
 import { generateKeyMaterial, privateKeyObject } from '../crypto/material';
 import { type KemDecapsulator, kemDecapsulator, type PqSigner, pqSigner } from '../crypto/pq';
@@ -107,11 +107,15 @@ export class KeyMaterial {
   // Map iteration order is insertion order: re-inserting on hit makes it an LRU.
   private readonly cache = new Map<string, LoadedKey>();
 
+  private readonly fingerprintKey: Buffer;
+
   constructor(
     private readonly store: Store,
     private readonly rootKey: RootKey,
     private readonly maxEntries = 10_000,
-  ) {}
+  ) {
+    this.fingerprintKey = rootKey.deriveSecret('openekm import fingerprints');
+  }
 
   generate(alg: AlgorithmInfo): Promise<Buffer> {
     return generateKeyMaterial(alg);
@@ -137,6 +141,17 @@ export class KeyMaterial {
     this.cache.set(versionName, loaded);
     if (this.cache.size > this.maxEntries) this.cache.delete(this.cache.keys().next().value as string);
     return loaded;
+  }
+
+  /** Opens sealed material without caching it (an import job's wrapping key, read once per import). */
+  async open(name: string): Promise<Buffer | undefined> {
+    const sealed = await this.store.getSealedMaterial(name);
+    return sealed && this.rootKey.open(sealed, name);
+  }
+
+  /** A keyed fingerprint of material (HMAC under a secret derived from the root key): equal keys, equal prints; nothing about the key otherwise. */
+  fingerprint(raw: Buffer): string {
+    return createHmac('sha256', this.fingerprintKey).update(raw).digest('base64url');
   }
 
   forget(versionName: string): void {

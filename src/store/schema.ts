@@ -29,6 +29,7 @@ export const MIGRATIONS: ReadonlyMap<number, readonly (readonly [string, string,
     ['crypto_key_versions', 'import_job', "TEXT NOT NULL DEFAULT ''"],
     ['crypto_key_versions', 'import_time', 'INTEGER'],
     ['crypto_key_versions', 'import_failure_reason', "TEXT NOT NULL DEFAULT ''"],
+    ['crypto_key_versions', 'import_fingerprint', "TEXT NOT NULL DEFAULT ''"],
   ]],
 ]);
 
@@ -99,6 +100,7 @@ CREATE TABLE IF NOT EXISTS crypto_key_versions (
   import_job TEXT NOT NULL DEFAULT '',
   import_time INTEGER,
   import_failure_reason TEXT NOT NULL DEFAULT '',
+  import_fingerprint TEXT NOT NULL DEFAULT '',
   UNIQUE (parent, version)
 );
 CREATE INDEX IF NOT EXISTS crypto_key_versions_destroy ON crypto_key_versions (destroy_time)

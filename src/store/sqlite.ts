@@ -79,6 +79,7 @@ function versionFrom(r: Row): CryptoKeyVersionRecord {
     importJob: r.import_job as string,
     importTime: r.import_time as number | null,
     importFailureReason: r.import_failure_reason as string,
+    importFingerprint: r.import_fingerprint as string,
     revision: r.revision as number,
   };
 }
@@ -121,6 +122,7 @@ function versionParams(v: Omit<CryptoKeyVersionRecord, 'revision'>): Row {
     import_job: v.importJob ?? '',
     import_time: v.importTime ?? null,
     import_failure_reason: v.importFailureReason ?? '',
+    import_fingerprint: v.importFingerprint ?? '',
   };
 }
 
@@ -162,11 +164,11 @@ class SqliteStore implements Store {
       insertVersion: p(`INSERT INTO crypto_key_versions (name, parent, version, state, protection_level,
         algorithm, create_time, generate_time, destroy_time, destroy_event_time, external_key_uri,
         ekm_connection_key_path, external_destruction_failure_reason, ekm_connection_backend_override,
-        import_job, import_time, import_failure_reason, revision)
+        import_job, import_time, import_failure_reason, import_fingerprint, revision)
         VALUES (@name, @parent, @version, @state, @protection_level, @algorithm, @create_time, @generate_time,
         @destroy_time, @destroy_event_time, @external_key_uri, @ekm_connection_key_path,
         @external_destruction_failure_reason, @ekm_connection_backend_override,
-        @import_job, @import_time, @import_failure_reason, 1)`),
+        @import_job, @import_time, @import_failure_reason, @import_fingerprint, 1)`),
       getVersion: p('SELECT * FROM crypto_key_versions WHERE name = ?'),
       updateVersion: p(`UPDATE crypto_key_versions SET state = @state, generate_time = @generate_time,
         destroy_time = @destroy_time, destroy_event_time = @destroy_event_time,
@@ -174,6 +176,7 @@ class SqliteStore implements Store {
         external_destruction_failure_reason = @external_destruction_failure_reason,
         ekm_connection_backend_override = @ekm_connection_backend_override,
         import_job = @import_job, import_time = @import_time, import_failure_reason = @import_failure_reason,
+        import_fingerprint = @import_fingerprint,
         revision = revision + 1 WHERE name = @name AND revision = @revision`),
       deleteVersion: p('DELETE FROM crypto_key_versions WHERE name = ? AND revision = ?'),
       deleteKey: p(`DELETE FROM crypto_keys WHERE name = ? AND revision = ?

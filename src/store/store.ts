@@ -66,6 +66,11 @@ export interface CryptoKeyVersionRecord {
   importTime?: number | null;
   /** Why the most recent import failed (state IMPORT_FAILED); '' otherwise. */
   importFailureReason?: string;
+  /**
+   * A keyed fingerprint of the imported material (never the material): a
+   * re-import must bring the same key. '' for generated material.
+   */
+  importFingerprint?: string;
   revision: number;
 }
 

@@ -413,18 +413,21 @@ const ROWS: Row[] = [
   invalid('KEY_ENCAPSULATION with a signing algorithm', 'createCryptoKey', 'crypto_key.version_template.algorithm', key({
     purpose: 'KEY_ENCAPSULATION', versionTemplate: { algorithm: 'PQ_SIGN_ML_DSA_65' },
   })),
+  invalid('an import job without a method', 'createImportJob', 'import_job.import_method', (f) => ({
+    parent: f.ring, importJobId: 'job', importJob: { protectionLevel: 'SOFTWARE' },
+  })),
+  invalid('an import job of an external protection level', 'createImportJob', 'import_job.protection_level', (f) => ({
+    parent: f.ring, importJobId: 'job', importJob: { importMethod: 'RSA_OAEP_3072_SHA256', protectionLevel: 'EXTERNAL' },
+  })),
+  invalid('an import without a wrapped key', 'importCryptoKeyVersion', 'wrapped_key', (f) => ({
+    parent: f.sym.key, algorithm: 'GOOGLE_SYMMETRIC_ENCRYPTION', importJob: `${f.ring}/importJobs/job`,
+  })),
   { what: 'deleting a key that still has versions', rpc: 'deleteCryptoKey', code: Code.FAILED_PRECONDITION, request: (f) => ({ name: f.sym.key }) },
   { what: 'Decapsulate with a symmetric key', rpc: 'decapsulate', code: Code.FAILED_PRECONDITION, request: (f) => ({ name: f.sym.version, ciphertext: DATA }) },
 
   // Not implemented by OpenEKM.
   { what: 'HSM_SINGLE_TENANT protection level', rpc: 'createCryptoKey', code: Code.UNIMPLEMENTED, request: key({
     purpose: 'ENCRYPT_DECRYPT', versionTemplate: { protectionLevel: 'HSM_SINGLE_TENANT' },
-  }) },
-  { what: 'import job', rpc: 'createImportJob', code: Code.UNIMPLEMENTED, request: (f) => ({
-    parent: f.ring, importJobId: 'job', importJob: { importMethod: 'RSA_OAEP_3072_SHA256', protectionLevel: 'SOFTWARE' },
-  }) },
-  { what: 'import', rpc: 'importCryptoKeyVersion', code: Code.UNIMPLEMENTED, request: (f) => ({
-    parent: f.sym.key, algorithm: 'GOOGLE_SYMMETRIC_ENCRYPTION', importJob: `${f.ring}/importJobs/job`,
   }) },
 ];
 

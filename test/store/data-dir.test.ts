@@ -156,7 +156,7 @@ test('a database of schema version 3 gains the import, retirement, operation and
   const tables = ['autokey_configs', 'import_jobs', 'key_handles', 'operations', 'retired_resources'];
   const db = new Database(file);
   for (const t of tables) db.exec(`DROP TABLE ${t}`);
-  for (const c of ['import_job', 'import_time', 'import_failure_reason']) db.exec(`ALTER TABLE crypto_key_versions DROP COLUMN ${c}`);
+  for (const c of ['import_job', 'import_time', 'import_failure_reason', 'import_fingerprint']) db.exec(`ALTER TABLE crypto_key_versions DROP COLUMN ${c}`);
   db.pragma('user_version = 3');
   db.close();
   await (await start(dir)).close();
@@ -165,7 +165,7 @@ test('a database of schema version 3 gains the import, retirement, operation and
   const present = after.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (${tables.map(() => '?').join(', ')}) ORDER BY name`).pluck().all(...tables);
   assert.deepEqual(present, tables);
   const cols = (after.prepare('PRAGMA table_info(crypto_key_versions)').all() as { name: string }[]).map((c) => c.name);
-  for (const c of ['import_job', 'import_time', 'import_failure_reason']) assert.ok(cols.includes(c), c);
+  for (const c of ['import_job', 'import_time', 'import_failure_reason', 'import_fingerprint']) assert.ok(cols.includes(c), c);
   after.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -10,6 +10,8 @@ import { parseIamResource } from './resources';
 export interface Requirement {
   permission: string;
   resource: string;
+  /** A second permission the call needs as well. */
+  and?: Requirement;
 }
 
 type Rule = (request: Msg) => Requirement | undefined;
@@ -62,6 +64,15 @@ const RULES: ReadonlyMap<string, Rule> = new Map<string, Rule>([
   [`${AUTOKEY}.CreateKeyHandle`, on('keyHandles.create', field('parent'))],
   [`${AUTOKEY}.GetKeyHandle`, on('keyHandles.get', field('name'))],
   [`${AUTOKEY}.ListKeyHandles`, on('keyHandles.list', field('parent'))],
+  [`${KMS}.CreateImportJob`, on('importJobs.create', field('parent'))],
+  [`${KMS}.GetImportJob`, on('importJobs.get', field('name'))],
+  [`${KMS}.ListImportJobs`, on('importJobs.list', field('parent'))],
+  // Importing needs the job's useToImport and cryptoKeyVersions.create on the key.
+  [`${KMS}.ImportCryptoKeyVersion`, (request) => ({
+    permission: 'cloudkms.importJobs.useToImport', resource: str(request.importJob), and: { permission: 'cloudkms.cryptoKeyVersions.create', resource: str(request.parent) },
+  })],
+  [`${KMS}.ImportTrustedKeyWrappedCryptoKeyVersion`, on('cryptoKeyVersions.trustedImportExport', field('parent'))],
+  [`${KMS}.ExportTrustedKeyWrappedCryptoKeyVersion`, on('cryptoKeyVersions.trustedImportExport', field('name'))],
   [`${KMS}.Encrypt`, on('cryptoKeyVersions.useToEncrypt', field('name'))],
   [`${KMS}.Decrypt`, on('cryptoKeyVersions.useToDecrypt', field('name'))],
   [`${KMS}.AsymmetricSign`, on('cryptoKeyVersions.useToSign', field('name'))],
