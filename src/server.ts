@@ -219,7 +219,7 @@ async function buildCore(options: ServerOptions, store: Store, dataDir: string |
     who: 'this KMS',
   }) : undefined;
   const accounts = authorizer ? new ServiceAccountTokens(store.iam, options.auth?.audiences?.length ? options.auth.audiences : [KMS_AUDIENCE], () => systemClock.now()) : undefined;
-  return { identity, jwksFile, ekm, services, metrics, clock, iam: store.iam, auth: authorizer && verifier ? { authorizer, verifier, accounts } : undefined };
+  return { identity, jwksFile, ekm, services, metrics, clock, material: ctx.material, iam: store.iam, auth: authorizer && verifier ? { authorizer, verifier, accounts } : undefined };
 }
 
 type Core = Awaited<ReturnType<typeof buildCore>>;
@@ -314,6 +314,7 @@ export async function createServer(options: ServerOptions = {}): Promise<OpenEkm
         await services.scheduler.stop();
         await Promise.all([grpc.close(), rest.close()]);
         ekm.close();
+        await core.material.close();
         await closeAudit?.();
         await store.close();
         opened.release();

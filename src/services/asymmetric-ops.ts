@@ -4,7 +4,9 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { asymmetricDecrypt, signData, signDigest } from '../crypto/asymmetric';
 import { crc32c } from '../crypto/crc32c';
-import { checkPublicKeyFormat, type DigestField, encodePqPublicKey, type KemDecapsulator, type PqAlgorithmName, type PqSigner } from '../crypto/pq';
+import {
+  checkPublicKeyFormat, type DigestField, encodePqPublicKey, type KemDecapsulator, type PqAlgorithmName, type PqSignAlgorithm, type PqSigner, type PqSignInput,
+} from '../crypto/pq';
 import { invalidArgument } from '../errors';
 import {
   type AsymmetricDecryptRequest, type AsymmetricDecryptResponse, type AsymmetricSignRequest, type AsymmetricSignResponse,
@@ -68,7 +70,7 @@ export class AsymmetricOps {
     const signature = isExternal(use.version.protectionLevel)
       ? await this.externalSign(use, digest, data, call)
       : use.material.pq
-        ? (use.material.pq as PqSigner).sign(digest ? { kind: 'digest', field: digest.field as DigestField, bytes: digest.bytes } : { kind: 'data', bytes: data })
+        ? await this.pqSign(use, digest ? { kind: 'digest', field: digest.field as DigestField, bytes: digest.bytes } : { kind: 'data', bytes: data })
         : digest ? signDigest(use.alg, use.material.privateKey!, digest.bytes) : signData(use.alg, use.material.privateKey!, data);
     return {
       signature,
@@ -112,6 +114,12 @@ export class AsymmetricOps {
       verifiedCiphertextCrc32c: verified,
       protectionLevel: protectionLevel(use.version.protectionLevel),
     };
+  }
+
+  /** ML-DSA signs here (milliseconds); SLH-DSA (seconds) in the worker thread, so other calls go on meanwhile. */
+  private pqSign(use: UsableVersion, input: PqSignInput): Promise<Buffer> | Buffer {
+    if (use.alg.kind === 'slh-dsa') return this.ctx.material.slow.sign(use.alg.name as PqSignAlgorithm, use.material.raw, input);
+    return (use.material.pq as PqSigner).sign(input);
   }
 
   /** The EKM signs; the KMS holds nothing of the key. */

@@ -12,6 +12,7 @@ import { type AlgorithmInfo, algorithmInfo } from '../crypto/algorithms';
 import { generateKeyMaterial, privateKeyObject } from '../crypto/material';
 import { type KemDecapsulator, kemDecapsulator, type PqSigner, pqSigner } from '../crypto/pq';
 import type { PqKemAlgorithm, PqSignAlgorithm } from '../crypto/pq-algorithms';
+import { SlowPqWorker } from '../crypto/pq-worker';
 import type { RootKey } from '../crypto/root-key';
 import { Code, KmsError, failedPrecondition, notFound } from '../errors';
 import type { CryptoKeyRecord, CryptoKeyVersionRecord, Sealer, Store } from '../store/store';
@@ -113,12 +114,20 @@ export class KeyMaterial {
     private readonly store: Store,
     private readonly rootKey: RootKey,
     private readonly maxEntries = 10_000,
+    /** SLH-DSA's seconds-long work, off the event loop (crypto/pq-worker.ts). */
+    readonly slow: SlowPqWorker = new SlowPqWorker(),
   ) {
     this.fingerprintKey = rootKey.deriveSecret('openekm import fingerprints');
   }
 
   generate(alg: AlgorithmInfo): Promise<Buffer> {
+    if (alg.kind === 'slh-dsa') return this.slow.generate(alg.name as PqSignAlgorithm);
     return generateKeyMaterial(alg);
+  }
+
+  /** Ends the SLH-DSA worker (server close). */
+  close(): Promise<void> {
+    return this.slow.close();
   }
 
   /** Seals `raw` for the version; null material (external signing keys) stores nothing. */

@@ -87,6 +87,17 @@ for (const transport of TRANSPORTS) {
       assert.ok(slh_dsa_sha2_128s.prehash(sha256).verify(bytes(digestSigned.signature), message, hashedKey));
     });
 
+    test('an SLH-DSA signature is made off the event loop: a call started after it finishes first', { timeout: 120_000 }, async () => {
+      const slow = await version('ASYMMETRIC_SIGN', 'PQ_SIGN_SLH_DSA_SHA2_128S');
+      const [sym] = await kms.client.createCryptoKey({ parent: ring, cryptoKeyId: uniqueId('sym'), cryptoKey: { purpose: 'ENCRYPT_DECRYPT' } });
+      const order: string[] = [];
+      const signing = kms.client.asymmetricSign({ name: slow, data: Buffer.from('slow') }).then(() => order.push('sign'));
+      await new Promise((r) => setTimeout(r, 20));
+      const encrypting = kms.client.encrypt({ name: sym.name, plaintext: Buffer.from('fast') }).then(() => order.push('encrypt'));
+      await Promise.all([signing, encrypting]);
+      assert.deepEqual(order, ['encrypt', 'sign']);
+    });
+
     for (const [algorithm, kem, format] of [
       ['ML_KEM_768', ml_kem768, 'NIST_PQC'], ['ML_KEM_1024', ml_kem1024, 'NIST_PQC'], ['KEM_XWING', ml_kem768_x25519, 'XWING_RAW_BYTES'],
     ] as const) {
