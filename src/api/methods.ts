@@ -117,11 +117,11 @@ export function handlerFor(table: ReadonlyMap<string, Handler>, fullMethod: stri
   return table.get(fullMethod) ?? (() => Promise.reject(unimplemented(unimplementedReason(fullMethod))));
 }
 
-/** Why a declared method is not served yet, for its UNIMPLEMENTED message. */
+/** Why a declared method is not served, for its UNIMPLEMENTED message. */
 export function unimplementedReason(fullMethod: string): string {
+  const service = fullMethod.slice(0, fullMethod.lastIndexOf('.'));
   const method = fullMethod.slice(fullMethod.lastIndexOf('.') + 1);
-  if (/ImportJob|Import|Export/.test(method)) return `${method}: import jobs are not implemented by OpenEKM yet.`;
-  if (/RetiredResource|Delete/.test(method)) return `${method}: deletion and retired resources are not implemented by OpenEKM yet.`;
-  if (method === 'Decapsulate') return 'Decapsulate: key encapsulation (KEM) is not implemented by OpenEKM yet.';
-  return `${method} is not implemented by OpenEKM yet.`;
+  if (service === HSM_MANAGEMENT) return `${method} is not implemented by OpenEKM: it has no single-tenant HSM instances.`;
+  if (service === OPERATIONS) return `${method} is not implemented by OpenEKM (Cloud KMS serves only GetOperation).`;
+  return `${method} is not implemented by OpenEKM.`;
 }

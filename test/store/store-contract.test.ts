@@ -152,5 +152,51 @@ for (const [backend, open] of BACKENDS) {
       assert.equal(await store.initSetting('s', 'two'), 'one');
       assert.equal(await store.getSetting('s'), 'one');
     });
+
+    test('deletion: a version goes with its material (and its key\'s primary); a key with versions stays; a retired name is never made again', async () => {
+      const { key } = await store.createCryptoKey(keyRecord('doomed', { primaryVersion: 1 }), { version: newVersion({ state: 'DESTROYED' }), seal });
+      const v1 = (await store.getCryptoKeyVersion(`${key.name}/cryptoKeyVersions/1`))!;
+      const retired = { name: 'projects/p/locations/us-east1/retiredResources/r1', originalResource: key.name, resourceType: 'cloudkms.googleapis.com/CryptoKey', deleteTime: 5 };
+      await rejectsCode(store.deleteCryptoKey(key, retired), Code.ABORTED);
+      await rejectsCode(store.deleteCryptoKeyVersion({ ...v1, revision: v1.revision + 1 }), Code.ABORTED);
+      await store.deleteCryptoKeyVersion(v1);
+      assert.equal(await store.getCryptoKeyVersion(v1.name), undefined);
+      assert.equal(await store.getSealedMaterial(v1.name), undefined);
+      const primaryless = (await store.getCryptoKey(key.name))!;
+      assert.equal(primaryless.primaryVersion, null);
+      await store.deleteCryptoKey(primaryless, retired);
+      assert.equal(await store.getCryptoKey(key.name), undefined);
+      assert.deepEqual(await store.lifecycle.getRetiredResource(retired.name), retired);
+      const page = await store.lifecycle.listRetiredResources({ parent: 'projects/p/locations/us-east1', order: [], pageSize: 10 });
+      assert.deepEqual(page.items.map((r) => r.originalResource), [key.name]);
+      await rejectsCode(store.createCryptoKey(keyRecord('doomed')), Code.ALREADY_EXISTS);
+    });
+
+    test('import jobs: made pending, completed once with their sealed key; operations kept as given', async () => {
+      const name = `${RING}/importJobs/j1`;
+      const job = { name, keyRing: RING, importMethod: 'RSA_OAEP_3072_SHA256', protectionLevel: 'SOFTWARE', createTime: 10, generateTime: null, expireTime: 99 };
+      assert.deepEqual(await store.lifecycle.createImportJob(job), job);
+      await rejectsCode(store.lifecycle.createImportJob(job), Code.ALREADY_EXISTS);
+      assert.deepEqual((await store.lifecycle.pendingImportJobs(10)).map((j) => j.name), [name]);
+      const done = await store.lifecycle.completeImportJob(name, 20, Buffer.from('sealed job key'));
+      assert.equal(done.generateTime, 20);
+      assert.deepEqual(await store.getSealedMaterial(name), Buffer.from('sealed job key'));
+      await rejectsCode(store.lifecycle.completeImportJob(name, 30, Buffer.from('again')), Code.ABORTED);
+      assert.deepEqual((await store.lifecycle.listImportJobs({ parent: RING, order: [], pageSize: 10 })).items.map((j) => j.name), [name]);
+      const op = { name: 'projects/p/locations/us-east1/operations/o1', createTime: 1, operation: '{"done":true}' };
+      await store.lifecycle.putOperation(op);
+      assert.deepEqual(await store.lifecycle.getOperation(op.name), op);
+      assert.equal(await store.lifecycle.getOperation(`${op.name}x`), undefined);
+    });
+
+    test('re-import replaces a version\'s material and its import facts together', async () => {
+      const { key } = await store.createCryptoKey(keyRecord('imported', { primaryVersion: null }));
+      const { version } = await store.createCryptoKeyVersion(key.name, newVersion({ state: 'IMPORT_FAILED', importJob: `${RING}/importJobs/j1`, importFailureReason: 'bad' }), () => null);
+      assert.equal(version.importFailureReason, 'bad');
+      const back = await store.reimportCryptoKeyVersion({ ...version, state: 'ENABLED', importFailureReason: '', importFingerprint: 'fp' }, (n) => Buffer.from(`new:${n}`));
+      assert.equal(back.state, 'ENABLED');
+      assert.equal(back.importFingerprint, 'fp');
+      assert.deepEqual(await store.getSealedMaterial(version.name), Buffer.from(`new:${version.name}`));
+    });
   });
 }
