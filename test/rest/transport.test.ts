@@ -222,7 +222,7 @@ describe('REST transport against a server', () => {
     const duplicate = await request(base, 'POST', `/v1/${LOCATION}/keyRings?keyRingId=rest-ring`, '{}');
     assert.equal(duplicate.status, 409);
     assert.equal(duplicate.json.error!.status, 'ALREADY_EXISTS');
-    const unimplemented = await request(base, 'GET', `/v1/${LOCATION}/keyRings/rest-ring/importJobs`);
+    const unimplemented = await request(base, 'GET', `/v1/${LOCATION}/singleTenantHsmInstances`);
     assert.equal(unimplemented.status, 501);
     assert.equal(unimplemented.json.error!.status, 'UNIMPLEMENTED');
   });
