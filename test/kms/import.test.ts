@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDecipheriv, createHash, createHmac, createPublicKey, generateKeyPairSync, publicEncrypt, constants, randomBytes, verify } from 'node:crypto';
 import { ml_dsa65 } from '@noble/post-quantum/ml-dsa.js';
+import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
 import { Code } from '../../src/errors';
 import { wrapForImport } from '../helpers/import-wrap-client';
 import { type Harness, LOCATION, rejectsWithCode, startKms, TRANSPORTS, uniqueId } from '../helpers/kms';
@@ -100,6 +101,33 @@ for (const transport of TRANSPORTS) {
 
       const [listed] = await kms.client.listImportJobs({ parent: ring });
       assert.ok(listed.some((j) => j.name === job.name && j.state === 'ACTIVE'));
+    });
+
+    test('Ed25519, RSA-PSS and secp256k1 keys and an ML-KEM-768 seed: each used after import, checked with the original key', async () => {
+      const method = 'RSA_OAEP_3072_SHA1_AES_256';
+      const job = await activeJob(method);
+      const message = Buffer.from('imported signer');
+
+      const ed = generateKeyPairSync('ed25519');
+      const edVersion = await importInto(await key('ASYMMETRIC_SIGN', 'EC_SIGN_ED25519'), job, 'EC_SIGN_ED25519', ed.privateKey.export(PKCS8), method);
+      const [edSig] = await kms.client.asymmetricSign({ name: edVersion.name, data: message });
+      assert.ok(verify(null, message, ed.publicKey, Buffer.from(edSig.signature as Uint8Array)));
+
+      const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const pssVersion = await importInto(await key('ASYMMETRIC_SIGN', 'RSA_SIGN_PSS_2048_SHA256'), job, 'RSA_SIGN_PSS_2048_SHA256', rsa.privateKey.export(PKCS8), method);
+      const [pssSig] = await kms.client.asymmetricSign({ name: pssVersion.name, digest: { sha256: createHash('sha256').update(message).digest() } });
+      assert.ok(verify('sha256', message, { key: rsa.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, Buffer.from(pssSig.signature as Uint8Array)));
+
+      const k1 = generateKeyPairSync('ec', { namedCurve: 'secp256k1' });
+      const k1Version = await importInto(await key('ASYMMETRIC_SIGN', 'EC_SIGN_SECP256K1_SHA256'), job, 'EC_SIGN_SECP256K1_SHA256', k1.privateKey.export(PKCS8), method);
+      const [k1Sig] = await kms.client.asymmetricSign({ name: k1Version.name, digest: { sha256: createHash('sha256').update(message).digest() } });
+      assert.ok(verify('sha256', message, k1.publicKey, Buffer.from(k1Sig.signature as Uint8Array)));
+
+      const seed = randomBytes(64);
+      const kemVersion = await importInto(await key('KEY_ENCAPSULATION', 'ML_KEM_768'), job, 'ML_KEM_768', seed, method);
+      const { cipherText, sharedSecret } = ml_kem768.encapsulate(ml_kem768.keygen(seed).publicKey);
+      const [opened] = await kms.client.decapsulate({ name: kemVersion.name, ciphertext: Buffer.from(cipherText) });
+      assert.deepEqual(Buffer.from(opened.sharedSecret as Uint8Array), Buffer.from(sharedSecret));
     });
 
     test('HPKE ML-KEM-768 job: its wrapping key is NIST_PQC bytes; an ML-DSA-65 seed imported signs', async () => {
