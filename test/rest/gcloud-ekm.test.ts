@@ -1,7 +1,8 @@
 // gcloud's EKM control-plane commands against the REST port:
 // `kms ekm-connections create/describe/list/update` with a real certificate
 // file, `kms ekm-config describe/update`, and `kms keys versions update
-// --external-key-uri` (an external version re-pointed); outputs checked.
+// --external-key-uri / --ekm-connection-key-path` (external versions
+// re-pointed); outputs checked.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, X509Certificate } from 'node:crypto';
@@ -115,6 +116,22 @@ describe('gcloud kms ekm-connections and ekm-config against the REST port', { sk
     assert.equal(described.externalProtectionLevelOptions?.externalKeyUri, 'https://ekm.example.test/v0/keys/b');
     const stderr = await gcloud.fails([
       'kms', 'keys', 'versions', 'update', '1', '--key', 'ext', '--keyring', 'repoint', '--location', LOC, '--external-key-uri', 'http://plain.example.test/v0/k',
+    ]);
+    assert.match(stderr, /INVALID_ARGUMENT/);
+  });
+
+  test('keys versions update --ekm-connection-key-path re-points an EXTERNAL_VPC version on a MANUAL connection', async () => {
+    const [key] = await kms.client.createCryptoKey({
+      parent: `${PARENT}/keyRings/repoint`, cryptoKeyId: 'vpc', skipInitialVersionCreation: true,
+      cryptoKey: { purpose: 'ENCRYPT_DECRYPT', cryptoKeyBackend: `${PARENT}/ekmConnections/conn`, versionTemplate: { protectionLevel: 'EXTERNAL_VPC' } },
+    });
+    await kms.client.createCryptoKeyVersion({ parent: key.name, cryptoKeyVersion: { externalProtectionLevelOptions: { ekmConnectionKeyPath: 'v0/keys/a' } } });
+    const updated = await gcloud.resource<Resource & { externalProtectionLevelOptions?: { ekmConnectionKeyPath?: string } }>([
+      'kms', 'keys', 'versions', 'update', '1', '--key', 'vpc', '--keyring', 'repoint', '--location', LOC, '--ekm-connection-key-path', 'v0/keys/b',
+    ]);
+    assert.equal(updated.externalProtectionLevelOptions?.ekmConnectionKeyPath, 'v0/keys/b');
+    const stderr = await gcloud.fails([
+      'kms', 'keys', 'versions', 'update', '1', '--key', 'vpc', '--keyring', 'repoint', '--location', LOC, '--ekm-connection-key-path', '/v0/keys/b',
     ]);
     assert.match(stderr, /INVALID_ARGUMENT/);
   });
