@@ -101,6 +101,7 @@ export class ImportJobsService {
     const parent = cryptoKeyName(parseCryptoKey(req.parent, 'parent'));
     const jobName = importJobName(parseImportJob(req.importJob, 'import_job'));
     const target = req.cryptoKeyVersion ? versionName(parseVersion(req.cryptoKeyVersion, 'crypto_key_version')) : undefined;
+    if (target && !target.startsWith(`${parent}/cryptoKeyVersions/`)) throw invalidArgument(`crypto_key_version: ${target} is not a version of ${parent}.`);
     checkWrappedFields(req);
     if (req.trustedWrappingEnabled) {
       throw invalidArgument('trusted_wrapping_enabled: only HSM_SINGLE_TENANT keys may be wrapped by a trusted key; OpenEKM has no single-tenant HSM.');
@@ -109,7 +110,7 @@ export class ImportJobsService {
     const algorithm = checkAlgorithm(req.algorithm, key.purpose as never, 'algorithm').name;
     const job = await this.mustGetJob(jobName);
     this.checkJobFor(job, key);
-    const existing = target ? await this.reimportTarget(target, parent, algorithm) : undefined;
+    const existing = target ? await this.reimportTarget(target, algorithm) : undefined;
     const outcome = await this.unwrap(job, algorithm, req);
     const now = this.ctx.clock.now();
     const common = { importJob: jobName, importTime: now };
@@ -138,8 +139,7 @@ export class ImportJobsService {
   }
 
   /** The version a re-import goes back into: imported before, now DESTROYED or IMPORT_FAILED, with the same algorithm. */
-  private async reimportTarget(name: string, parent: string, algorithm: string): Promise<CryptoKeyVersionRecord> {
-    if (!name.startsWith(`${parent}/cryptoKeyVersions/`)) throw invalidArgument(`crypto_key_version: ${name} is not a version of ${parent}.`);
+  private async reimportTarget(name: string, algorithm: string): Promise<CryptoKeyVersionRecord> {
     const version = await this.ctx.store.getCryptoKeyVersion(name);
     if (!version) throw notFound(`CryptoKeyVersion ${name} not found.`);
     if (!version.importJob) throw failedPrecondition(`CryptoKeyVersion ${name} was not imported; only imported versions can be imported again (reimport_eligible).`);

@@ -19,7 +19,8 @@ type Rpc =
   | 'createCryptoKeyVersion' | 'getCryptoKeyVersion' | 'listCryptoKeyVersions' | 'updateCryptoKeyVersion'
   | 'encrypt' | 'decrypt' | 'asymmetricSign' | 'asymmetricDecrypt' | 'getPublicKey' | 'macSign' | 'macVerify'
   | 'rawEncrypt' | 'rawDecrypt' | 'generateRandomBytes' | 'decapsulate'
-  | 'createImportJob' | 'importCryptoKeyVersion'
+  | 'createImportJob' | 'importCryptoKeyVersion' | 'getImportJob' | 'deleteCryptoKeyVersion' | 'getRetiredResource'
+  | 'listRetiredResourcesAsync' | 'importTrustedKeyWrappedCryptoKeyVersion' | 'exportTrustedKeyWrappedCryptoKeyVersion'
   | 'getLocation' | 'listLocationsAsync';
 
 interface Fixture {
@@ -422,6 +423,34 @@ const ROWS: Row[] = [
   invalid('an import without a wrapped key', 'importCryptoKeyVersion', 'wrapped_key', (f) => ({
     parent: f.sym.key, algorithm: 'GOOGLE_SYMMETRIC_ENCRYPTION', importJob: `${f.ring}/importJobs/job`,
   })),
+  invalid('an import job id with a slash', 'createImportJob', 'import_job_id', (f) => ({
+    parent: f.ring, importJobId: 'a/b', importJob: { importMethod: 'RSA_OAEP_3072_SHA256', protectionLevel: 'SOFTWARE' },
+  })),
+  invalid('an import job name that is a key', 'getImportJob', 'name', (f) => ({ name: f.sym.key })),
+  invalid('an import with both wrapped_key and rsa_aes_wrapped_key', 'importCryptoKeyVersion', 'wrapped_key', (f) => ({
+    parent: f.sym.key, algorithm: 'GOOGLE_SYMMETRIC_ENCRYPTION', importJob: `${f.ring}/importJobs/job`, wrappedKey: DATA, rsaAesWrappedKey: DATA,
+  })),
+  invalid('an import into a version of another key', 'importCryptoKeyVersion', 'crypto_key_version', (f) => ({
+    parent: f.sym.key, algorithm: 'GOOGLE_SYMMETRIC_ENCRYPTION', importJob: `${f.ring}/importJobs/job`, wrappedKey: DATA, cryptoKeyVersion: f.ec.version,
+  })),
+  invalid('an import naming a key as its job', 'importCryptoKeyVersion', 'import_job', (f) => ({
+    parent: f.sym.key, algorithm: 'GOOGLE_SYMMETRIC_ENCRYPTION', importJob: f.sym.key, wrappedKey: DATA,
+  })),
+  invalid('an import with trusted_wrapping_enabled', 'importCryptoKeyVersion', 'trusted_wrapping_enabled', (f) => ({
+    parent: f.sym.key, algorithm: 'GOOGLE_SYMMETRIC_ENCRYPTION', importJob: `${f.ring}/importJobs/job`, wrappedKey: DATA, trustedWrappingEnabled: true,
+  })),
+  invalid('Decapsulate with no ciphertext', 'decapsulate', 'ciphertext', (f) => ({ name: f.sym.version })),
+  invalid('an external mu for an EC key', 'asymmetricSign', 'digest.external_mu', (f) => ({ name: f.ec.version, digest: { externalMu: Buffer.alloc(64) } })),
+  invalid('NIST_PQC for an RSA key', 'getPublicKey', 'public_key_format', (f) => ({ name: f.oaep.version, publicKeyFormat: 'NIST_PQC' })),
+  invalid('a retired resource name under a key ring', 'getRetiredResource', 'name', (f) => ({ name: `${f.ring}/retiredResources/x` })),
+  invalid('retired resources listed under a key ring', 'listRetiredResourcesAsync', 'parent', (f) => ({ parent: f.ring })),
+  invalid('a trusted import without a wrapped key', 'importTrustedKeyWrappedCryptoKeyVersion', 'wrapped_key', (f) => ({
+    parent: f.sym.key, importingKey: f.sym.key, algorithm: 'GOOGLE_SYMMETRIC_ENCRYPTION',
+  })),
+  invalid('a trusted export whose wrapping key is a key ring', 'exportTrustedKeyWrappedCryptoKeyVersion', 'wrapping_key', (f) => ({ name: f.ec.version, wrappingKey: f.ring })),
+  { what: 'deleting an ENABLED version', rpc: 'deleteCryptoKeyVersion', code: Code.FAILED_PRECONDITION, request: (f) => ({ name: f.sym.version }) },
+  { what: 'a trusted export of a version without trusted wrapping', rpc: 'exportTrustedKeyWrappedCryptoKeyVersion', code: Code.FAILED_PRECONDITION,
+    request: (f) => ({ name: f.ec.version, wrappingKey: f.ec.version }) },
   { what: 'deleting a key that still has versions', rpc: 'deleteCryptoKey', code: Code.FAILED_PRECONDITION, request: (f) => ({ name: f.sym.key }) },
   { what: 'Decapsulate with a symmetric key', rpc: 'decapsulate', code: Code.FAILED_PRECONDITION, request: (f) => ({ name: f.sym.version, ciphertext: DATA }) },
 
