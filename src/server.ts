@@ -313,6 +313,8 @@ export async function createServer(options: ServerOptions = {}): Promise<OpenEkm
       close: async () => {
         await services.scheduler.stop();
         await Promise.all([grpc.close(), rest.close()]);
+        // Wrapping keys being made are written before the store closes.
+        await services.importJobs.settle();
         ekm.close();
         await core.material.close();
         await closeAudit?.();

@@ -49,8 +49,9 @@ export class DeletionService {
       if (!DELETABLE.has(current.state)) {
         throw failedPrecondition(`CryptoKeyVersion ${name} is ${current.state}; only DESTROYED, IMPORT_FAILED and GENERATION_FAILED versions can be deleted.`);
       }
-      if (current.importJob && current.state !== 'IMPORT_FAILED') {
-        throw failedPrecondition(`CryptoKeyVersion ${name} holds imported key material; a successfully imported version cannot be deleted.`);
+      // Once it held imported material, never: not even after a later failed re-import.
+      if (current.importFingerprint || (current.importJob && current.state !== 'IMPORT_FAILED')) {
+        throw failedPrecondition(`CryptoKeyVersion ${name} was imported successfully; an imported version cannot be deleted.`);
       }
       await this.ctx.store.deleteCryptoKeyVersion(current);
     });

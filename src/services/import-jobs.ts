@@ -12,7 +12,9 @@
 //   the material is the same. A key that can't be unwrapped or doesn't fit
 //   makes the version IMPORT_FAILED with import_failure_reason saying why.
 import { failedPrecondition, invalidArgument, KmsError, notFound } from '../errors';
+import { algorithmInfo } from '../crypto/algorithms';
 import { importedMaterial } from '../crypto/import-material';
+import type { PqSignAlgorithm } from '../crypto/pq-algorithms';
 import { isImportMethod, type ImportMethod } from '../crypto/import-methods';
 import { unwrapImportedKey } from '../crypto/import-wrap';
 import { generateWrappingKey, type PublicKeyFormat, wrappingPublicKey } from '../crypto/wrapping-key';
@@ -29,12 +31,14 @@ import { checkAlgorithm } from './key-rules';
 import { listPage } from './list-page';
 import { checkId, cryptoKeyName, importJobName, keyRingName, parseCryptoKey, parseImportJob, parseKeyRing, parseVersion, versionName } from './names';
 import { timestamp, versionResource } from './resources';
-import { bytesField } from './integrity';
+import { bytesField, checkSize } from './integrity';
 import { retryOnConflict } from './retry';
 import { IMPORT_JOB_FIELDS } from './import-job-fields';
 import { enumNames } from '../proto/registry';
 
 const JOB_LIFETIME_MS = 3 * 24 * 3600 * 1000;
+/** Far above any wrapped key (an RSA-4096 PKCS#8 wrapped with RSA-AES is under 3 KiB). */
+const MAX_WRAPPED = 64 * 1024;
 const JOB_LEVELS = new Set(['SOFTWARE', 'HSM']);
 const REIMPORTABLE = new Set(['DESTROYED', 'IMPORT_FAILED']);
 
@@ -108,7 +112,9 @@ export class ImportJobsService {
     }
     const key = await this.keys.mustGet(parent);
     const algorithm = checkAlgorithm(req.algorithm, key.purpose as never, 'algorithm').name;
+    if (algorithm === 'EXTERNAL_SYMMETRIC_ENCRYPTION') throw invalidArgument('algorithm: EXTERNAL_SYMMETRIC_ENCRYPTION keys live in an external key manager; there is no material to import.');
     const job = await this.mustGetJob(jobName);
+    void this.ensureGenerated(job);
     this.checkJobFor(job, key);
     const existing = target ? await this.reimportTarget(target, algorithm) : undefined;
     const outcome = await this.unwrap(job, algorithm, req);
@@ -153,13 +159,17 @@ export class ImportJobsService {
   private async reimport(
     existing: CryptoKeyVersionRecord, outcome: { raw: Buffer } | { error: string }, common: { importJob: string; importTime: number }, now: number,
   ): Promise<CryptoKeyVersion> {
-    let result = outcome;
     const print = 'raw' in outcome ? this.ctx.material.fingerprint(outcome.raw) : '';
-    if ('raw' in outcome && existing.importFingerprint && existing.importFingerprint !== print) {
-      result = { error: 'The key material differs from the material first imported into this version; a version can only get its own key back.' };
-    }
+    // Each attempt decides on the version as it is now: a concurrent re-import may have filled it meanwhile.
     return retryOnConflict(async () => {
-      const current = (await this.ctx.store.getCryptoKeyVersion(existing.name)) ?? existing;
+      const current = await this.ctx.store.getCryptoKeyVersion(existing.name);
+      if (!current) throw notFound(`CryptoKeyVersion ${existing.name} not found.`);
+      if (!REIMPORTABLE.has(current.state)) {
+        throw failedPrecondition(`CryptoKeyVersion ${current.name} is ${current.state}; key material can be imported again only into DESTROYED or IMPORT_FAILED versions.`);
+      }
+      const result = 'raw' in outcome && current.importFingerprint && current.importFingerprint !== print
+        ? { error: 'The key material differs from the material first imported into this version; a version can only get its own key back.' }
+        : outcome;
       const next: CryptoKeyVersionRecord = 'raw' in result
         ? { ...current, ...common, state: 'ENABLED', generateTime: now, destroyTime: null, destroyEventTime: null, importFailureReason: '', importFingerprint: current.importFingerprint || print }
         : { ...current, ...common, state: 'IMPORT_FAILED', importFailureReason: result.error };
@@ -179,7 +189,10 @@ export class ImportJobsService {
       const keyBytes = await unwrapImportedKey(job.importMethod as ImportMethod, unpackKey(packed).material, {
         wrappedKey: bytesField(req.wrappedKey), rsaAesWrappedKey: bytesField(req.rsaAesWrappedKey),
       });
-      const raw = importedMaterial(algorithm, keyBytes);
+      // An SLH-DSA key's check rebuilds its public root (~0.3 s): off the event loop, as its signatures are.
+      const raw = algorithmInfo(algorithm)?.kind === 'slh-dsa'
+        ? await this.ctx.material.slow.importKey(algorithm as PqSignAlgorithm, keyBytes)
+        : importedMaterial(algorithm, keyBytes);
       if (!raw) throw invalidArgument(`algorithm: ${algorithm} key material cannot be imported.`);
       return { raw };
     } catch (err) {
@@ -252,4 +265,5 @@ function checkWrappedFields(req: ImportCryptoKeyVersionRequest): void {
   const b = has(req.rsaAesWrappedKey);
   if (a && b) throw invalidArgument('wrapped_key: set either wrapped_key or rsa_aes_wrapped_key, not both.');
   if (!a && !b) throw invalidArgument('wrapped_key: required field is empty.');
+  checkSize(bytesField(a ? req.wrappedKey : req.rsaAesWrappedKey), MAX_WRAPPED, a ? 'wrapped_key' : 'rsa_aes_wrapped_key');
 }

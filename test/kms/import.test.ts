@@ -180,7 +180,7 @@ for (const transport of TRANSPORTS) {
       assert.equal(back.state, 'ENABLED');
       const [dec] = await kms.client.decrypt({ name: aesKey, ciphertext: enc.ciphertext });
       assert.equal(Buffer.from(dec.plaintext as Uint8Array).toString(), 'byok');
-      // An imported version can't be deleted; an ENABLED one can't be re-imported into.
+      // An ENABLED version can't be re-imported into.
       await rejectsWithCode(kms.client.importCryptoKeyVersion({
         parent: aesKey, importJob: again.name, algorithm: 'GOOGLE_SYMMETRIC_ENCRYPTION', cryptoKeyVersion: back.name, wrappedKey: await wrapForImport(method, jobKey(again), good),
       }), Code.FAILED_PRECONDITION);
@@ -206,6 +206,42 @@ for (const transport of TRANSPORTS) {
       assert.equal(failedAgain.state, 'IMPORT_FAILED');
       const [op] = await kms.client.deleteCryptoKeyVersion({ name: failedAgain.name });
       assert.equal(op.done, true);
+    });
+
+    test('an imported version is never deleted, not even after a later re-import failed', async () => {
+      const method = 'RSA_OAEP_3072_SHA256';
+      const job = await activeJob(method);
+      const macKey = await key('MAC', 'HMAC_SHA256');
+      const v = await importInto(macKey, job, 'HMAC_SHA256', randomBytes(32), method);
+      await kms.client.destroyCryptoKeyVersion({ name: v.name });
+      kms.clock.advance(31 * DAY);
+      await kms.server.runScheduler();
+      await rejectsWithCode(kms.client.deleteCryptoKeyVersion({ name: v.name }), Code.FAILED_PRECONDITION);
+      const fresh = await activeJob(method);
+      const [failed] = await kms.client.importCryptoKeyVersion({
+        parent: macKey, importJob: fresh.name, algorithm: 'HMAC_SHA256', cryptoKeyVersion: v.name, wrappedKey: await wrapForImport(method, jobKey(fresh), randomBytes(32)),
+      });
+      assert.equal(failed.state, 'IMPORT_FAILED');
+      await rejectsWithCode(kms.client.deleteCryptoKeyVersion({ name: v.name }), Code.FAILED_PRECONDITION);
+    });
+
+    test('two re-imports of different keys into one failed version at once: one wins, the other is refused', async () => {
+      const method = 'RSA_OAEP_3072_SHA256';
+      const job = await activeJob(method);
+      const macKey = await key('MAC', 'HMAC_SHA256');
+      const bad = await wrapForImport(method, jobKey(job), randomBytes(31));
+      const [failed] = await kms.client.importCryptoKeyVersion({ parent: macKey, importJob: job.name, algorithm: 'HMAC_SHA256', wrappedKey: bad });
+      assert.equal(failed.state, 'IMPORT_FAILED');
+      const keys = [randomBytes(32), randomBytes(32)];
+      const outcomes = await Promise.allSettled(keys.map(async (k) => kms.client.importCryptoKeyVersion({
+        parent: macKey, importJob: job.name, algorithm: 'HMAC_SHA256', cryptoKeyVersion: failed.name, wrappedKey: await wrapForImport(method, jobKey(job), k),
+      })));
+      const won = outcomes.findIndex((o) => o.status === 'fulfilled');
+      assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 1, 'exactly one re-import succeeds');
+      const lost = outcomes[1 - won] as PromiseRejectedResult;
+      assert.equal((lost.reason as { code: number }).code, Code.FAILED_PRECONDITION);
+      const [mac] = await kms.client.macSign({ name: failed.name, data: Buffer.from('m') });
+      assert.deepEqual(Buffer.from(mac.mac as Uint8Array), createHmac('sha256', keys[won]).update('m').digest());
     });
 
     test('trusted-key wrapped import and export: FAILED_PRECONDITION, no trusted keys without a single-tenant HSM', async () => {

@@ -78,6 +78,24 @@ for (const transport of TRANSPORTS) {
         cryptoKey: { purpose: 'RAW_ENCRYPT_DECRYPT', versionTemplate: { algorithm: 'AES_256_GCM' }, keyAccessJustificationsPolicy: policy },
       });
       await rejectsWithCode(client.rawEncrypt({ name: `${raw.name}/cryptoKeyVersions/1`, plaintext: Buffer.from('r') }, reason('GOOGLE_INITIATED_REVIEW')), Code.FAILED_PRECONDITION);
+      const [sealed] = await client.rawEncrypt({ name: `${raw.name}/cryptoKeyVersions/1`, plaintext: Buffer.from('r') });
+      await rejectsWithCode(client.rawDecrypt({
+        name: `${raw.name}/cryptoKeyVersions/1`, ciphertext: sealed.ciphertext, initializationVector: sealed.initializationVector, tagLength: sealed.tagLength,
+      }, reason('GOOGLE_INITIATED_REVIEW')), Code.FAILED_PRECONDITION);
+
+      const [oaep] = await client.createCryptoKey({
+        parent: ring, cryptoKeyId: uniqueId('oaep'),
+        cryptoKey: { purpose: 'ASYMMETRIC_DECRYPT', versionTemplate: { algorithm: 'RSA_DECRYPT_OAEP_2048_SHA256' }, keyAccessJustificationsPolicy: policy },
+      });
+      await rejectsWithCode(client.asymmetricDecrypt({ name: `${oaep.name}/cryptoKeyVersions/1`, ciphertext: Buffer.alloc(256, 1) }, reason('GOOGLE_INITIATED_REVIEW')), Code.FAILED_PRECONDITION);
+
+      const [kem] = await client.createCryptoKey({
+        parent: ring, cryptoKeyId: uniqueId('kem'),
+        cryptoKey: { purpose: 'KEY_ENCAPSULATION', versionTemplate: { algorithm: 'ML_KEM_768' }, keyAccessJustificationsPolicy: policy },
+      });
+      await rejectsWithCode(client.decapsulate({ name: `${kem.name}/cryptoKeyVersions/1`, ciphertext: Buffer.alloc(1088, 1) }, reason('GOOGLE_INITIATED_REVIEW')), Code.FAILED_PRECONDITION);
+      const [secret] = await client.decapsulate({ name: `${kem.name}/cryptoKeyVersions/1`, ciphertext: Buffer.alloc(1088, 1) });
+      assert.equal(Buffer.from(secret.sharedSecret as Uint8Array).length, 32);
     });
   });
 }

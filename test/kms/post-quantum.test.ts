@@ -92,7 +92,8 @@ for (const transport of TRANSPORTS) {
       const [sym] = await kms.client.createCryptoKey({ parent: ring, cryptoKeyId: uniqueId('sym'), cryptoKey: { purpose: 'ENCRYPT_DECRYPT' } });
       const order: string[] = [];
       const signing = kms.client.asymmetricSign({ name: slow, data: Buffer.from('slow') }).then(() => order.push('sign'));
-      await new Promise((r) => setTimeout(r, 20));
+      // Long enough for the signature request to reach the server (the signature itself takes seconds).
+      await new Promise((r) => setTimeout(r, 300));
       const encrypting = kms.client.encrypt({ name: sym.name, plaintext: Buffer.from('fast') }).then(() => order.push('encrypt'));
       await Promise.all([signing, encrypting]);
       assert.deepEqual(order, ['encrypt', 'sign']);

@@ -61,7 +61,13 @@ export class KeyHandlesService {
     const keyProject = await this.keyProjectId(effective.keyProject);
     const kmsKey = await this.makeKey({ project: keyProject, location: at.location }, `${at.project}-${m[1]}-${m[2].toLowerCase()}`, call);
     const record: KeyHandleRecord = { name, parent: locationName(at), kmsKey, resourceTypeSelector: selector, createTime: this.ctx.clock.now() };
-    await this.ctx.store.lifecycle.createKeyHandle(record);
+    try {
+      await this.ctx.store.lifecycle.createKeyHandle(record);
+    } catch (err) {
+      // A concurrent call took the name first (or the store failed): the key made for this one must not live on unclaimed.
+      await this.retire(kmsKey).catch(() => undefined);
+      throw err;
+    }
     const response = anyOf('google.cloud.kms.v1.KeyHandle', { ...keyHandle(record) });
     return this.operations.finished(at, anyOf('google.cloud.kms.v1.CreateKeyHandleMetadata'), response);
   }
@@ -87,6 +93,16 @@ export class KeyHandlesService {
     const id = await this.projects.idOf(project);
     if (!id) throw failedPrecondition(`The Autokey key project ${keyProject} is a project number this KMS has never seen by its id; configure the key project by id.`);
     return id;
+  }
+
+  /** A key nobody's handle points at: no more rotation, and its version scheduled for destruction. */
+  private async retire(kmsKey: string): Promise<void> {
+    const key = await this.keys.mustGet(kmsKey);
+    await this.ctx.store.updateCryptoKey({ ...key, rotationPeriodMs: null, nextRotationTime: null });
+    for (const version of (await this.ctx.store.listCryptoKeyVersions({ parent: kmsKey, order: [], pageSize: 10 })).items) {
+      if (version.state !== 'ENABLED' && version.state !== 'DISABLED') continue;
+      await this.ctx.store.updateCryptoKeyVersion({ ...version, state: 'DESTROY_SCHEDULED', destroyTime: this.ctx.clock.now() + key.destroyScheduledDurationMs });
+    }
   }
 
   /** Makes the `autokey` key ring (when missing) and a fresh key on it; returns the key's name. */

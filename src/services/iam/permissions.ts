@@ -67,9 +67,11 @@ const RULES: ReadonlyMap<string, Rule> = new Map<string, Rule>([
   [`${KMS}.CreateImportJob`, on('importJobs.create', field('parent'))],
   [`${KMS}.GetImportJob`, on('importJobs.get', field('name'))],
   [`${KMS}.ListImportJobs`, on('importJobs.list', field('parent'))],
-  // Importing needs the job's useToImport and cryptoKeyVersions.create on the key.
+  // Importing needs the job's useToImport, and cryptoKeyVersions.create on the key when it makes a new version (service.proto).
   [`${KMS}.ImportCryptoKeyVersion`, (request) => ({
-    permission: 'cloudkms.importJobs.useToImport', resource: str(request.importJob), and: { permission: 'cloudkms.cryptoKeyVersions.create', resource: str(request.parent) },
+    permission: 'cloudkms.importJobs.useToImport',
+    resource: str(request.importJob),
+    and: str(request.cryptoKeyVersion) ? undefined : { permission: 'cloudkms.cryptoKeyVersions.create', resource: str(request.parent) },
   })],
   [`${KMS}.ImportTrustedKeyWrappedCryptoKeyVersion`, on('cryptoKeyVersions.trustedImportExport', field('parent'))],
   [`${KMS}.ExportTrustedKeyWrappedCryptoKeyVersion`, on('cryptoKeyVersions.trustedImportExport', field('name'))],
