@@ -67,7 +67,11 @@ export interface LifecycleStore {
   getOperation(name: string): Promise<OperationRecord | undefined>;
 
   getAutokeyConfig(name: string): Promise<AutokeyConfigRecord | undefined>;
-  putAutokeyConfig(record: AutokeyConfigRecord): Promise<void>;
+  /**
+   * Writes the config if the stored one still has etag `expect` (null: none
+   * stored yet), else ABORTED: two read-modify-writes can't both win.
+   */
+  putAutokeyConfig(record: AutokeyConfigRecord, expect: string | null): Promise<void>;
   /** ALREADY_EXISTS when the name is taken. */
   createKeyHandle(record: KeyHandleRecord): Promise<void>;
   getKeyHandle(name: string): Promise<KeyHandleRecord | undefined>;

@@ -2,6 +2,7 @@
 // An import job's sealed wrapping key is kept in key_material under the
 // job's name, as a version's is under the version's.
 import type Database from 'better-sqlite3';
+import { aborted } from '../errors';
 import type { ListColumns } from '../list/query';
 import type {
   AutokeyConfigRecord, ImportJobRecord, KeyHandleRecord, LifecycleStore, OperationRecord, RetiredResourceRecord,
@@ -176,8 +177,14 @@ export class SqliteLifecycleStore implements LifecycleStore {
     return row && { name: row.name as string, config: row.config as string, etag: row.etag as string };
   }
 
-  async putAutokeyConfig(record: AutokeyConfigRecord): Promise<void> {
-    this.s.putConfig.run(record.name, record.config, record.etag);
+  async putAutokeyConfig(record: AutokeyConfigRecord, expect: string | null): Promise<void> {
+    this.db.transaction(() => {
+      const current = this.s.getConfig.get(record.name) as Row | undefined;
+      if (expect === null ? current !== undefined : current?.etag !== expect) {
+        throw aborted(`${record.name} changed since it was read; read it again and retry.`);
+      }
+      this.s.putConfig.run(record.name, record.config, record.etag);
+    })();
   }
 
   async createKeyHandle(record: KeyHandleRecord): Promise<void> {

@@ -189,6 +189,19 @@ for (const [backend, open] of BACKENDS) {
       assert.equal(await store.lifecycle.getOperation(`${op.name}x`), undefined);
     });
 
+    test('autokey configs: written only over the etag that was read; key handles unique', async () => {
+      const config = { name: 'folders/1/autokeyConfig', config: '{}', etag: 'e1' };
+      await store.lifecycle.putAutokeyConfig(config, null);
+      await rejectsCode(store.lifecycle.putAutokeyConfig({ ...config, etag: 'e2' }, null), Code.ABORTED);
+      await rejectsCode(store.lifecycle.putAutokeyConfig({ ...config, etag: 'e2' }, 'stale'), Code.ABORTED);
+      await store.lifecycle.putAutokeyConfig({ ...config, etag: 'e2' }, 'e1');
+      assert.equal((await store.lifecycle.getAutokeyConfig(config.name))?.etag, 'e2');
+      const handle = { name: 'projects/p/locations/l/keyHandles/h', parent: 'projects/p/locations/l', kmsKey: 'k', resourceTypeSelector: 'compute.googleapis.com/Disk', createTime: 1 };
+      await store.lifecycle.createKeyHandle(handle);
+      await rejectsCode(store.lifecycle.createKeyHandle(handle), Code.ALREADY_EXISTS);
+      assert.deepEqual(await store.lifecycle.getKeyHandle(handle.name), handle);
+    });
+
     test('re-import replaces a version\'s material and its import facts together', async () => {
       const { key } = await store.createCryptoKey(keyRecord('imported', { primaryVersion: null }));
       const { version } = await store.createCryptoKeyVersion(key.name, newVersion({ state: 'IMPORT_FAILED', importJob: `${RING}/importJobs/j1`, importFailureReason: 'bad' }), () => null);

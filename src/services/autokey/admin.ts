@@ -54,7 +54,8 @@ export class AutokeyAdminService {
     const patch = req.autokeyConfig ?? {};
     const name = parseConfigName(patch.name, 'autokey_config.name');
     const paths = normaliseMask(req.updateMask, MUTABLE, IMMUTABLE);
-    const current = await this.read(name);
+    const stored = await this.ctx.store.lifecycle.getAutokeyConfig(name);
+    const current = stored ? (JSON.parse(stored.config) as AutokeyConfig) : this.complete({ name });
     if (patch.etag && patch.etag !== current.etag) {
       throw aborted(`autokey_config.etag: ${name} changed since it was read; read it again and retry.`);
     }
@@ -68,9 +69,10 @@ export class AutokeyAdminService {
     if (next.keyProjectResolutionMode !== undefined && next.keyProjectResolutionMode !== 'DEDICATED_KEY_PROJECT' && next.keyProject) {
       throw invalidArgument(`autokey_config.key_project: must be empty when key_project_resolution_mode is ${String(next.keyProjectResolutionMode)}.`);
     }
-    const stored = this.complete(next);
-    await this.ctx.store.lifecycle.putAutokeyConfig({ name, config: JSON.stringify(stored), etag: stored.etag ?? '' });
-    return stored;
+    const written = this.complete(next);
+    // Conditional on what was read: a concurrent update in between is ABORTED, not silently overwritten.
+    await this.ctx.store.lifecycle.putAutokeyConfig({ name, config: JSON.stringify(written), etag: written.etag ?? '' }, stored ? stored.etag : null);
+    return written;
   }
 
   async showEffectiveAutokeyConfig(req: ShowEffectiveAutokeyConfigRequest): Promise<ShowEffectiveAutokeyConfigResponse> {
