@@ -96,11 +96,17 @@ function readPem(file: string, flag: string): string {
 
 function readHierarchy(file: string | undefined): ResourceHierarchy | undefined {
   if (file === undefined) return undefined;
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new UsageError(`--resource-hierarchy: can not read ${file}`);
+  }
   let json: unknown;
   try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+    json = JSON.parse(text);
   } catch {
-    throw new UsageError(`--resource-hierarchy: can not read ${file} as JSON`);
+    throw new UsageError(`--resource-hierarchy: ${file} is not valid JSON`);
   }
   try {
     return checkHierarchy(json, '--resource-hierarchy');

@@ -84,7 +84,10 @@ function mismatch(alg: AlgorithmInfo, key: KeyObject): string | undefined {
     if (details.modulusLength !== alg.modulusBits) return `is a ${String(details.modulusLength)}-bit RSA key; ${alg.name} needs ${alg.modulusBits} bits`;
   } else if (alg.curve !== undefined) {
     if (type !== 'ec') return `is ${keyTypeLabel(type)}; ${alg.name} needs an EC key on ${CURVE_LABEL[alg.curve]}`;
-    if (details.namedCurve !== alg.curve) return `is on curve ${String(details.namedCurve)}; ${alg.name} needs ${CURVE_LABEL[alg.curve]}`;
+    if (details.namedCurve !== alg.curve) {
+      const theirs = CURVE_LABEL[details.namedCurve as CurveName] ?? 'another curve';
+      return `is on ${theirs === 'another curve' ? theirs : `curve ${theirs}`}; ${alg.name} needs ${CURVE_LABEL[alg.curve]}`;
+    }
   } else if (type !== 'ed25519') {
     return `is ${keyTypeLabel(type)}; ${alg.name} needs an Ed25519 key`;
   }

@@ -33,7 +33,9 @@ export function checkHierarchy(value: unknown, where: string): ResourceHierarchy
     if (!t || typeof t !== 'object' || Array.isArray(t)) throw invalidArgument(`${where}.${name}: must be an object of child → parent.`);
     for (const [k, p] of Object.entries(t)) {
       if (!child.test(k)) throw invalidArgument(`${where}.${name}: "${k.slice(0, 60)}" is not a ${name === 'projects' ? 'project id' : 'folder number'}.`);
-      if (typeof p !== 'string' || !PARENT.test(p)) throw invalidArgument(`${where}.${name}.${k}: parent must be folders/NUMBER or organizations/NUMBER.`);
+      if (typeof p !== 'string' || !PARENT.test(p)) {
+        throw invalidArgument(`${where}.${name}.${k}: parent ${JSON.stringify(p)?.slice(0, 60)} must be folders/NUMBER or organizations/NUMBER.`);
+      }
     }
     return { ...(t as Record<string, string>) };
   };
