@@ -1,7 +1,12 @@
 // The few DER (ITU-T X.690) pieces the post-quantum keys need: writing a
 // SubjectPublicKeyInfo (RFC 5280 §4.1.2.7) and reading a OneAsymmetricKey
 // (RFC 5958 §2, the PKCS#8 successor). node:crypto on Node 20 knows neither
-// ML-DSA, SLH-DSA, ML-KEM nor X-Wing, so it can not do either for us.
+// ML-DSA, SLH-DSA, ML-KEM nor X-Wing, so it can not do either for us. The
+// reference EKM's certificate writer (ekm-server/x509.ts) builds on the same
+// tlv, sequence and oid. Why not an ASN.1 library (asn1js, @peculiar/asn1-*):
+// these are a dozen fixed structures, written in ~90 lines tested against the
+// IETF example keys byte for byte, and the libraries would add a schema layer
+// (and, for @peculiar, a Reflect polyfill in the server process) for them.
 //
 // The reader is strict on purpose: definite lengths in minimal form only and
 // no bytes after a value, so one key has one accepted encoding. Every

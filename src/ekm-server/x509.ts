@@ -10,36 +10,12 @@
 // SHA-256.
 import { isIPv4, isIPv6 } from 'node:net';
 import { randomBytes, sign, type KeyObject } from 'node:crypto';
+import { oid, sequence, tlv } from '../crypto/der';
 
-function tlv(tag: number, content: Buffer): Buffer {
-  const n = content.length;
-  let length: Buffer;
-  if (n < 0x80) {
-    length = Buffer.of(n);
-  } else {
-    const bytes: number[] = [];
-    for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
-    length = Buffer.from([0x80 | bytes.length, ...bytes]);
-  }
-  return Buffer.concat([Buffer.of(tag), length, content]);
-}
-
-const sequence = (...items: Buffer[]): Buffer => tlv(0x30, Buffer.concat(items));
 const set = (...items: Buffer[]): Buffer => tlv(0x31, Buffer.concat(items));
 const octetString = (content: Buffer): Buffer => tlv(0x04, content);
 const explicit = (n: number, content: Buffer): Buffer => tlv(0xa0 | n, content);
 const TRUE = Buffer.of(0x01, 0x01, 0xff);
-
-function oid(dotted: string): Buffer {
-  const arcs = dotted.split('.').map(Number);
-  const bytes: number[] = [40 * arcs[0] + arcs[1]];
-  for (const arc of arcs.slice(2)) {
-    const base128: number[] = [arc & 0x7f];
-    for (let v = Math.floor(arc / 128); v > 0; v = Math.floor(v / 128)) base128.unshift(0x80 | (v & 0x7f));
-    bytes.push(...base128);
-  }
-  return tlv(0x06, Buffer.from(bytes));
-}
 
 /** A non-negative INTEGER from big-endian bytes. */
 function integer(bytes: Buffer): Buffer {
