@@ -17,9 +17,12 @@
 //     ${orderBySql(terms)} LIMIT pageSize + 1
 //   the extra row says whether there is a next page, whose token encodes
 //   readOrderValues(terms, lastRowOfThePage).
-// - The SQL is SQLite's (json_extract, json_type, instr, 0/1 for booleans,
-//   BINARY collation = code point order). A PostgreSQL store will need its own
-//   rendering of those few functions, $n placeholders, TRUE/FALSE and COLLATE "C".
+// - The SQL is SQLite's by default (json_extract, json_type, instr, 0/1 for
+//   booleans, BINARY collation = code point order). With the 'postgres'
+//   dialect the few functions that differ are PostgreSQL's (->> on jsonb,
+//   strpos, TRUE/FALSE); its text columns are COLLATE "C" (pg-schema.ts), so
+//   order is code point order there too. Placeholders stay '?': the
+//   PostgreSQL store numbers them ($n) where it runs the SQL (pg-common.ts).
 //
 // compileFilter and compileOrderBy (text and a CollectionSpec holding both
 // halves) run the two sides in one call, for tests and in-process tools.
@@ -86,8 +89,11 @@ export interface OrderTerm {
   desc: boolean;
 }
 
-const ALWAYS: SqlFragment = { sql: '1', params: [] };
-const NEVER: SqlFragment = { sql: '0', params: [] };
+/** Which database's SQL the fragments are written in. */
+export type Dialect = 'sqlite' | 'postgres';
+
+const always = (dialect: Dialect): SqlFragment => ({ sql: dialect === 'postgres' ? 'TRUE' : '1', params: [] });
+const never = (dialect: Dialect): SqlFragment => ({ sql: dialect === 'postgres' ? 'FALSE' : '0', params: [] });
 
 /** The API half of a CollectionSpec. */
 export function fieldsOf(spec: CollectionSpec): ListFields {
@@ -114,42 +120,49 @@ export function compileOrderBy(orderBy: string | undefined, spec: CollectionSpec
 }
 
 /** The WHERE condition for a checked filter; none gives "1" (every row). */
-export function filterSql(filter: CheckedFilter | undefined, columns: ListColumns): SqlFragment {
-  return filter ? compileNode(filter, columns) : { ...ALWAYS, params: [] };
+export function filterSql(filter: CheckedFilter | undefined, columns: ListColumns, dialect: Dialect = 'sqlite'): SqlFragment {
+  return filter ? compileNode(filter, columns, dialect) : always(dialect);
 }
 
-function compileNode(node: CheckedFilter, columns: ListColumns): SqlFragment {
+function compileNode(node: CheckedFilter, columns: ListColumns, dialect: Dialect): SqlFragment {
   switch (node.kind) {
     case 'and':
     case 'or':
-      return join(node.items.map((item) => compileNode(item, columns)), node.kind === 'and' ? ' AND ' : ' OR ');
+      return join(node.items.map((item) => compileNode(item, columns, dialect)), node.kind === 'and' ? ' AND ' : ' OR ');
     case 'not': {
-      const inner = compileNode(node.item, columns);
+      const inner = compileNode(node.item, columns, dialect);
       return { sql: `(NOT ${inner.sql})`, params: inner.params };
     }
     case 'const':
-      return { ...(node.value ? ALWAYS : NEVER), params: [] };
+      return node.value ? always(dialect) : never(dialect);
     case 'present':
-      return present(node.target, node.nonEmpty, columns);
+      return present(node.target, node.nonEmpty, columns, dialect);
     case 'compare':
-      return compare(expression(node.target, columns), node.op, sqlValue(node.value));
+      return compare(expression(node.target, columns, dialect), node.op, sqlValue(node.value));
     case 'contains':
-      return contains(expression(node.target, columns), node.needle);
+      return contains(expression(node.target, columns, dialect), node.needle, dialect);
   }
 }
 
-/** A field's column, or a map entry read through a bound JSON path. */
-function expression(target: Target, columns: ListColumns): SqlFragment {
+/**
+ * A field's column, or a map entry read through a bound JSON path (SQLite)
+ * or a bound key (PostgreSQL, whose map columns are JSON text read as jsonb).
+ */
+function expression(target: Target, columns: ListColumns, dialect: Dialect): SqlFragment {
   if ('field' in target) return { sql: columnOf(target.field, columns).column, params: [] };
-  return { sql: `json_extract(${mapColumnOf(target.map, columns)}, ?)`, params: [jsonPath(target.key)] };
+  const column = mapColumnOf(target.map, columns);
+  if (dialect === 'postgres') return { sql: `(((${column})::jsonb ->> ?::text) COLLATE "C")`, params: [target.key] };
+  return { sql: `json_extract(${column}, ?)`, params: [jsonPath(target.key)] };
 }
 
-function present(target: Target, nonEmpty: boolean, columns: ListColumns): SqlFragment {
+function present(target: Target, nonEmpty: boolean, columns: ListColumns, dialect: Dialect): SqlFragment {
   if ('field' in target) {
     const column = columnOf(target.field, columns).column;
     return { sql: `(${column} IS NOT NULL${nonEmpty ? ` AND ${column} <> ''` : ''})`, params: [] };
   }
-  return { sql: `(json_type(${mapColumnOf(target.map, columns)}, ?) IS NOT NULL)`, params: [jsonPath(target.key)] };
+  const column = mapColumnOf(target.map, columns);
+  if (dialect === 'postgres') return { sql: `(((${column})::jsonb -> ?::text) IS NOT NULL)`, params: [target.key] };
+  return { sql: `(json_type(${column}, ?) IS NOT NULL)`, params: [jsonPath(target.key)] };
 }
 
 // The service checked the fields against its ListFields; a name the store has
@@ -183,9 +196,10 @@ function compare(expr: SqlFragment, op: Comparison, value: SqlParam): SqlFragmen
  * Case-insensitive substring (Cloud KMS's ':'). instr, not LIKE: LIKE would
  * give '%' and '_' in the value a meaning the user did not ask for.
  */
-function contains(expr: SqlFragment, needle: string): SqlFragment {
+function contains(expr: SqlFragment, needle: string, dialect: Dialect): SqlFragment {
+  const position = dialect === 'postgres' ? 'strpos' : 'instr';
   return {
-    sql: `(${expr.sql} IS NOT NULL AND instr(lower(${expr.sql}), ?) > 0)`,
+    sql: `(${expr.sql} IS NOT NULL AND ${position}(lower(${expr.sql}), ?) > 0)`,
     params: [...expr.params, ...expr.params, asciiLower(needle)],
   };
 }
