@@ -2,7 +2,9 @@
 // annotations are JSON object texts, so filters reach their keys with
 // json_extract (src/list/query.ts). Children are created and cascaded inside
 // IMMEDIATE transactions: the parent check and the insert (or the deletes)
-// see one state of the database, whoever else writes to the file.
+// see one state of the database, whoever else writes to the file. The
+// statements and row mappers are exported: the PostgreSQL store
+// (pg-directory.ts) runs the same SQL over the same columns.
 import type Database from 'better-sqlite3';
 import { notFound } from '../errors';
 import type { ListColumns } from '../list/query';
@@ -59,7 +61,7 @@ export const ENDPOINT_LIST: ListColumns = {
 
 const stringMap = (text: unknown): Record<string, string> => JSON.parse(text as string) as Record<string, string>;
 
-const namespaceFrom = (r: Row): NamespaceRecord => ({
+export const namespaceFrom = (r: Row): NamespaceRecord => ({
   name: r.name as string,
   parent: r.parent as string,
   uid: r.uid as string,
@@ -69,7 +71,7 @@ const namespaceFrom = (r: Row): NamespaceRecord => ({
   revision: r.revision as number,
 });
 
-const serviceFrom = (r: Row): ServiceRecord => ({
+export const serviceFrom = (r: Row): ServiceRecord => ({
   name: r.name as string,
   parent: r.parent as string,
   uid: r.uid as string,
@@ -79,7 +81,7 @@ const serviceFrom = (r: Row): ServiceRecord => ({
   revision: r.revision as number,
 });
 
-const endpointFrom = (r: Row): EndpointRecord => ({
+export const endpointFrom = (r: Row): EndpointRecord => ({
   name: r.name as string,
   parent: r.parent as string,
   uid: r.uid as string,
@@ -92,7 +94,7 @@ const endpointFrom = (r: Row): EndpointRecord => ({
   revision: r.revision as number,
 });
 
-const namespaceParams = (n: Omit<NamespaceRecord, 'revision'>): Row => ({
+export const namespaceParams = (n: Omit<NamespaceRecord, 'revision'>): Row => ({
   name: n.name,
   parent: n.parent,
   uid: n.uid,
@@ -101,7 +103,7 @@ const namespaceParams = (n: Omit<NamespaceRecord, 'revision'>): Row => ({
   update_time: n.updateTime,
 });
 
-const serviceParams = (s: Omit<ServiceRecord, 'revision'>): Row => ({
+export const serviceParams = (s: Omit<ServiceRecord, 'revision'>): Row => ({
   name: s.name,
   parent: s.parent,
   uid: s.uid,
@@ -110,7 +112,7 @@ const serviceParams = (s: Omit<ServiceRecord, 'revision'>): Row => ({
   update_time: s.updateTime,
 });
 
-const endpointParams = (e: Omit<EndpointRecord, 'revision'>): Row => ({
+export const endpointParams = (e: Omit<EndpointRecord, 'revision'>): Row => ({
   name: e.name,
   parent: e.parent,
   uid: e.uid,
@@ -122,6 +124,34 @@ const endpointParams = (e: Omit<EndpointRecord, 'revision'>): Row => ({
   update_time: e.updateTime,
 });
 
+/** Statements of the Service Directory tables, in SQL both databases take. */
+export const DIRECTORY_SQL = {
+  insertNamespace: `INSERT INTO sd_namespaces (name, parent, uid, labels, create_time, update_time, revision)
+        VALUES (@name, @parent, @uid, @labels, @create_time, @update_time, 1)`,
+  getNamespace: 'SELECT * FROM sd_namespaces WHERE name = ?',
+  updateNamespace: `UPDATE sd_namespaces SET labels = @labels, update_time = @update_time,
+        revision = revision + 1 WHERE name = @name AND revision = @revision`,
+  deleteNamespace: 'DELETE FROM sd_namespaces WHERE name = ?',
+  deleteNamespaceServices: 'DELETE FROM sd_services WHERE parent = ?',
+  deleteNamespaceEndpoints: 'DELETE FROM sd_endpoints WHERE parent IN (SELECT name FROM sd_services WHERE parent = ?)',
+
+  insertService: `INSERT INTO sd_services (name, parent, uid, annotations, create_time, update_time, revision)
+        VALUES (@name, @parent, @uid, @annotations, @create_time, @update_time, 1)`,
+  getService: 'SELECT * FROM sd_services WHERE name = ?',
+  updateService: `UPDATE sd_services SET annotations = @annotations, update_time = @update_time,
+        revision = revision + 1 WHERE name = @name AND revision = @revision`,
+  deleteService: 'DELETE FROM sd_services WHERE name = ?',
+  deleteServiceEndpoints: 'DELETE FROM sd_endpoints WHERE parent = ?',
+
+  insertEndpoint: `INSERT INTO sd_endpoints (name, parent, uid, address, port, annotations, network,
+        create_time, update_time, revision) VALUES (@name, @parent, @uid, @address, @port, @annotations,
+        @network, @create_time, @update_time, 1)`,
+  getEndpoint: 'SELECT * FROM sd_endpoints WHERE name = ?',
+  updateEndpoint: `UPDATE sd_endpoints SET address = @address, port = @port, annotations = @annotations,
+        update_time = @update_time, revision = revision + 1 WHERE name = @name AND revision = @revision`,
+  deleteEndpoint: 'DELETE FROM sd_endpoints WHERE name = ?',
+} as const;
+
 export class SqliteDirectoryStore implements DirectoryStore {
   private readonly s;
 
@@ -131,30 +161,21 @@ export class SqliteDirectoryStore implements DirectoryStore {
   ) {
     const p = (sql: string) => db.prepare(sql);
     this.s = {
-      insertNamespace: p(`INSERT INTO sd_namespaces (name, parent, uid, labels, create_time, update_time, revision)
-        VALUES (@name, @parent, @uid, @labels, @create_time, @update_time, 1)`),
-      getNamespace: p('SELECT * FROM sd_namespaces WHERE name = ?'),
-      updateNamespace: p(`UPDATE sd_namespaces SET labels = @labels, update_time = @update_time,
-        revision = revision + 1 WHERE name = @name AND revision = @revision`),
-      deleteNamespace: p('DELETE FROM sd_namespaces WHERE name = ?'),
-      deleteNamespaceServices: p('DELETE FROM sd_services WHERE parent = ?'),
-      deleteNamespaceEndpoints: p('DELETE FROM sd_endpoints WHERE parent IN (SELECT name FROM sd_services WHERE parent = ?)'),
-
-      insertService: p(`INSERT INTO sd_services (name, parent, uid, annotations, create_time, update_time, revision)
-        VALUES (@name, @parent, @uid, @annotations, @create_time, @update_time, 1)`),
-      getService: p('SELECT * FROM sd_services WHERE name = ?'),
-      updateService: p(`UPDATE sd_services SET annotations = @annotations, update_time = @update_time,
-        revision = revision + 1 WHERE name = @name AND revision = @revision`),
-      deleteService: p('DELETE FROM sd_services WHERE name = ?'),
-      deleteServiceEndpoints: p('DELETE FROM sd_endpoints WHERE parent = ?'),
-
-      insertEndpoint: p(`INSERT INTO sd_endpoints (name, parent, uid, address, port, annotations, network,
-        create_time, update_time, revision) VALUES (@name, @parent, @uid, @address, @port, @annotations,
-        @network, @create_time, @update_time, 1)`),
-      getEndpoint: p('SELECT * FROM sd_endpoints WHERE name = ?'),
-      updateEndpoint: p(`UPDATE sd_endpoints SET address = @address, port = @port, annotations = @annotations,
-        update_time = @update_time, revision = revision + 1 WHERE name = @name AND revision = @revision`),
-      deleteEndpoint: p('DELETE FROM sd_endpoints WHERE name = ?'),
+      insertNamespace: p(DIRECTORY_SQL.insertNamespace),
+      getNamespace: p(DIRECTORY_SQL.getNamespace),
+      updateNamespace: p(DIRECTORY_SQL.updateNamespace),
+      deleteNamespace: p(DIRECTORY_SQL.deleteNamespace),
+      deleteNamespaceServices: p(DIRECTORY_SQL.deleteNamespaceServices),
+      deleteNamespaceEndpoints: p(DIRECTORY_SQL.deleteNamespaceEndpoints),
+      insertService: p(DIRECTORY_SQL.insertService),
+      getService: p(DIRECTORY_SQL.getService),
+      updateService: p(DIRECTORY_SQL.updateService),
+      deleteService: p(DIRECTORY_SQL.deleteService),
+      deleteServiceEndpoints: p(DIRECTORY_SQL.deleteServiceEndpoints),
+      insertEndpoint: p(DIRECTORY_SQL.insertEndpoint),
+      getEndpoint: p(DIRECTORY_SQL.getEndpoint),
+      updateEndpoint: p(DIRECTORY_SQL.updateEndpoint),
+      deleteEndpoint: p(DIRECTORY_SQL.deleteEndpoint),
     };
   }
 

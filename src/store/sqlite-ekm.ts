@@ -1,5 +1,7 @@
 // The SQLite tables of the EKM control plane (src/store/ekm.ts): connections
 // with their resolvers as JSON (certificates base64 DER), and EkmConfig rows.
+// The statements and row mappers are exported: the PostgreSQL store
+// (pg-ekm.ts) runs the same SQL over the same columns.
 import type Database from 'better-sqlite3';
 import { aborted } from '../errors';
 import type { ListColumns } from '../list/query';
@@ -44,7 +46,7 @@ interface StoredResolver {
   serverCertificates: string[];
 }
 
-function connectionFrom(r: Row): EkmConnectionRecord {
+export function connectionFrom(r: Row): EkmConnectionRecord {
   const resolvers = JSON.parse(r.service_resolvers as string) as StoredResolver[];
   return {
     name: r.name as string,
@@ -60,7 +62,7 @@ function connectionFrom(r: Row): EkmConnectionRecord {
   };
 }
 
-function connectionParams(c: Omit<EkmConnectionRecord, 'revision'>): Row {
+export function connectionParams(c: Omit<EkmConnectionRecord, 'revision'>): Row {
   const resolvers: StoredResolver[] = c.serviceResolvers.map((x) => ({
     ...x,
     serverCertificates: x.serverCertificates.map((d) => d.toString('base64')),
@@ -76,11 +78,29 @@ function connectionParams(c: Omit<EkmConnectionRecord, 'revision'>): Row {
   };
 }
 
-const configFrom = (r: Row): EkmConfigRecord => ({
+export const configFrom = (r: Row): EkmConfigRecord => ({
   name: r.name as string,
   defaultEkmConnection: r.default_ekm_connection as string,
   revision: r.revision as number,
 });
+
+/** Statements of the EKM tables, in SQL both databases take. */
+export const EKM_SQL = {
+  insert: `INSERT INTO ekm_connections (name, parent, create_time, service_resolvers, key_management_mode,
+        crypto_space_path, etag, revision) VALUES (@name, @parent, @create_time, @service_resolvers,
+        @key_management_mode, @crypto_space_path, @etag, 1)`,
+  get: 'SELECT * FROM ekm_connections WHERE name = ?',
+  update: `UPDATE ekm_connections SET service_resolvers = @service_resolvers,
+        key_management_mode = @key_management_mode, crypto_space_path = @crypto_space_path, etag = @etag,
+        revision = revision + 1 WHERE name = @name AND revision = @revision`,
+  getConfig: 'SELECT * FROM ekm_configs WHERE name = ?',
+  insertConfig: 'INSERT INTO ekm_configs (name, default_ekm_connection, revision) VALUES (?, ?, 1)',
+  updateConfig: `UPDATE ekm_configs SET default_ekm_connection = ?, revision = revision + 1
+        WHERE name = ? AND revision = ?`,
+} as const;
+
+/** The message both stores give when an EkmConfig moved under a write. */
+export const ekmConfigChanged = (name: string) => aborted(`EkmConfig ${name} was changed concurrently; retry the request.`);
 
 export class SqliteEkmStore implements EkmStore {
   private readonly s;
@@ -91,17 +111,12 @@ export class SqliteEkmStore implements EkmStore {
   ) {
     const p = (sql: string) => db.prepare(sql);
     this.s = {
-      insert: p(`INSERT INTO ekm_connections (name, parent, create_time, service_resolvers, key_management_mode,
-        crypto_space_path, etag, revision) VALUES (@name, @parent, @create_time, @service_resolvers,
-        @key_management_mode, @crypto_space_path, @etag, 1)`),
-      get: p('SELECT * FROM ekm_connections WHERE name = ?'),
-      update: p(`UPDATE ekm_connections SET service_resolvers = @service_resolvers,
-        key_management_mode = @key_management_mode, crypto_space_path = @crypto_space_path, etag = @etag,
-        revision = revision + 1 WHERE name = @name AND revision = @revision`),
-      getConfig: p('SELECT * FROM ekm_configs WHERE name = ?'),
-      insertConfig: p('INSERT INTO ekm_configs (name, default_ekm_connection, revision) VALUES (?, ?, 1)'),
-      updateConfig: p(`UPDATE ekm_configs SET default_ekm_connection = ?, revision = revision + 1
-        WHERE name = ? AND revision = ?`),
+      insert: p(EKM_SQL.insert),
+      get: p(EKM_SQL.get),
+      update: p(EKM_SQL.update),
+      getConfig: p(EKM_SQL.getConfig),
+      insertConfig: p(EKM_SQL.insertConfig),
+      updateConfig: p(EKM_SQL.updateConfig),
     };
   }
 
@@ -143,10 +158,10 @@ export class SqliteEkmStore implements EkmStore {
     return this.cache.writing(() => {
       return this.db.transaction(() => {
         if (record.revision === 0) {
-          if (this.s.getConfig.get(record.name)) throw aborted(`EkmConfig ${record.name} was changed concurrently; retry the request.`);
+          if (this.s.getConfig.get(record.name)) throw ekmConfigChanged(record.name);
           this.s.insertConfig.run(record.name, record.defaultEkmConnection);
         } else if (this.s.updateConfig.run(record.defaultEkmConnection, record.name, record.revision).changes === 0) {
-          throw aborted(`EkmConfig ${record.name} was changed concurrently; retry the request.`);
+          throw ekmConfigChanged(record.name);
         }
         return configFrom(this.s.getConfig.get(record.name) as Row);
       })();

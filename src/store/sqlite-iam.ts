@@ -1,4 +1,6 @@
-// IamStore on the KMS's SQLite database (store contract: iam.ts).
+// IamStore on the KMS's SQLite database (store contract: iam.ts). The
+// statements and row mapper are exported: the PostgreSQL store (pg-iam.ts)
+// runs the same SQL over the same columns.
 import type Database from 'better-sqlite3';
 import { aborted } from '../errors';
 import type { IamPolicyRecord, IamStore } from './iam';
@@ -22,14 +24,26 @@ CREATE TABLE IF NOT EXISTS iam_service_account_keys (
 type Row = Record<string, unknown>;
 
 /** A resource without a policy, as the read cache holds it. */
-const NONE = Object.freeze({ absent: true as const });
+export const NO_POLICY = Object.freeze({ absent: true as const });
 
-const policyFrom = (r: Row): IamPolicyRecord => ({
+export const policyFrom = (r: Row): IamPolicyRecord => ({
   resource: r.resource as string,
   policy: r.policy as string,
   etag: r.etag as string,
   revision: r.revision as number,
 });
+
+/** Statements of the IAM tables, in SQL both databases take. */
+export const IAM_SQL = {
+  get: 'SELECT * FROM iam_policies WHERE resource = ?',
+  insert: 'INSERT INTO iam_policies (resource, policy, etag, revision) VALUES (?, ?, ?, 1)',
+  update: 'UPDATE iam_policies SET policy = ?, etag = ?, revision = revision + 1 WHERE resource = ? AND revision = ?',
+  putKey: 'INSERT INTO iam_service_account_keys (email, key_id, public_key) VALUES (?, ?, ?) ON CONFLICT (email, key_id) DO UPDATE SET public_key = excluded.public_key',
+  getKey: 'SELECT public_key FROM iam_service_account_keys WHERE email = ? AND key_id = ?',
+} as const;
+
+/** The message both stores give when a policy moved under a read-modify-write. */
+export const policyChanged = () => aborted('There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.');
 
 export class SqliteIamStore implements IamStore {
   private readonly s;
@@ -40,11 +54,11 @@ export class SqliteIamStore implements IamStore {
   ) {
     const p = (sql: string) => db.prepare(sql);
     this.s = {
-      get: p('SELECT * FROM iam_policies WHERE resource = ?'),
-      insert: p('INSERT INTO iam_policies (resource, policy, etag, revision) VALUES (?, ?, ?, 1)'),
-      update: p('UPDATE iam_policies SET policy = ?, etag = ?, revision = revision + 1 WHERE resource = ? AND revision = ?'),
-      putKey: p('INSERT INTO iam_service_account_keys (email, key_id, public_key) VALUES (?, ?, ?) ON CONFLICT (email, key_id) DO UPDATE SET public_key = excluded.public_key'),
-      getKey: p('SELECT public_key FROM iam_service_account_keys WHERE email = ? AND key_id = ?').pluck(),
+      get: p(IAM_SQL.get),
+      insert: p(IAM_SQL.insert),
+      update: p(IAM_SQL.update),
+      putKey: p(IAM_SQL.putKey),
+      getKey: p(IAM_SQL.getKey).pluck(),
     };
   }
 
@@ -60,11 +74,11 @@ export class SqliteIamStore implements IamStore {
     // Read on every call under --auth required, for a resource and its ancestors, most of which hold no
     // policy: absences are cached too (ReadCache keeps objects, so as a marker), and any write drops both.
     return resources.map((resource) => {
-      const found = this.cache.get<IamPolicyRecord | typeof NONE>(`iam_policies\0${resource}`, () => {
+      const found = this.cache.get<IamPolicyRecord | typeof NO_POLICY>(`iam_policies\0${resource}`, () => {
         const row = this.s.get.get(resource) as Row | undefined;
-        return row ? Object.freeze(policyFrom(row)) : NONE;
+        return row ? Object.freeze(policyFrom(row)) : NO_POLICY;
       });
-      return found === NONE ? undefined : (found as IamPolicyRecord | undefined);
+      return found === NO_POLICY ? undefined : (found as IamPolicyRecord | undefined);
     });
   }
 
@@ -79,12 +93,11 @@ export class SqliteIamStore implements IamStore {
   async putIamPolicy(record: IamPolicyRecord): Promise<IamPolicyRecord> {
     return this.cache.writing(() => {
       return this.db.transaction(() => {
-        const changed = () => aborted('There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.');
         if (record.revision === 0) {
-          if (this.s.get.get(record.resource)) throw changed();
+          if (this.s.get.get(record.resource)) throw policyChanged();
           this.s.insert.run(record.resource, record.policy, record.etag);
         } else if (this.s.update.run(record.policy, record.etag, record.resource, record.revision).changes === 0) {
-          throw changed();
+          throw policyChanged();
         }
         return policyFrom(this.s.get.get(record.resource) as Row);
       })();

@@ -1,6 +1,8 @@
 // LifecycleStore on the KMS's SQLite database (store contract: lifecycle.ts).
 // An import job's sealed wrapping key is kept in key_material under the
-// job's name, as a version's is under the version's.
+// job's name, as a version's is under the version's. The statements and row
+// mappers are exported: the PostgreSQL store (pg-lifecycle.ts) runs the same
+// SQL over the same columns.
 import type Database from 'better-sqlite3';
 import { aborted } from '../errors';
 import type { ListColumns } from '../list/query';
@@ -72,7 +74,7 @@ export const KEY_HANDLE_LIST: ListColumns = {
   uniqueKey: 'name',
 };
 
-const importJobFrom = (r: Row): ImportJobRecord => ({
+export const importJobFrom = (r: Row): ImportJobRecord => ({
   name: r.name as string,
   keyRing: r.parent as string,
   importMethod: r.import_method as string,
@@ -82,20 +84,69 @@ const importJobFrom = (r: Row): ImportJobRecord => ({
   expireTime: r.expire_time as number,
 });
 
-const retiredFrom = (r: Row): RetiredResourceRecord => ({
+export const retiredFrom = (r: Row): RetiredResourceRecord => ({
   name: r.name as string,
   originalResource: r.original_resource as string,
   resourceType: r.resource_type as string,
   deleteTime: r.delete_time as number,
 });
 
-const keyHandleFrom = (r: Row): KeyHandleRecord => ({
+export const keyHandleFrom = (r: Row): KeyHandleRecord => ({
   name: r.name as string,
   parent: r.parent as string,
   kmsKey: r.kms_key as string,
   resourceTypeSelector: r.resource_type_selector as string,
   createTime: r.create_time as number,
 });
+
+export const operationFrom = (r: Row): OperationRecord => ({
+  name: r.name as string,
+  createTime: r.create_time as number,
+  operation: r.operation as string,
+});
+
+export const autokeyConfigFrom = (r: Row): AutokeyConfigRecord => ({
+  name: r.name as string,
+  config: r.config as string,
+  etag: r.etag as string,
+});
+
+export const importJobParams = (j: ImportJobRecord): Row => ({
+  name: j.name,
+  parent: j.keyRing,
+  import_method: j.importMethod,
+  protection_level: j.protectionLevel,
+  create_time: j.createTime,
+  expire_time: j.expireTime,
+});
+
+/** Statements of the lifecycle tables, in SQL both databases take. */
+export const LIFECYCLE_SQL = {
+  insertJob: `INSERT INTO import_jobs (name, parent, import_method, protection_level, create_time, generate_time, expire_time)
+        VALUES (@name, @parent, @import_method, @protection_level, @create_time, NULL, @expire_time)`,
+  completeJob: 'UPDATE import_jobs SET generate_time = ? WHERE name = ? AND generate_time IS NULL',
+  getJob: 'SELECT * FROM import_jobs WHERE name = ?',
+  pendingJobs: 'SELECT * FROM import_jobs WHERE generate_time IS NULL ORDER BY create_time LIMIT ?',
+  insertMaterial: 'INSERT INTO key_material (version_name, sealed) VALUES (?, ?)',
+  getRetired: 'SELECT * FROM retired_resources WHERE name = ?',
+  putOperation: 'INSERT INTO operations (name, create_time, operation) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET operation = excluded.operation',
+  getOperation: 'SELECT * FROM operations WHERE name = ?',
+  getConfig: 'SELECT * FROM autokey_configs WHERE name = ?',
+  putConfig: 'INSERT INTO autokey_configs (name, config, etag) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET config = excluded.config, etag = excluded.etag',
+  insertHandle: `INSERT INTO key_handles (name, parent, kms_key, resource_type_selector, create_time)
+        VALUES (@name, @parent, @kmsKey, @resourceTypeSelector, @createTime)`,
+  getHandle: 'SELECT * FROM key_handles WHERE name = ?',
+} as const;
+
+/**
+ * Whether an Autokey config write may go ahead: the stored config (undefined
+ * when none) still has the etag the caller read (null: none stored yet).
+ */
+export const autokeyConfigUnchanged = (current: Row | undefined, expect: string | null): boolean =>
+  expect === null ? current === undefined : current?.etag === expect;
+
+/** The message both stores give when an Autokey config moved under a read-modify-write. */
+export const autokeyConfigChanged = (name: string) => aborted(`${name} changed since it was read; read it again and retry.`);
 
 export class SqliteLifecycleStore implements LifecycleStore {
   private readonly s;
@@ -106,29 +157,24 @@ export class SqliteLifecycleStore implements LifecycleStore {
   ) {
     const p = (sql: string) => db.prepare(sql);
     this.s = {
-      insertJob: p(`INSERT INTO import_jobs (name, parent, import_method, protection_level, create_time, generate_time, expire_time)
-        VALUES (@name, @parent, @import_method, @protection_level, @create_time, NULL, @expire_time)`),
-      completeJob: p('UPDATE import_jobs SET generate_time = ? WHERE name = ? AND generate_time IS NULL'),
-      getJob: p('SELECT * FROM import_jobs WHERE name = ?'),
-      pendingJobs: p('SELECT * FROM import_jobs WHERE generate_time IS NULL ORDER BY create_time LIMIT ?'),
-      insertMaterial: p('INSERT INTO key_material (version_name, sealed) VALUES (?, ?)'),
-      getRetired: p('SELECT * FROM retired_resources WHERE name = ?'),
-      putOperation: p('INSERT INTO operations (name, create_time, operation) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET operation = excluded.operation'),
-      getOperation: p('SELECT * FROM operations WHERE name = ?'),
-      getConfig: p('SELECT * FROM autokey_configs WHERE name = ?'),
-      putConfig: p('INSERT INTO autokey_configs (name, config, etag) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET config = excluded.config, etag = excluded.etag'),
-      insertHandle: p(`INSERT INTO key_handles (name, parent, kms_key, resource_type_selector, create_time)
-        VALUES (@name, @parent, @kmsKey, @resourceTypeSelector, @createTime)`),
-      getHandle: p('SELECT * FROM key_handles WHERE name = ?'),
+      insertJob: p(LIFECYCLE_SQL.insertJob),
+      completeJob: p(LIFECYCLE_SQL.completeJob),
+      getJob: p(LIFECYCLE_SQL.getJob),
+      pendingJobs: p(LIFECYCLE_SQL.pendingJobs),
+      insertMaterial: p(LIFECYCLE_SQL.insertMaterial),
+      getRetired: p(LIFECYCLE_SQL.getRetired),
+      putOperation: p(LIFECYCLE_SQL.putOperation),
+      getOperation: p(LIFECYCLE_SQL.getOperation),
+      getConfig: p(LIFECYCLE_SQL.getConfig),
+      putConfig: p(LIFECYCLE_SQL.putConfig),
+      insertHandle: p(LIFECYCLE_SQL.insertHandle),
+      getHandle: p(LIFECYCLE_SQL.getHandle),
     };
   }
 
   async createImportJob(record: ImportJobRecord): Promise<ImportJobRecord> {
     return translate(`ImportJob ${record.name}`, () => this.cache.writing(() => {
-      this.s.insertJob.run({
-        name: record.name, parent: record.keyRing, import_method: record.importMethod,
-        protection_level: record.protectionLevel, create_time: record.createTime, expire_time: record.expireTime,
-      });
+      this.s.insertJob.run(importJobParams(record));
       return importJobFrom(this.s.getJob.get(record.name) as Row);
     }));
   }
@@ -169,20 +215,18 @@ export class SqliteLifecycleStore implements LifecycleStore {
 
   async getOperation(name: string): Promise<OperationRecord | undefined> {
     const row = this.s.getOperation.get(name) as Row | undefined;
-    return row && { name: row.name as string, createTime: row.create_time as number, operation: row.operation as string };
+    return row && operationFrom(row);
   }
 
   async getAutokeyConfig(name: string): Promise<AutokeyConfigRecord | undefined> {
     const row = this.s.getConfig.get(name) as Row | undefined;
-    return row && { name: row.name as string, config: row.config as string, etag: row.etag as string };
+    return row && autokeyConfigFrom(row);
   }
 
   async putAutokeyConfig(record: AutokeyConfigRecord, expect: string | null): Promise<void> {
     this.db.transaction(() => {
       const current = this.s.getConfig.get(record.name) as Row | undefined;
-      if (expect === null ? current !== undefined : current?.etag !== expect) {
-        throw aborted(`${record.name} changed since it was read; read it again and retry.`);
-      }
+      if (!autokeyConfigUnchanged(current, expect)) throw autokeyConfigChanged(record.name);
       this.s.putConfig.run(record.name, record.config, record.etag);
     })();
   }
