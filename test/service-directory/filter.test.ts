@@ -17,8 +17,9 @@ import {
 } from '../../src/services/service-directory/filter';
 import type { DirectoryStore } from '../../src/store/directory';
 import { ENDPOINT_LIST, NAMESPACE_LIST, SERVICE_LIST } from '../../src/store/sqlite-directory';
+import { PgDirectoryStore } from '../../src/store/pg-directory';
 import { openSqliteStore } from '../../src/store/sqlite';
-import type { Store } from '../../src/store/store';
+import { openTestPgDb } from '../helpers/pg-db';
 
 const E = ENDPOINT_FILTER_FIELDS;
 
@@ -117,9 +118,21 @@ describe('directory filter: rewriting', () => {
   });
 });
 
-describe('directory filter: what it selects (run by the store)', () => {
+// Each backend's store, and how to close it (PostgreSQL: a fresh schema, dropped).
+const BACKENDS: [string, () => Promise<{ directory: DirectoryStore; close(): Promise<void> }>][] = [
+  ['sqlite', async () => {
+    const store = openSqliteStore(':memory:');
+    return { directory: store.directory, close: () => store.close() };
+  }],
+  ['postgres', async () => {
+    const pg = await openTestPgDb();
+    return { directory: new PgDirectoryStore(pg.db), close: () => pg.close() };
+  }],
+];
+
+for (const [backend, open] of BACKENDS) describe(`directory filter: what it selects (run by the ${backend} store)`, () => {
   const SERVICE = 'projects/p/locations/us-east1/namespaces/ns/services/ekm';
-  let store: Store;
+  let close: () => Promise<void>;
   let directory: DirectoryStore;
 
   const endpoint = (id: string, address: string, port: number, annotations: Record<string, string>) =>
@@ -129,8 +142,7 @@ describe('directory filter: what it selects (run by the store)', () => {
     });
 
   before(async () => {
-    store = openSqliteStore(':memory:');
-    directory = store.directory;
+    ({ directory, close } = await open());
     await directory.createNamespace({
       name: 'projects/p/locations/us-east1/namespaces/ns', parent: 'projects/p/locations/us-east1', uid: 'n',
       labels: {}, createTime: 1, updateTime: 1,
@@ -144,7 +156,7 @@ describe('directory filter: what it selects (run by the store)', () => {
     await endpoint('bare', '', 0, {});
     await endpoint('high', '10.0.0.9', 10000, { region: 'Europe' });
   });
-  after(() => store.close());
+  after(() => close());
 
   async function select(filter: string): Promise<string[]> {
     const f = directoryFilter(filter, ENDPOINT_FILTER_FIELDS, 'endpoint_filter');

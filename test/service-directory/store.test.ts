@@ -1,24 +1,46 @@
 // The DirectoryStore contract (src/store/directory.ts), against every backend:
 // parents must exist, deletes cascade, updates are conditional on revision,
-// lists page by parent.
+// lists page by parent. PostgreSQL runs on a fresh schema, dropped afterwards.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Code, KmsError } from '../../src/errors';
-import type { EndpointRecord } from '../../src/store/directory';
+import type { DirectoryStore, EndpointRecord } from '../../src/store/directory';
+import { PgDirectoryStore } from '../../src/store/pg-directory';
 import { openSqliteStore } from '../../src/store/sqlite';
-import type { Store } from '../../src/store/store';
 import { tempDir } from '../helpers/kms';
+import { openTestPgDb } from '../helpers/pg-db';
 import { ENDPOINT_FILTER_FIELDS, listFieldsOf, NAMESPACE_FILTER_FIELDS, SERVICE_FILTER_FIELDS } from '../../src/services/service-directory/filter';
 import { listQuery } from '../helpers/list-query';
 
-const BACKENDS: [string, () => { store: Store; reopen?: () => Store }][] = [
-  ['sqlite in memory', () => ({ store: openSqliteStore(':memory:') })],
+interface Opened {
+  directory: DirectoryStore;
+  close(): Promise<void>;
+}
+
+/** A backend's store, and for those that keep records, a second store opened on the same records. */
+type Backend = () => Promise<Opened & { reopen?: () => Opened }>;
+
+const BACKENDS: [string, Backend][] = [
+  ['sqlite in memory', async () => openSqliteStore(':memory:')],
   [
     'sqlite file',
-    () => {
+    async () => {
       const file = path.join(tempDir('openekm-sd-store-'), 'kms.sqlite');
-      return { store: openSqliteStore(file), reopen: () => openSqliteStore(file) };
+      const store = openSqliteStore(file);
+      return { directory: store.directory, close: () => store.close(), reopen: () => openSqliteStore(file) };
+    },
+  ],
+  [
+    'postgres',
+    async () => {
+      const pg = await openTestPgDb();
+      return {
+        directory: new PgDirectoryStore(pg.db),
+        close: () => pg.close(),
+        reopen: () => ({ directory: new PgDirectoryStore(pg.more()), close: async () => undefined }),
+      };
     },
   ],
 ];
@@ -41,10 +63,12 @@ async function rejectsCode(p: Promise<unknown>, code: Code): Promise<void> {
 
 for (const [backend, open] of BACKENDS) {
   describe(`DirectoryStore: ${backend}`, () => {
-    let store: Store;
-    let reopen: (() => Store) | undefined;
+    let store: Opened;
+    let reopen: (() => Opened) | undefined;
     before(async () => {
-      ({ store, reopen } = open());
+      const opened = await open();
+      store = opened;
+      reopen = opened.reopen;
       await store.directory.createNamespace({ name: NS, parent: LOC, uid: 'u-ns', labels: { team: 'a' }, ...times });
       await store.directory.createService({ name: SVC, parent: NS, uid: 'u-svc', annotations: { a: 'b' }, ...times });
     });
@@ -147,11 +171,30 @@ for (const [backend, open] of BACKENDS) {
       assert.equal(await d.deleteEndpoint(`${SVC}/endpoints/e1`), false);
     });
 
-    if (backend === 'sqlite file') test('records survive a reopen of the same file', async () => {
+    if (backend !== 'sqlite in memory') test('records survive a reopen (another connection, another replica)', async () => {
       assert.ok(reopen);
       const again = reopen();
       try {
         assert.deepEqual(await again.directory.getService(SVC), await store.directory.getService(SVC));
+      } finally {
+        await again.close();
+      }
+    });
+
+    if (backend !== 'sqlite in memory') test("the other connection's writes reach the cached reads", async () => {
+      assert.ok(reopen);
+      const again = reopen();
+      try {
+        const query = listQuery(ENDPOINTS, { parent: SVC, pageSize: 100 });
+        const before = await store.directory.getService(SVC);
+        const listed = (await store.directory.listEndpoints(query)).items.length;
+        const service = (await again.directory.getService(SVC))!;
+        await again.directory.updateService({ ...service, annotations: { by: 'other' } });
+        await again.directory.createEndpoint(endpointRecord('from-other'));
+        await nextTurn(); // SQLite's cache looks at other connections' commits once per turn
+        assert.deepEqual((await store.directory.getService(SVC))?.annotations, { by: 'other' });
+        assert.notDeepEqual(before?.annotations, { by: 'other' });
+        assert.equal((await store.directory.listEndpoints(query)).items.length, listed + 1);
       } finally {
         await again.close();
       }
