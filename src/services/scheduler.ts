@@ -3,9 +3,12 @@
 // PENDING_EXTERNAL_DESTRUCTION until the EKM has destroyed its half) and
 // automatic rotations (a new primary at next_rotation_time). The schedule
 // lives in the store (destroy_time, next_rotation_time), so it survives
-// restarts; a server that was down catches up on start. Each change is
-// conditional on the revision read, so two replicas can't rotate the same
-// key twice.
+// restarts; a server that was down catches up on start. Replicas on one
+// database share the schedule: each job (a version's destruction, a key's
+// rotation) runs under the store's claim on it and first reads its resource
+// again, so it is done once however many replicas found it due, and a job
+// whose replica died mid-way is left to the next run of another. Each change
+// is also conditional on the revision read.
 import type { CryptoKeyRecord, CryptoKeyVersionRecord } from '../store/store';
 import type { ServiceContext } from './context';
 import type { CryptoKeysService } from './crypto-keys';
@@ -50,22 +53,27 @@ export class Scheduler {
     const result = { destroyed: 0, rotated: 0 };
     for (;;) {
       const due = await this.ctx.store.dueDestructions(this.ctx.clock.now(), BATCH);
-      for (const v of due) result.destroyed += await this.guard(v.name, () => this.destroy(v));
+      for (const v of due) result.destroyed += await this.guard(v.name, () => this.claimed(`destroy ${v.name}`, () => this.destroy(v)));
       if (due.length < BATCH) break;
     }
     // Only left by a stop mid-destruction; each is settled (DESTROYED or FAILED) below, so the loop ends.
     for (;;) {
       const pending = await this.ctx.store.pendingExternalDestructions(BATCH);
       let settled = 0;
-      for (const v of pending) settled += await this.guard(v.name, () => this.resumeExternal(v));
+      for (const v of pending) settled += await this.guard(v.name, () => this.claimed(`destroy ${v.name}`, () => this.resumeExternal(v)));
       if (pending.length < BATCH || settled === 0) break;
     }
     for (;;) {
       const due = await this.ctx.store.dueRotations(this.ctx.clock.now(), BATCH);
-      for (const k of due) result.rotated += await this.guard(k.name, () => this.rotate(k));
+      for (const k of due) result.rotated += await this.guard(k.name, () => this.claimed(`rotate ${k.name}`, () => this.rotate(k.name)));
       if (due.length < BATCH) break;
     }
     return result;
+  }
+
+  /** fn under the store's claim on `job`; 0 when another replica holds it (it is doing the job). */
+  private async claimed(job: string, fn: () => Promise<number>): Promise<number> {
+    return (await this.ctx.store.claim(job, fn)) ?? 0;
   }
 
   // One failing item must not stop the others; it is logged and retried next run.
@@ -134,16 +142,21 @@ export class Scheduler {
   }
 
   /** Versions left PENDING_EXTERNAL_DESTRUCTION by a server that stopped before the EKM answered. */
-  private async resumeExternal(v: CryptoKeyVersionRecord): Promise<number> {
+  private async resumeExternal(listed: CryptoKeyVersionRecord): Promise<number> {
+    // Another replica may have settled it since the list was read.
+    const v = await this.ctx.store.getCryptoKeyVersion(listed.name);
+    if (v?.state !== 'PENDING_EXTERNAL_DESTRUCTION') return 0;
     const key = await this.ctx.store.getCryptoKey(v.cryptoKey);
     if (!key) return 0;
     await this.destroyExternal(key, v);
     return 1;
   }
 
-  private async rotate(key: CryptoKeyRecord): Promise<number> {
+  private async rotate(name: string): Promise<number> {
+    // Read again under the claim: another replica may have rotated it since the list was read.
+    const key = await this.ctx.store.getCryptoKey(name);
     const now = this.ctx.clock.now();
-    if (key.nextRotationTime == null || key.nextRotationTime > now) return 0;
+    if (!key || key.nextRotationTime == null || key.nextRotationTime > now) return 0;
     let next: number | null = null;
     if (key.rotationPeriodMs != null) {
       // Advance by whole periods past now: a server that was down rotates once, not once per missed period.

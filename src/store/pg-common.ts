@@ -159,6 +159,11 @@ export class PgReadCache {
   /** The cached value of `key`, else load()'s (cached when defined and nothing changed meanwhile). */
   async get<T extends object>(key: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
     await this.fresh();
+    return this.lookup(key, load);
+  }
+
+  /** As get, for a caller that has just awaited fresh() (several reads as of one check). */
+  async lookup<T extends object>(key: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
     const hit = this.#entries.get(key) as T | undefined;
     if (hit) return hit;
     const generation = this.#generation;

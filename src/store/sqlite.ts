@@ -264,6 +264,23 @@ class SqliteStore implements Store {
     return this.s.projectIdsInUse.all() as string[];
   }
 
+  async ping(): Promise<void> {
+    this.s.getSetting.get('');
+  }
+
+  // The server holds its database alone (sqlite-open.ts): claims need only keep this process's jobs apart.
+  private readonly claims = new Set<string>();
+
+  async claim<T>(job: string, fn: () => Promise<T>): Promise<T | undefined> {
+    if (this.claims.has(job)) return undefined;
+    this.claims.add(job);
+    try {
+      return await fn();
+    } finally {
+      this.claims.delete(job);
+    }
+  }
+
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }

@@ -187,5 +187,17 @@ export interface Store {
   /** The project ids that stored resources' names use. */
   projectIdsInUse(): Promise<string[]>;
 
+  /** One round trip to the database: whether it can serve now (/readyz). */
+  ping(): Promise<void>;
+
+  /**
+   * Runs fn while holding the claim `job` against every process serving from
+   * this store, so scheduled work is done once across replicas; resolves
+   * undefined without running fn when another holds it. A claim ends when fn
+   * settles, or with the process that holds it (a replica that dies mid-job
+   * leaves the job to the next one).
+   */
+  claim<T>(job: string, fn: () => Promise<T>): Promise<T | undefined>;
+
   close(): Promise<void>;
 }

@@ -1,18 +1,29 @@
-// The Store contract, one suite run against every backend. A new backend
-// (PostgreSQL) joins by adding a line to BACKENDS.
+// The Store contract, one suite run against every backend: SQLite in memory
+// and in a file, and PostgreSQL on a fresh schema dropped afterwards.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { Code, KmsError } from '../../src/errors';
+import { openPgStore } from '../../src/store/pg-store';
 import { openSqliteStore } from '../../src/store/sqlite';
+import { freshSchema } from '../helpers/pg';
 import type { CryptoKeyRecord, NewVersion, Store } from '../../src/store/store';
 import { tempDir } from '../helpers/kms';
 import { CRYPTO_KEY_FIELDS, KEY_RING_FIELDS } from '../../src/services/list-fields';
 import { listQuery } from '../helpers/list-query';
 
-const BACKENDS: [string, () => Store][] = [
-  ['sqlite in memory', () => openSqliteStore(':memory:')],
-  ['sqlite file', () => openSqliteStore(path.join(tempDir('openekm-store-'), 'kms.sqlite'))],
+interface Opened {
+  store: Store;
+  drop?: () => Promise<void>;
+}
+
+const BACKENDS: [string, () => Promise<Opened>][] = [
+  ['sqlite in memory', async () => ({ store: openSqliteStore(':memory:') })],
+  ['sqlite file', async () => ({ store: openSqliteStore(path.join(tempDir('openekm-store-'), 'kms.sqlite')) })],
+  ['postgresql', async () => {
+    const schema = await freshSchema();
+    return { store: await openPgStore(schema.url), drop: schema.drop };
+  }],
 ];
 
 const RING = 'projects/p/locations/us-east1/keyRings/r';
@@ -40,11 +51,16 @@ async function rejectsCode(p: Promise<unknown>, code: Code): Promise<void> {
 for (const [backend, open] of BACKENDS) {
   describe(`Store contract: ${backend}`, () => {
     let store: Store;
+    let opened: Opened;
     before(async () => {
-      store = open();
+      opened = await open();
+      store = opened.store;
       await store.createKeyRing({ name: RING, createTime: 1000 });
     });
-    after(() => store.close());
+    after(async () => {
+      await store.close();
+      await opened.drop?.();
+    });
 
     test('key rings: create, get, duplicate is ALREADY_EXISTS, list by parent', async () => {
       assert.deepEqual(await store.getKeyRing(RING), { name: RING, createTime: 1000 });
@@ -210,6 +226,26 @@ for (const [backend, open] of BACKENDS) {
       assert.equal(back.state, 'ENABLED');
       assert.equal(back.importFingerprint, 'fp');
       assert.deepEqual(await store.getSealedMaterial(version.name), Buffer.from(`new:${version.name}`));
+    });
+
+    test('concurrent new versions of one key get distinct numbers, none lost', async () => {
+      const { key } = await store.createCryptoKey(keyRecord('busy', { primaryVersion: null }));
+      const made = await Promise.all(Array.from({ length: 12 }, () => store.createCryptoKeyVersion(key.name, newVersion(), seal)));
+      assert.deepEqual(made.map((m) => m.version.version).sort((x, y) => x - y), Array.from({ length: 12 }, (_, i) => i + 1));
+      for (const m of made) assert.deepEqual(await store.getSealedMaterial(m.version.name), seal(m.version.name));
+    });
+
+    test('claims: one holder at a time; free again when its work settles, whatever the outcome', async () => {
+      let release!: () => void;
+      const holding = store.claim('rotate k', () => new Promise<string>((resolve) => (release = () => resolve('first'))));
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal(await store.claim('rotate k', async () => 'second'), undefined);
+      assert.equal(await store.claim('rotate other', async () => 'other'), 'other');
+      release();
+      assert.equal(await holding, 'first');
+      await assert.rejects(store.claim('rotate k', async () => { throw new Error('job failed'); }), /job failed/);
+      assert.equal(await store.claim('rotate k', async () => 'third'), 'third');
+      await store.ping();
     });
   });
 }
