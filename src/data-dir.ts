@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { openSqliteStore } from './store/sqlite';
-import { StoreInUseError } from './store/sqlite-open';
+import { SCHEMA_VERSION } from './store/schema';
+import { sqliteSchemaVersion, StoreInUseError } from './store/sqlite-open';
 import type { Store } from './store/store';
 
 export const DATABASE_FILE = 'kms.sqlite';
@@ -97,4 +98,19 @@ export function openDataDir(dir: string): OpenDataDir {
     store,
     release: () => fs.rmSync(note, { force: true }),
   };
+}
+
+/**
+ * `openekm migrate --data DIR`: the directory's database brought to this
+ * release's schema (opening it does that; sqlite-open.ts) and closed again.
+ * A KMS serving from the directory holds it, and is named in the refusal.
+ */
+export async function migrateDataDir(dir: string): Promise<{ from: number; to: number }> {
+  const file = path.join(path.resolve(dir), DATABASE_FILE);
+  if (!fs.existsSync(file)) throw new Error(`${file} does not exist: there is nothing to migrate (serve creates it).`);
+  const from = sqliteSchemaVersion(file);
+  const opened = openDataDir(path.resolve(dir));
+  await opened.store.close();
+  opened.release();
+  return { from, to: SCHEMA_VERSION };
 }

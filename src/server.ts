@@ -13,7 +13,7 @@ import { type Clock, systemClock } from './clock';
 import { loadOrCreateRootKeyFile, RootKey } from './crypto/root-key';
 import { startGrpc } from './grpc/server';
 import type { ListenerLimits } from './limits';
-import { type PlainResource, startRest } from './rest/server';
+import { type PlainAnswer, type PlainResource, startRest } from './rest/server';
 import { PageTokenCodec } from './list/page-token';
 import { jsonLogger, type Logger } from './log';
 import type { ServiceContext } from './services/context';
@@ -25,6 +25,7 @@ import { Metrics } from './metrics';
 import { rpcMetrics } from './api/rpc-metrics';
 import { KeyMaterial } from './services/usable-version';
 import type { SchedulerRun } from './services/scheduler';
+import { openPgStore } from './store/pg-store';
 import { openSqliteStore } from './store/sqlite';
 import type { Store } from './store/store';
 import { openDataDir, type OpenDataDir } from './data-dir';
@@ -37,6 +38,16 @@ import { Authorizer } from './services/iam/authorize';
 export interface ServerOptions {
   /** Data directory for the SQLite database and the root key; default ./.openekm */
   dataDir?: string;
+  /**
+   * A PostgreSQL connection string (postgres://...): the store is there
+   * instead of a data directory, shared by every replica given the same one
+   * and the same root key (docs/deploy.md).
+   */
+  database?: string;
+  /** Upgrade a PostgreSQL database of an older schema version on start (else refused: `openekm migrate`). */
+  migrate?: boolean;
+  /** Most PostgreSQL connections this server holds; default 10. */
+  databaseConnections?: number;
   /** Keep everything in memory (nothing written to disk; a fresh root key each start). */
   inMemory?: boolean;
   /** Check every response against its declared message type (tests; api/response-check.ts). */
@@ -111,6 +122,12 @@ export const JWKS_FILE = 'kms-jwks.json';
 export const JWKS_PATH = '/openekm/v1/jwks.json';
 /** Prometheus text of the server's metrics (per-RPC and EKM calls; docs/ekm-protocol.md, "Metrics") on the REST port. */
 export const METRICS_PATH = '/metrics';
+/** 200 while the process serves, whatever its database does (liveness). */
+export const HEALTH_PATH = '/healthz';
+/** 200 when the store answers a round trip now, 503 when not (readiness: a load balancer sends calls elsewhere). */
+export const READY_PATH = '/readyz';
+/** How long /readyz waits for the store. */
+const READY_TIMEOUT_MS = 2000;
 
 export interface OpenEkmServer {
   /** gRPC as host:port (what clients take as an endpoint); REST as a base URL. */
@@ -153,9 +170,33 @@ async function checkRootKey(store: Store, rootKey: RootKey): Promise<void> {
   }
 }
 
-function openStore(dataDir: string | undefined): OpenDataDir {
+async function openStore(options: ServerOptions, dataDir: string | undefined, log: Logger): Promise<OpenDataDir> {
+  if (options.database) {
+    const store = await openPgStore(options.database, {
+      migrate: options.migrate,
+      maxConnections: options.databaseConnections,
+      onError: (message) => log.error(message),
+    });
+    return { store, release: () => undefined };
+  }
   if (!dataDir) return { store: openSqliteStore(':memory:'), release: () => undefined };
   return openDataDir(dataDir);
+}
+
+/** /readyz: whether the store answers within READY_TIMEOUT_MS. */
+async function readiness(store: Store): Promise<PlainAnswer> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('timeout')), READY_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([store.ping(), late]);
+    return { contentType: 'application/json', body: '{"status":"ready"}\n' };
+  } catch {
+    return { contentType: 'application/json', body: '{"status":"not ready","reason":"the database does not answer"}\n', status: 503 };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A client certificate that can't be used is a start error, not a failure on the first EKM call. */
@@ -219,7 +260,7 @@ async function buildCore(options: ServerOptions, store: Store, dataDir: string |
     who: 'this KMS',
   }) : undefined;
   const accounts = authorizer ? new ServiceAccountTokens(store.iam, options.auth?.audiences?.length ? options.auth.audiences : [KMS_AUDIENCE], () => systemClock.now()) : undefined;
-  return { identity, jwksFile, ekm, services, metrics, clock, material: ctx.material, iam: store.iam, auth: authorizer && verifier ? { authorizer, verifier, accounts } : undefined };
+  return { identity, jwksFile, ekm, services, metrics, clock, store, material: ctx.material, iam: store.iam, auth: authorizer && verifier ? { authorizer, verifier, accounts } : undefined };
 }
 
 type Core = Awaited<ReturnType<typeof buildCore>>;
@@ -243,6 +284,8 @@ async function startListeners(options: ServerOptions, core: Core, host: string, 
       plain: new Map<string, PlainResource>([
         [JWKS_PATH, () => ({ contentType: 'application/json', body: `${JSON.stringify(core.identity.jwks())}\n` })],
         [METRICS_PATH, async () => ({ contentType: core.metrics.contentType, body: await core.metrics.text() })],
+        [HEALTH_PATH, () => ({ contentType: 'application/json', body: '{"status":"ok"}\n' })],
+        [READY_PATH, () => readiness(core.store)],
       ]),
     });
     return { grpc, rest };
@@ -284,10 +327,16 @@ function checkServerTls(material: ServerOptions['tls']): void {
 export async function createServer(options: ServerOptions = {}): Promise<OpenEkmServer> {
   checkClientCertificate(options.ekm?.clientCertificate);
   checkServerTls(options.tls);
-  const dataDir = options.inMemory ? undefined : path.resolve(options.dataDir ?? '.openekm');
+  if (options.database && (options.inMemory || options.dataDir)) {
+    throw new Error('--database and --data (or --in-memory) name two stores: give one.');
+  }
+  if (options.database && !options.rootKey && !options.rootKeyFile) {
+    throw new Error('--database needs the root key every replica shares: --root-key-file FILE (or OPENEKM_ROOT_KEY).');
+  }
+  const dataDir = options.inMemory || options.database ? undefined : path.resolve(options.dataDir ?? '.openekm');
   const log = options.logger ?? jsonLogger();
   checkAuth(options, options.host ?? '127.0.0.1', log);
-  const opened = openStore(dataDir);
+  const opened = await openStore(options, dataDir, log);
   let closeAudit: (() => Promise<void> | undefined) | undefined;
   const store = opened.store;
   try {

@@ -6,7 +6,9 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LIMIT_FLAG_OPTIONS, limitsFromFlags } from '../limits';
 import { parseTrustedIssuer } from '../jwt';
+import { migrateDataDir } from '../data-dir';
 import { type AuthOptions, createServer } from '../server';
+import { migratePgDatabase } from '../store/pg-store';
 import { projectNumber, serviceIdentityEmail } from '../services/ekm-client';
 import { isProjectNumber } from '../services/projects';
 import { checkHierarchy, type ResourceHierarchy } from '../services/autokey/hierarchy';
@@ -14,7 +16,8 @@ import { ekmMain } from '../ekm-server/cli';
 import { howTo, runDemo, startPair } from './dev';
 import { IAM_USAGE, iamMain, IamUsageError } from './iam';
 
-const USAGE = `usage: openekm serve [--data DIR | --in-memory] [--host HOST] [--grpc-port PORT]
+const USAGE = `usage: openekm serve [--data DIR | --in-memory | --database URL [--migrate] [--database-connections N]]
+                     [--host HOST] [--grpc-port PORT]
                      [--rest-port PORT] [--root-key-file FILE] [--allowed-host NAME]... [--cors-origin ORIGIN]...
                      [--ekm-ca-file PEM] [--ekm-deadline-ms MS] [--ekm-issuer URL]
                      [--ekm-client-cert PEM --ekm-client-key PEM] [--ekm-allowed-network CIDR]... [LIMITS]
@@ -30,6 +33,11 @@ const USAGE = `usage: openekm serve [--data DIR | --in-memory] [--host HOST] [--
 
   --data DIR          data directory (SQLite database, root key); default ./.openekm
   --in-memory         keep everything in memory; nothing is written to disk
+  --database URL      PostgreSQL (postgres://USER@HOST:PORT/DB) instead of a data directory; every replica
+                      given the same URL and root key is one KMS (docs/deploy.md); needs --root-key-file
+                      or OPENEKM_ROOT_KEY. Default: OPENEKM_DATABASE_URL when set
+  --migrate           upgrade the database's schema on start if it is older (else start is refused)
+  --database-connections N  most PostgreSQL connections this replica holds; default 10
   --host HOST         interface to listen on; default 127.0.0.1
   --grpc-port PORT    gRPC port; 0 picks a free one; default 9090
   --rest-port PORT    REST/JSON port; 0 picks a free one; default 8080
@@ -64,7 +72,10 @@ LIMITS, for each of the gRPC and REST listeners (defaults in brackets):
   --headers-timeout-ms MS [10000]  --body-timeout-ms MS [30000]  --idle-timeout-ms MS [60000]
   --max-connections N [1024]  --max-concurrent-streams N (per HTTP/2 connection) [128]
   --max-buffered-bytes N (request bodies held at once) [67108864]
-Environment: OPENEKM_ROOT_KEY (base64 of 32 bytes) overrides the root key file.
+Environment: OPENEKM_ROOT_KEY (base64 of 32 bytes) overrides the root key file; OPENEKM_DATABASE_URL is
+the default of --database (not with --data or --in-memory).
+       openekm migrate [--database URL | --data DIR]
+  brings the store's schema to this release's version and prints {"from":N,"to":M}; a newer schema is refused.
 `;
 
 function port(value: string | undefined, fallback: number, flag: string): number {
@@ -138,6 +149,9 @@ async function serve(args: string[]): Promise<void> {
     options: {
       data: { type: 'string' },
       'in-memory': { type: 'boolean' },
+      database: { type: 'string' },
+      migrate: { type: 'boolean' },
+      'database-connections': { type: 'string' },
       host: { type: 'string' },
       'grpc-port': { type: 'string' },
       'rest-port': { type: 'string' },
@@ -164,6 +178,9 @@ async function serve(args: string[]): Promise<void> {
     strict: true,
   });
   if (values.data && values['in-memory']) throw new UsageError('--data and --in-memory exclude each other');
+  const database = databaseUrl(values.database, values.data !== undefined || values['in-memory'] === true);
+  if (!database && values.migrate) throw new UsageError('--migrate needs --database (a data directory is upgraded when opened)');
+  if (!database && values['database-connections'] !== undefined) throw new UsageError('--database-connections needs --database');
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
   if ((values['ekm-client-cert'] === undefined) !== (values['ekm-client-key'] === undefined)) {
     throw new UsageError('--ekm-client-cert and --ekm-client-key go together');
@@ -171,6 +188,9 @@ async function serve(args: string[]): Promise<void> {
   const server = await createServer({
     dataDir: values.data,
     inMemory: values['in-memory'],
+    database,
+    migrate: values.migrate,
+    databaseConnections: positive(values['database-connections'], '--database-connections'),
     host: values.host ?? '127.0.0.1',
     grpcPort: port(values['grpc-port'], 9090, '--grpc-port'),
     restPort: port(values['rest-port'], 8080, '--rest-port'),
@@ -209,6 +229,36 @@ async function serve(args: string[]): Promise<void> {
   process.on('SIGINT', stop);
 }
 
+/**
+ * The PostgreSQL connection string to use: --database, else OPENEKM_DATABASE_URL
+ * unless another store was named. Checked here so a typo is a usage error, not a connection failure.
+ */
+function databaseUrl(flag: string | undefined, otherStore: boolean): string | undefined {
+  if (flag !== undefined && otherStore) throw new UsageError('--database excludes --data and --in-memory');
+  const url = flag ?? (otherStore ? undefined : process.env.OPENEKM_DATABASE_URL || undefined);
+  if (url === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError(`--database takes a postgres:// or postgresql:// URL${flag === undefined ? ' (from OPENEKM_DATABASE_URL)' : ''}`);
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    throw new UsageError(`--database takes a postgres:// or postgresql:// URL, not ${parsed.protocol}//...`);
+  }
+  return url;
+}
+
+/** `openekm migrate`: the store's schema brought to this release's version. */
+async function migrate(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { database: { type: 'string' }, data: { type: 'string' } }, strict: true });
+  const database = databaseUrl(values.database, values.data !== undefined);
+  const result = database
+    ? await migratePgDatabase(database, true)
+    : await migrateDataDir(values.data ?? '.openekm');
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
 async function dev(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
@@ -245,6 +295,7 @@ async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (command === 'project') return project(rest);
   if (command === 'serve') return serve(rest);
+  if (command === 'migrate') return migrate(rest);
   if (command === 'ekm') return ekmMain(rest);
   if (command === 'iam') return iamMain(rest, (text) => process.stdout.write(text));
   if (command === 'dev') return dev(rest);

@@ -39,8 +39,13 @@ export interface RestTransport {
   close(): Promise<void>;
 }
 
-/** A plain GET resource served beside the API (the JWKS, /metrics): its content type and body, made per request. */
-export type PlainResource = () => { contentType: string; body: string } | Promise<{ contentType: string; body: string }>;
+/** A plain GET resource served beside the API (the JWKS, /metrics, health): its content type, body and status (200 unless said), made per request. */
+export interface PlainAnswer {
+  contentType: string;
+  body: string;
+  status?: number;
+}
+export type PlainResource = () => PlainAnswer | Promise<PlainAnswer>;
 
 
 const CORS_ALLOW_HEADERS = 'authorization, content-type, content-encoding, x-goog-api-client, x-goog-request-params, x-goog-user-project, x-http-method-override';
@@ -87,7 +92,7 @@ class RestDispatcher {
       void Promise.resolve()
         .then(resource)
         .then(
-          ({ contentType, body }) => this.drainThen(req, res, () => send(res, 200, body, { 'content-type': contentType })),
+          ({ contentType, body, status }) => this.drainThen(req, res, () => send(res, status ?? 200, body, { 'content-type': contentType })),
           (err: unknown) => {
             this.log.error('a plain resource failed', { path: rawPath, error: String(err) });
             this.drainThen(req, res, () => sendError(res, 500, asKmsError(undefined), format));

@@ -145,3 +145,13 @@ export function openDatabase(file: string, options: OpenOptions = {}): Database.
     throw err;
   }
 }
+
+/** The schema version recorded in the database at file (0: made before versions), read without changing it. */
+export function sqliteSchemaVersion(file: string): number {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return db.pragma('user_version', { simple: true }) as number;
+  } finally {
+    db.close();
+  }
+}

@@ -10,6 +10,8 @@ import { KeyManagementServiceClient } from '@google-cloud/kms';
 import { PassThroughClient } from 'google-auth-library';
 import type { ClientOptions } from 'google-gax';
 import { ManualClock } from '../../src/clock';
+import { RootKey } from '../../src/crypto/root-key';
+import { freshSchema } from './pg';
 import { Code } from '../../src/errors';
 import { silentLogger } from '../../src/log';
 import { createServer, type OpenEkmServer, type ServerOptions } from '../../src/server';
@@ -58,12 +60,25 @@ export interface KmsOptions extends ServerOptions {
   transport?: Transport;
 }
 
-/** Starts a server (in memory unless options say otherwise) and a client for it. */
+/**
+ * OPENEKM_TEST_STORE=postgres: suites that start their KMS with startKms and
+ * no store of their own run on PostgreSQL, each server on a fresh schema
+ * dropped when it closes (scripts/run-tests.js runs chosen suites so).
+ */
+export const TEST_STORE = process.env.OPENEKM_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
+
+/** Starts a server (in memory unless options say otherwise; see TEST_STORE) and a client for it. */
 export async function startKms(options: KmsOptions = {}): Promise<Harness> {
   const clock = (options.clock as ManualClock | undefined) ?? new ManualClock(Date.UTC(2030, 0, 1));
   const { transport = 'grpc', ...serverOptions } = options;
+  const onPostgres = TEST_STORE === 'postgres' && options.dataDir === undefined && options.database === undefined && !options.inMemory;
+  const schema = onPostgres ? await freshSchema() : undefined;
+  if (schema) {
+    serverOptions.database = schema.url;
+    serverOptions.rootKey ??= RootKey.generate().toBase64();
+  }
   const server = await createServer({
-    inMemory: options.dataDir === undefined,
+    inMemory: options.dataDir === undefined && serverOptions.database === undefined,
     logger: silentLogger,
     checkResponses: true,
     schedulerIntervalMs: 0,
@@ -81,6 +96,7 @@ export async function startKms(options: KmsOptions = {}): Promise<Harness> {
     close: async () => {
       await client.close();
       await server.close();
+      await schema?.drop();
     },
   };
 }
