@@ -19,11 +19,13 @@ const PLAINTEXT_BYTES = 1024;
 const GRPC_CONCURRENCIES = [1, 16, 64];
 
 export interface Workload {
-  id: 'encrypt' | 'decrypt' | 'sign' | 'rest-encrypt' | 'encrypt-external';
+  id: 'encrypt' | 'decrypt' | 'sign' | 'rest-encrypt' | 'encrypt-external' | 'encrypt-pg';
   label: string;
   protocol: Protocol;
   /** The concurrencies it runs at unless --concurrency says otherwise. */
   concurrencies: number[];
+  /** The server under test when not the protocol's usual one (the KMS on PostgreSQL). */
+  server?: ServerProcess;
   /** The request path, the same on the KMS and on the echo server. */
   path: string;
   /** The exact bytes h2load sends. gRPC: 0, 4-byte big-endian length, serialized request. REST: the JSON body. */

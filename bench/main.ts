@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { prepareWorkloads, type Workload } from './bodies';
+import { prepareWorkloads } from './bodies';
 import { EKM_WORKLOAD_IDS, ekmSetup, prepareEkmWorkloads, type BenchWorkload } from './ekm-workloads';
 import { EXTERNAL_WORKLOAD_ID, type ExternalFloorSetup, prepareExternalEncrypt, startExternalFloor } from './external-encrypt';
 import { ensureH2load } from './h2load';
@@ -16,6 +16,12 @@ import { type Options, parseOptions, USAGE, UsageError } from './options';
 import { LOADGEN_CPU, type Protocol, SERVER_CPU, startPinned, type ServerProcess } from './processes';
 import { markdownTable, type RunResult, type ServerKind, summarize, writeJson } from './report';
 import { judge } from './targets';
+import { measureWrites, type PgBench, PG_URL, startPgKms, summarizeWrites, type WriteRun } from './postgres';
+
+/** Encrypt on a KMS whose store is PostgreSQL, judged against 'encrypt' (SQLite) in the same rounds. */
+const PG_ENCRYPT_ID = 'encrypt-pg';
+/** CreateCryptoKeyVersion per second on each store (bench/postgres.ts). */
+const WRITES_ID = 'create-version';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SERVER_MAIN = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -26,7 +32,7 @@ const REST_FLOOR_MAIN = path.join(__dirname, 'rest-floor-server.js');
 const EKM_FLOOR_MAIN = path.join(__dirname, 'ekm-floor-server.js');
 const KMS_FLOOR_MAIN = path.join(__dirname, 'kms-floor-server.js');
 /** The workloads served by the KMS (`openekm serve`); the EKM's are EKM_WORKLOAD_IDS. */
-const KMS_WORKLOAD_IDS: readonly Workload['id'][] = ['encrypt', 'decrypt', 'sign', 'rest-encrypt', EXTERNAL_WORKLOAD_ID];
+const KMS_WORKLOAD_IDS: readonly string[] = ['encrypt', 'decrypt', 'sign', 'rest-encrypt', EXTERNAL_WORKLOAD_ID, PG_ENCRYPT_ID, WRITES_ID];
 const RESULTS = path.join(ROOT, 'bench', 'results', 'latest.json');
 
 // Progress goes to stderr so that stdout is the table and the verdict.
@@ -141,6 +147,7 @@ async function main(): Promise<number> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'openekm-bench-'));
   const servers: ServerProcess[] = [];
   const stopAll = () => Promise.all(servers.map((s) => s.stop()));
+  let dropSchema: (() => Promise<void>) | undefined;
   // Ctrl-C: stop the servers this bench started (by PID) before leaving.
   process.once('SIGINT', () => {
     void stopAll().finally(() => process.exit(130));
@@ -152,13 +159,26 @@ async function main(): Promise<number> {
     const ours = new Map<Protocol, ServerProcess>();
     const workloads: BenchWorkload[] = [];
     let externalFloor: ExternalFloorSetup | undefined;
-    if (ids.some((id) => (KMS_WORKLOAD_IDS as readonly string[]).includes(id))) {
+    let pg: PgBench | undefined;
+    let sqliteKms: ServerProcess | undefined;
+    if (ids.some((id) => KMS_WORKLOAD_IDS.includes(id))) {
       // The default mode, as `npm start` runs it: SQLite in a data directory.
       const dataDir = path.join(tmp, 'data');
       const kms = await startPinned('openekm', [...profArgs, SERVER_MAIN, 'serve', '--data', dataDir, '--grpc-port', '0', '--rest-port', '0']);
       servers.push(kms);
+      sqliteKms = kms;
       ours.set('grpc', kms).set('rest', kms);
       workloads.push(...(await prepareWorkloads(kms)).filter((w) => ids.includes(w.id)));
+      if (ids.includes(PG_ENCRYPT_ID) || ids.includes(WRITES_ID)) {
+        pg = await startPgKms(SERVER_MAIN, tmp, profArgs);
+        dropSchema = pg.drop;
+        servers.push(pg.server);
+        progress(`PostgreSQL store: ${PG_URL} (its server processes are not pinned)`);
+      }
+      if (pg && ids.includes(PG_ENCRYPT_ID)) {
+        const encrypt = (await prepareWorkloads(pg.server)).find((w) => w.id === 'encrypt')!;
+        workloads.push({ ...encrypt, id: PG_ENCRYPT_ID, label: `${encrypt.label} (PostgreSQL store)`, server: pg.server });
+      }
       if (ids.includes(EXTERNAL_WORKLOAD_ID)) {
         // The EKM of the KMS's external key, in its own process, trusting the KMS's JWKS.
         const external = await prepareExternalEncrypt(kms, dataDir, tmp, SERVER_MAIN, profArgs);
@@ -198,10 +218,14 @@ async function main(): Promise<number> {
     const floorPids = limits.floors.size ? `; work floors: ${pids(limits.floors)}` : '';
     progress(`under test: ${pids(ours)}; limits: ${pids(limits.echoes)}${floorPids}; all on CPU ${SERVER_CPU}; h2load on CPU ${LOADGEN_CPU}`);
     const { runs, warnings } = await runRounds(opts, workloads, ours, limits, tmp, { server: baselineServer, workloads: baseline });
-    report(opts, workloads, runs, warnings);
+    const writes = pg && sqliteKms && ids.includes(WRITES_ID)
+      ? await measureWrites([['sqlite', sqliteKms], ['postgresql', pg.server]], opts.rounds, opts.durationS, progress)
+      : [];
+    report(opts, workloads, runs, warnings, writes);
     return 0;
   } finally {
     await stopAll();
+    await dropSchema?.();
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
@@ -231,7 +255,7 @@ async function runRounds(opts: Options, workloads: BenchWorkload[], oursBy: Map<
   for (let round = 1; round <= opts.rounds; round++) {
     for (const workload of workloads) {
       const echo = limits.echoes.get(workload.protocol)!;
-      const ours = oursBy.get(workload.protocol)!;
+      const ours = workload.server ?? oursBy.get(workload.protocol)!;
       const floor = floorOf(limits, workload);
       const theirs = baseline.workloads.get(workload.id);
       const servers: [ServerKind, ServerProcess][] = [
@@ -254,7 +278,7 @@ async function runRounds(opts: Options, workloads: BenchWorkload[], oursBy: Map<
   return { runs, warnings };
 }
 
-function report(opts: Options, workloads: BenchWorkload[], runs: RunResult[], warnings: string[]): void {
+function report(opts: Options, workloads: BenchWorkload[], runs: RunResult[], warnings: string[], writeRuns: WriteRun[]): void {
   const rows = summarize(runs, workloads.map((w) => ({ ...w, concurrencies: concurrenciesOf(opts, w) })));
   say(`\n${markdownTable(rows)}`);
   say(
@@ -265,6 +289,14 @@ function report(opts: Options, workloads: BenchWorkload[], runs: RunResult[], wa
       `${os.cpus().length} cores, node ${process.version}, ${h2loadVersion()}`,
   );
   warnings.forEach(say);
+  const writes = writeRuns.length ? { runs: writeRuns, ...summarizeWrites(writeRuns) } : undefined;
+  if (writes) {
+    say(
+      `CreateCryptoKeyVersion/s, 16 clients each on its own key, official client over gRPC: SQLite ${writes.medians.sqlite.toFixed(0)}, ` +
+        `PostgreSQL ${writes.medians.postgresql.toFixed(0)} (medians of ${opts.rounds}); PostgreSQL/SQLite paired ${writes.pairedRatio.toFixed(2)} ` +
+        `(per round: ${writes.roundRatios.map((r) => r.toFixed(2)).join(', ')}); failed calls: ${writeRuns.reduce((n, r) => n + r.failed, 0)}`,
+    );
+  }
 
   const targets = judge(rows);
   // A profiled server is slower than a real one: its figures must not
@@ -280,6 +312,7 @@ function report(opts: Options, workloads: BenchWorkload[], runs: RunResult[], wa
       rows,
       runs,
       warnings,
+      ...(writes ? { writes } : {}),
     });
     say(`results: ${path.relative(process.cwd(), RESULTS)}`);
   }

@@ -3,14 +3,17 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 
 export const USAGE = `usage: npm run bench -- [--duration S] [--rounds N] [--quick]
-                       [--workloads encrypt,decrypt,sign,rest-encrypt,ekm-wrap,ekm-unwrap]
+                       [--workloads encrypt,decrypt,sign,rest-encrypt,encrypt-external,encrypt-pg,create-version,ekm-wrap,ekm-unwrap]
                        [--concurrency 1,16,64] [--cpu-prof DIR] [--baseline MAIN_JS]
 
   --duration S    measured seconds per run, after 1 s of warm-up; default 5
   --rounds N      rounds, each running every case on both servers; default 3
   --quick         1 round of 2 s (a smoke check)
-  --workloads L   subset of encrypt,decrypt,sign (gRPC), rest-encrypt (REST) and
-                  ekm-wrap,ekm-unwrap (the reference EKM, over TLS)
+  --workloads L   subset of encrypt,decrypt,sign (gRPC), rest-encrypt (REST),
+                  encrypt-external (an EXTERNAL_VPC key), encrypt-pg (Encrypt on a KMS whose
+                  store is PostgreSQL: OPENEKM_BENCH_PG_URL, default postgres://postgres@127.0.0.1:5432/test),
+                  create-version (CreateCryptoKeyVersion/s on the SQLite and PostgreSQL stores)
+                  and ekm-wrap,ekm-unwrap (the reference EKM, over TLS)
   --concurrency L requests in flight, for every workload run (gRPC: streams on one
                   connection; REST, EKM: keep-alive connections). Default: 1,16,64 for
                   gRPC, 16,64 for REST and EKM

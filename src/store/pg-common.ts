@@ -64,7 +64,8 @@ export function translatePg(err: unknown, what?: string): never {
   if (err instanceof KmsError) throw err;
   const code = (err as { code?: unknown })?.code;
   if (code === '23505' && what) throw alreadyExists(`${what} already exists.`);
-  if (retryable(err)) throw aborted('The request conflicted with a concurrent change; retry the request.');
+  // A write that checked for the row first and still met it lost a race: as a serialization failure would.
+  if (code === '23505' || retryable(err)) throw aborted('The request conflicted with a concurrent change; retry the request.');
   if (unreachable(err)) throw new KmsError(Code.UNAVAILABLE, UNAVAILABLE_MESSAGE);
   throw err;
 }
