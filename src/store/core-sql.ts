@@ -2,7 +2,8 @@
 // mappers (SQLite and PostgreSQL rows have the same columns and, with int8
 // read as numbers, the same values) and statement texts written once with
 // '?' or '@name' placeholders (PostgreSQL numbers them: pg-common.ts).
-import type { CryptoKeyRecord, CryptoKeyVersionRecord, KeyRingRecord } from './store';
+import { type Dialect, filterSql, keysetAfter, type ListColumns, orderBySql, orderTerms, type OrderTerm, selectOrderValues, type SqlParam } from '../list/query';
+import type { CryptoKeyRecord, CryptoKeyVersionRecord, KeyRingRecord, ListQuery, Page } from './store';
 
 export type Row = Record<string, unknown>;
 
@@ -157,3 +158,39 @@ export const CORE_SQL = {
         SELECT name FROM key_rings UNION ALL SELECT name FROM ekm_connections UNION ALL SELECT name FROM ekm_configs
         UNION ALL SELECT name FROM sd_namespaces) WHERE name LIKE 'projects/%/%'`,
 } as const;
+
+/** One list page's two statements (rows, count), in `dialect`, with their parameters. */
+export interface ListStatements {
+  terms: OrderTerm[];
+  rows: { sql: string; params: SqlParam[] };
+  count: { sql: string; params: SqlParam[] };
+}
+
+/** The page query (pageSize + 1 rows after the token's values) and the count of `table` rows under query.parent. */
+export function listStatements(table: string, alias: string, columns: ListColumns, query: ListQuery, dialect: Dialect): ListStatements {
+  const where = filterSql(query.filter, columns, dialect);
+  const terms = orderTerms(query.order, columns);
+  const after = query.after ? keysetAfter(terms, query.after) : { sql: dialect === 'postgres' ? 'TRUE' : '1', params: [] };
+  const parentCol = alias ? `${alias}.parent` : 'parent';
+  const from = `FROM ${table} ${alias} WHERE ${parentCol} = ? AND (${where.sql})`;
+  return {
+    terms,
+    rows: {
+      sql: `SELECT ${alias ? alias + '.' : ''}*, ${selectOrderValues(terms)} ${from} AND (${after.sql}) ${orderBySql(terms)} LIMIT ?`,
+      params: [query.parent, ...where.params, ...after.params, query.pageSize + 1],
+    },
+    count: { sql: `SELECT COUNT(*) AS n ${from}`, params: [query.parent, ...where.params] },
+  };
+}
+
+/** The page from its rows (one more than pageSize when another page follows) and the total. */
+export function pageOf<T>(rows: Row[], terms: readonly OrderTerm[], pageSize: number, total: number, from: (row: Row) => T): Page<T> {
+  const more = rows.length > pageSize;
+  const page = more ? rows.slice(0, pageSize) : rows;
+  const last = page[page.length - 1];
+  return {
+    items: page.map(from),
+    next: more && last ? terms.map((_, i) => last[`o${i}`] as string | number | null) : undefined,
+    totalSize: total,
+  };
+}

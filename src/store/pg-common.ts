@@ -15,10 +15,11 @@
 // cache within CACHE_MAX_AGE_MS, the longest an entry is kept.
 import { Pool, type PoolClient, type PoolConfig, types } from 'pg';
 import { aborted, alreadyExists, Code, KmsError, notFound } from '../errors';
-import { filterSql, keysetAfter, type ListColumns, orderBySql, orderTerms, selectOrderValues } from '../list/query';
+import type { ListColumns } from '../list/query';
+import { listStatements, pageOf, type Row } from './core-sql';
 import type { ListQuery, Page } from './store';
 
-export type Row = Record<string, unknown>;
+export type { Row };
 export type Param = string | number | boolean | null | Buffer;
 
 const CACHE_LIMIT = 10_000;
@@ -319,22 +320,7 @@ export async function listPagePg<T>(
   query: ListQuery,
   from: (row: Row) => T,
 ): Promise<Page<T>> {
-  const where = filterSql(query.filter, columns, 'postgres');
-  const terms = orderTerms(query.order, columns);
-  const after = query.after ? keysetAfter(terms, query.after) : { sql: 'TRUE', params: [] };
-  const parentCol = alias ? `${alias}.parent` : 'parent';
-  const from_ = `FROM ${table} ${alias} WHERE ${parentCol} = ? AND (${where.sql})`;
-  const [rows, total] = await Promise.all([
-    db.rows(new Statement(`SELECT ${alias ? alias + '.' : ''}*, ${selectOrderValues(terms)} ${from_} AND (${after.sql}) ${orderBySql(terms)} LIMIT ?`),
-      [query.parent, ...where.params, ...after.params, query.pageSize + 1]),
-    db.rows(new Statement(`SELECT COUNT(*) AS n ${from_}`), [query.parent, ...where.params]),
-  ]);
-  const more = rows.length > query.pageSize;
-  const page = more ? rows.slice(0, query.pageSize) : rows;
-  const last = page[page.length - 1];
-  return {
-    items: page.map(from),
-    next: more && last ? terms.map((_, i) => last[`o${i}`] as string | number | null) : undefined,
-    totalSize: Number(total[0].n),
-  };
+  const { terms, rows, count } = listStatements(table, alias, columns, query, 'postgres');
+  const [found, total] = await Promise.all([db.rows(new Statement(rows.sql), rows.params), db.rows(new Statement(count.sql), count.params)]);
+  return pageOf(found, terms, query.pageSize, Number(total[0].n), from);
 }

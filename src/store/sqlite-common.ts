@@ -3,10 +3,11 @@
 // list pages (filter, order_by, keyset pagination, total size) in SQL.
 import type Database from 'better-sqlite3';
 import { aborted, alreadyExists, Code, KmsError, notFound } from '../errors';
-import { filterSql, keysetAfter, type ListColumns, orderBySql, orderTerms, selectOrderValues } from '../list/query';
+import type { ListColumns } from '../list/query';
+import { listStatements, pageOf, type Row } from './core-sql';
 import type { ListQuery, Page } from './store';
 
-export type Row = Record<string, unknown>;
+export type { Row };
 
 const CACHE_LIMIT = 10_000;
 
@@ -135,20 +136,8 @@ export function listPage<T>(
   query: ListQuery,
   from: (row: Row) => T,
 ): Page<T> {
-  const where = filterSql(query.filter, columns);
-  const terms = orderTerms(query.order, columns);
-  const after = query.after ? keysetAfter(terms, query.after) : { sql: '1', params: [] };
-  const parentCol = alias ? `${alias}.parent` : 'parent';
-  const from_ = `FROM ${table} ${alias} WHERE ${parentCol} = ? AND (${where.sql})`;
-  const rows = prepared(db, `SELECT ${alias ? alias + '.' : ''}*, ${selectOrderValues(terms)} ${from_} AND (${after.sql}) ${orderBySql(terms)} LIMIT ?`)
-    .all(query.parent, ...where.params, ...after.params, query.pageSize + 1) as Row[];
-  const total = prepared(db, `SELECT COUNT(*) ${from_}`).pluck().get(query.parent, ...where.params) as number;
-  const more = rows.length > query.pageSize;
-  const page = more ? rows.slice(0, query.pageSize) : rows;
-  const last = page[page.length - 1];
-  return {
-    items: page.map(from),
-    next: more && last ? terms.map((_, i) => last[`o${i}`] as string | number | null) : undefined,
-    totalSize: total,
-  };
+  const { terms, rows, count } = listStatements(table, alias, columns, query, 'sqlite');
+  const found = prepared(db, rows.sql).all(...rows.params) as Row[];
+  const total = prepared(db, count.sql).pluck().get(...count.params) as number;
+  return pageOf(found, terms, query.pageSize, total, from);
 }
