@@ -124,6 +124,24 @@ export class Statement {
   }
 }
 
+const listened = new WeakSet<PoolClient>();
+
+/**
+ * A connection of the pool for a caller's own use (a transaction, a claim).
+ * pg emits 'error' on a checked-out connection that fails between queries
+ * (the server restarted): with no listener that would end the process. The
+ * failure still reaches the caller through its next query, and the caller
+ * releases the connection as broken.
+ */
+export async function checkout(pool: Pool): Promise<PoolClient> {
+  const client = await pool.connect();
+  if (!listened.has(client)) {
+    client.on('error', () => undefined);
+    listened.add(client);
+  }
+  return client;
+}
+
 /** Something statements run on: the pool (each statement on its own) or one transaction's connection. */
 export interface Runner {
   rows(statement: Statement, params?: readonly Param[] | Readonly<Record<string, unknown>>): Promise<Row[]>;
@@ -268,7 +286,7 @@ export class PgDb {
     for (let attempt = 1; ; attempt++) {
       let client: PoolClient;
       try {
-        client = await this.pool.connect();
+        client = await checkout(this.pool);
       } catch (err) {
         translatePg(err, what);
       }

@@ -18,7 +18,7 @@ import { PgDirectoryStore } from './pg-directory';
 import { PgEkmStore } from './pg-ekm';
 import { PgIamStore } from './pg-iam';
 import { PgLifecycleStore } from './pg-lifecycle';
-import { conflictPg, listPagePg, PgDb, type PgOptions, type Row, type Runner, Statement, translatePg } from './pg-common';
+import { checkout, conflictPg, listPagePg, PgDb, type PgOptions, type Row, type Runner, Statement, translatePg } from './pg-common';
 import { migratePg, type MigrateResult, redactUrl } from './pg-schema';
 import { CRYPTO_KEY_LIST, CRYPTO_KEY_VERSION_LIST, KEY_RING_LIST } from './schema';
 import { freeze } from './sqlite-common';
@@ -45,7 +45,7 @@ export async function migratePgDatabase(url: string, upgrade: boolean, options: 
   try {
     let client: PoolClient;
     try {
-      client = await db.pool.connect();
+      client = await checkout(db.pool);
     } catch (err) {
       throw new Error(`Cannot connect to ${redactUrl(url)}: ${describeConnectError(err)}`);
     }
@@ -252,7 +252,7 @@ class PgStore implements Store {
   async claim<T>(job: string, fn: () => Promise<T>): Promise<T | undefined> {
     let client: PoolClient;
     try {
-      client = await this.db.pool.connect();
+      client = await checkout(this.db.pool);
     } catch (err) {
       translatePg(err);
     }
