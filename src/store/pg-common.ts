@@ -13,7 +13,7 @@
 // by the next read on every other. A writer that dies between its commit and
 // the bump never acknowledged the write; its change still reaches every
 // cache within CACHE_MAX_AGE_MS, the longest an entry is kept.
-import { Pool, type PoolClient, type PoolConfig, types } from 'pg';
+import { Client, Pool, type PoolClient, type PoolConfig, types } from 'pg';
 import { aborted, alreadyExists, Code, KmsError, notFound } from '../errors';
 import type { ListColumns } from '../list/query';
 import { listStatements, pageOf, type Row } from './core-sql';
@@ -25,6 +25,7 @@ export type Param = string | number | boolean | null | Buffer;
 const CACHE_LIMIT = 10_000;
 /** The longest a cached record is kept, whatever the checks say (see above). */
 export const CACHE_MAX_AGE_MS = 5_000;
+const CHANGES_SQL = 'SELECT last_value FROM openekm_changes';
 /** Attempts of a write transaction that PostgreSQL failed for a concurrent one (40001, 40P01). */
 const WRITE_ATTEMPTS = 8;
 
@@ -172,6 +173,8 @@ export class PgReadCache {
   #generation = 0;
   #clearedAt = 0;
   #running: Promise<void> | undefined;
+  /** Whether the running check's query has been sent (reads asked for before then may share it). */
+  #sent = false;
   #next: Promise<void> | undefined;
 
   constructor(private readonly check: () => Promise<number>) {}
@@ -180,6 +183,11 @@ export class PgReadCache {
   async get<T extends object>(key: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
     await this.fresh();
     return this.lookup(key, load);
+  }
+
+  /** The cached value of `key`, without loading: for a caller that has just awaited fresh(). */
+  peek<T extends object>(key: string): T | undefined {
+    return this.#entries.get(key) as T | undefined;
   }
 
   /** As get, for a caller that has just awaited fresh() (several reads as of one check). */
@@ -200,8 +208,14 @@ export class PgReadCache {
     this.#clearedAt = Date.now();
   }
 
-  /** Resolves once a check that started after this call has run. */
+  /**
+   * Resolves once a check that started after this call has run. A check
+   * starts at the end of the event-loop turn that asked for it, so every read
+   * asked for in that turn shares it; reads asked for while it is on the wire
+   * share the next one.
+   */
   fresh(): Promise<void> {
+    if (this.#running && !this.#sent) return this.#running;
     if (this.#next) return this.#next;
     if (!this.#running) return this.#start();
     const next = this.#running.catch(() => undefined).then(() => {
@@ -213,9 +227,15 @@ export class PgReadCache {
   }
 
   #start(): Promise<void> {
-    const running = this.#checkNow().finally(() => {
-      if (this.#running === running) this.#running = undefined;
-    });
+    this.#sent = false;
+    const running = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => {
+        this.#sent = true;
+        return this.#checkNow();
+      })
+      .finally(() => {
+        if (this.#running === running) this.#running = undefined;
+      });
     this.#running = running;
     return running;
   }
@@ -240,7 +260,6 @@ export class PgDb {
   readonly pool: Pool;
   readonly cache: PgReadCache;
   readonly #any: Runner;
-  readonly #changes = new Statement('SELECT last_value FROM openekm_changes');
   #closed = false;
 
   constructor(url: string, options: PgOptions = {}) {
@@ -255,7 +274,36 @@ export class PgDb {
     // A connection lost while idle (the server restarted) is dropped by the pool; the next call opens another.
     this.pool.on('error', (err) => options.onError?.(unreachable(err) ? 'a database connection was lost' : 'a database connection failed'));
     this.#any = runnerOn(this.pool);
-    this.cache = new PgReadCache(async () => (await this.#any.rows(this.#changes))[0].last_value as number);
+    this.#config = config;
+    this.cache = new PgReadCache(() => this.#readChanges());
+  }
+
+  readonly #config: PoolConfig;
+  #checker: Promise<Client> | undefined;
+
+  /**
+   * openekm_changes' value, on a connection of its own: the check runs once
+   * per batch of cached reads, the hottest query there is, and a pooled
+   * query costs a checkout and a release each time. A failed connection is
+   * dropped and the next check opens another.
+   */
+  async #readChanges(): Promise<number> {
+    if (this.#closed) throw new KmsError(Code.UNAVAILABLE, UNAVAILABLE_MESSAGE);
+    const checker = (this.#checker ??= (async () => {
+      const client = new Client({ ...this.#config, application_name: 'openekm changes' });
+      client.on('error', () => undefined);
+      await client.connect();
+      return client;
+    })());
+    let client: Client | undefined;
+    try {
+      client = await checker;
+      return (await client.query(CHANGES_SQL)).rows[0].last_value as number;
+    } catch (err) {
+      if (this.#checker === checker) this.#checker = undefined;
+      void client?.end().catch(() => undefined);
+      throw err;
+    }
   }
 
   /** Rows of one statement, outside any transaction. */
@@ -319,7 +367,9 @@ export class PgDb {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.pool.end();
+    const checker = this.#checker;
+    this.#checker = undefined;
+    await Promise.all([this.pool.end(), checker?.then((c) => c.end(), () => undefined)]);
   }
 }
 

@@ -155,12 +155,14 @@ class PgStore implements Store {
     version: number | null,
   ): Promise<{ key?: CryptoKeyRecord; version?: CryptoKeyVersionRecord }> {
     // One freshness check for both reads: they see the database as of one instant.
-    await this.db.cache.fresh();
-    const key = await this.db.cache.lookup(cryptoKey, () => this.loadKey(cryptoKey));
+    // The hot path: both are usually cached, and are read without further awaits.
+    const cache = this.db.cache;
+    await cache.fresh();
+    const key = cache.peek<CryptoKeyRecord>(cryptoKey) ?? (await cache.lookup(cryptoKey, () => this.loadKey(cryptoKey)));
     const number = version ?? key?.primaryVersion;
     if (!key || number == null) return { key };
     const name = `${cryptoKey}/cryptoKeyVersions/${number}`;
-    return { key, version: await this.db.cache.lookup(name, () => this.loadVersion(name)) };
+    return { key, version: cache.peek<CryptoKeyVersionRecord>(name) ?? (await cache.lookup(name, () => this.loadVersion(name))) };
   }
 
   listCryptoKeyVersions(query: ListQuery): Promise<Page<CryptoKeyVersionRecord>> {
