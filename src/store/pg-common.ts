@@ -46,7 +46,7 @@ export interface PgOptions {
 }
 
 /** PostgreSQL's SQLSTATE classes and node's socket codes that mean "the database can't be reached now". */
-function unreachable(err: unknown): boolean {
+export function unreachable(err: unknown): boolean {
   const code = String((err as { code?: unknown })?.code ?? '');
   if (/^(08|57P|53)/.test(code)) return true;
   if (/^E(CONNREFUSED|CONNRESET|PIPE|TIMEDOUT|HOSTUNREACH|NETUNREACH|AI_AGAIN|NOTFOUND)$/.test(code)) return true;

@@ -18,7 +18,7 @@ import { PgDirectoryStore } from './pg-directory';
 import { PgEkmStore } from './pg-ekm';
 import { PgIamStore } from './pg-iam';
 import { PgLifecycleStore } from './pg-lifecycle';
-import { checkout, conflictPg, listPagePg, PgDb, type PgOptions, type Row, type Runner, Statement, translatePg } from './pg-common';
+import { checkout, conflictPg, listPagePg, unreachable, PgDb, type PgOptions, type Row, type Runner, Statement, translatePg } from './pg-common';
 import { migratePg, type MigrateResult, redactUrl } from './pg-schema';
 import { CRYPTO_KEY_LIST, CRYPTO_KEY_VERSION_LIST, KEY_RING_LIST } from './schema';
 import { freeze } from './sqlite-common';
@@ -269,7 +269,7 @@ class PgStore implements Store {
         await client.query(UNLOCK, [job]).catch((err: Error) => (broken = err));
       }
     } catch (err) {
-      broken ??= err as Error;
+      if (unreachable(err)) broken ??= err as Error;
       translatePg(err);
     } finally {
       client.release(broken);
